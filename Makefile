@@ -1,0 +1,59 @@
+# Two commands for a new machine: `make run` serves the demo, `make test` runs the whole suite on PostGIS and Redis.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgis://root@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help run test lint format messages bench system-run system-test venv
+
+help:
+	@echo "make run    install what is missing, migrate, seed the demo once, serve with a Celery worker and beat"
+	@echo "make test   install what is missing and run the whole suite on PostGIS and Redis"
+
+system-run:
+	@scripts/system-deps.sh run
+
+system-test:
+	@scripts/system-deps.sh test
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $$(scripts/python-for-venv.sh) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: system-run venv
+	@mkdir -p var
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py compilemessages --ignore=.venv -v 0
+	@DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --once
+	@DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
+
+test: system-test venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py check
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv -v 0
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+messages: venv
+	DEBUG=1 $(PY) manage.py makemessages -l kk -l ru -l en --ignore=.venv --ignore=var --no-obsolete
+	DEBUG=1 $(PY) manage.py makemessages -d djangojs -l kk -l ru -l en --ignore=.venv --ignore=var --ignore=static/vendor --no-obsolete
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv

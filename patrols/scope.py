@@ -1,0 +1,171 @@
+"""Who may see and change what: the one place that knows a user's scope (rule 1 of DESIGN.md).
+
+Every list, detail, export, map layer and dashboard takes its queryset from a `visible_to(user)` method
+defined here; every write checks `manageable_by(user)`. An object outside scope is simply not in the
+queryset, so views answer 404 and nothing tells whether it exists.
+
+- analyst, admin (and superusers): the whole country; analysts read only.
+- regional chief: the districts of their region; read only.
+- district inspector: their districts; may change groups and volunteers there.
+- group leader: themselves, their groups and the rosters of the groups they lead.
+- volunteer: themselves and their groups.
+- geography (regions, districts, settlements) is reference data every signed-in user may read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+
+from .choices import Role
+
+if TYPE_CHECKING:
+    from .models import User
+
+NATIONAL_ROLES = frozenset({Role.ANALYST, Role.ADMIN})
+AREA_ROLES = frozenset({Role.INSPECTOR, Role.CHIEF})
+
+
+def _signed_in(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def role_of(user) -> str | None:
+    """The role that decides scope; superusers act as admins."""
+    if not _signed_in(user):
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    return user.role
+
+
+def is_national(user) -> bool:
+    return role_of(user) in NATIONAL_ROLES
+
+
+def district_filter(user, prefix: str = "") -> Q | None:
+    """A filter on district `prefix` limiting to the user's districts; None means the whole country.
+
+    Only meaningful for area roles and national roles; others get a filter that matches nothing.
+    """
+    role = role_of(user)
+    if role in NATIONAL_ROLES:
+        return None
+    if role == Role.CHIEF:
+        return Q(**{f"{prefix}region_id": user.chief_region_id}) if user.chief_region_id else Q(pk__in=[])
+    if role == Role.INSPECTOR:
+        return Q(**{f"{prefix}inspectors": user})
+    return Q(pk__in=[])
+
+
+def districts_in_scope(user):
+    """Districts whose groups, volunteers and figures the user may read."""
+    from .models import District
+
+    role = role_of(user)
+    if role is None:
+        return District.objects.none()
+    if role in NATIONAL_ROLES:
+        return District.objects.all()
+    if role in AREA_ROLES:
+        return District.objects.filter(district_filter(user)).distinct()
+    volunteer = getattr(user, "volunteer", None)
+    if volunteer is None:
+        return District.objects.none()
+    return District.objects.filter(
+        Q(pk=volunteer.district_id) | Q(groups__memberships__volunteer=volunteer, groups__memberships__left_on=None)
+    ).distinct()
+
+
+def regions_in_scope(user):
+    from .models import Region
+
+    return Region.objects.filter(pk__in=districts_in_scope(user).values("region_id")).distinct()
+
+
+def can_manage_people(user) -> bool:
+    """Inspectors and admins keep groups and volunteers; chiefs and analysts only read."""
+    return role_of(user) in {Role.INSPECTOR, Role.ADMIN}
+
+
+def manageable_districts(user):
+    """Districts where the user may create and change groups and volunteers."""
+    from .models import District
+
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return District.objects.all()
+    if role == Role.INSPECTOR:
+        return District.objects.filter(inspectors=user)
+    return District.objects.none()
+
+
+def sees_personal_data(user, volunteer) -> bool:
+    """IIN and phone: the volunteer themselves and inspectors/chiefs in scope; masked for everyone else."""
+    if not _signed_in(user):
+        return False
+    if volunteer.user_id is not None and volunteer.user_id == user.pk:
+        return True
+    if role_of(user) not in AREA_ROLES:
+        return False
+    return type(volunteer).objects.visible_to(user).filter(pk=volunteer.pk).exists()
+
+
+class GeoQuerySet(models.QuerySet):
+    """Regions, districts and settlements: reference data for every signed-in user."""
+
+    def visible_to(self, user: User):
+        return self.all() if _signed_in(user) else self.none()
+
+
+class GroupQuerySet(models.QuerySet):
+    def visible_to(self, user: User):
+        role = role_of(user)
+        if role is None:
+            return self.none()
+        if role in NATIONAL_ROLES:
+            return self.all()
+        if role in AREA_ROLES:
+            return self.filter(district__in=districts_in_scope(user))
+        volunteer = getattr(user, "volunteer", None)
+        if volunteer is None:
+            return self.none()
+        member_here = Q(memberships__volunteer=volunteer, memberships__left_on=None)
+        return self.filter(Q(leader=volunteer) | member_here).distinct()
+
+    def manageable_by(self, user: User):
+        return self.filter(district__in=manageable_districts(user))
+
+
+class VolunteerQuerySet(models.QuerySet):
+    def visible_to(self, user: User):
+        from .models import Membership
+
+        role = role_of(user)
+        if role is None:
+            return self.none()
+        if role in NATIONAL_ROLES:
+            return self.all()
+        if role in AREA_ROLES:
+            districts = districts_in_scope(user)
+            in_group_here = Membership.objects.filter(volunteer=OuterRef("pk"), group__district__in=districts)
+            return self.filter(Q(district__in=districts) | Exists(in_group_here))
+        volunteer = getattr(user, "volunteer", None)
+        if volunteer is None:
+            return self.none()
+        in_led_group = Membership.objects.filter(volunteer=OuterRef("pk"), left_on=None, group__leader=volunteer)
+        return self.filter(Q(pk=volunteer.pk) | Exists(in_led_group))
+
+    def manageable_by(self, user: User):
+        from .models import Membership
+
+        districts = manageable_districts(user)
+        in_group_here = Membership.objects.filter(volunteer=OuterRef("pk"), group__district__in=districts)
+        return self.filter(Q(district__in=districts) | Exists(in_group_here))
+
+
+class RosterImportQuerySet(models.QuerySet):
+    def visible_to(self, user: User):
+        return self.filter(district__in=manageable_districts(user))

@@ -1,0 +1,120 @@
+"""Personas and the small country they live in.
+
+Our district (`district`, KZ-19 Almaty Region) is kept by `inspector`; `neighbour_district` is in the same region
+(so `chief` sees it, `inspector` does not); `other_district` is in Karaganda Region, kept by `other_inspector`.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+
+from patrols.choices import Role
+from patrols.models import Region
+from tests.factories import PASSWORD, DistrictFactory, GroupFactory, MembershipFactory, UserFactory, VolunteerFactory
+
+
+@pytest.fixture
+def district(db):
+    return DistrictFactory(
+        code="KZ-19-TAL", name_en="Talgar District", name_ru="Талгарский район", name_kk="Талғар ауданы"
+    )
+
+
+@pytest.fixture
+def neighbour_district(db):
+    return DistrictFactory(code="KZ-19-ILI", name_en="Ili District", name_ru="Илийский район", name_kk="Іле ауданы")
+
+
+@pytest.fixture
+def other_district(db):
+    return DistrictFactory(
+        code="KZ-35-ABA",
+        region=Region.objects.get(code="KZ-35"),
+        name_en="Abay District",
+        name_ru="Абайский район",
+        name_kk="Абай ауданы",
+    )
+
+
+@pytest.fixture
+def inspector(district):
+    return UserFactory(username="inspector", role=Role.INSPECTOR, districts=[district])
+
+
+@pytest.fixture
+def other_inspector(other_district):
+    return UserFactory(username="other_inspector", role=Role.INSPECTOR, districts=[other_district])
+
+
+@pytest.fixture
+def chief(district):
+    return UserFactory(username="chief", role=Role.CHIEF, chief_region=district.region)
+
+
+@pytest.fixture
+def analyst(db):
+    return UserFactory(username="analyst", role=Role.ANALYST)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", role=Role.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def group(district, inspector):
+    return GroupFactory(name="Талғар қоғамдық көмекшілері", district=district, inspector=inspector)
+
+
+@pytest.fixture
+def volunteer(group):
+    """A registered volunteer with an account, member of `group`."""
+    person = VolunteerFactory(district=group.district, user=UserFactory(username="volunteer"))
+    MembershipFactory(volunteer=person, group=group)
+    return person.user
+
+
+@pytest.fixture
+def leader(group):
+    """The leader of `group`, a volunteer too."""
+    person = VolunteerFactory(
+        district=group.district, first_name="Дәурен", user=UserFactory(username="leader", role=Role.LEADER)
+    )
+    MembershipFactory(volunteer=person, group=group)
+    group.leader = person
+    group.save()
+    return person.user
+
+
+@pytest.fixture
+def other_group(other_district, other_inspector):
+    return GroupFactory(name="Абай сақшылары", district=other_district, inspector=other_inspector)
+
+
+@pytest.fixture
+def other_volunteer(other_group):
+    person = VolunteerFactory(district=other_group.district, user=UserFactory(username="other_volunteer"))
+    MembershipFactory(volunteer=person, group=other_group)
+    return person
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api():
+    """`api(user)` gives a DRF client signed in as that persona."""
+    return api_client_for
+
+
+@pytest.fixture
+def web(client):
+    """`web(user)` gives Django's test client with a session for that persona."""
+
+    def login(user):
+        assert client.login(username=user.username, password=PASSWORD)
+        return client
+
+    return login
