@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "leaflet",
     "django_celery_beat",
     "patrols",
@@ -161,6 +162,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "broker" / "queue"
     _processed_dir = VAR_DIR / "broker" / "processed"
+    # The transport lists these folders on every poll; they must exist before the first worker or producer.
+    for _folder in (_queue_dir, _processed_dir):
+        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
@@ -178,6 +182,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Periodic work read from the database each time, so a worker that was down catches up when it returns.
+# `expires` drops runs that waited in a queue longer than their period: the next run does the same work.
+CELERY_BEAT_SCHEDULE = {
+    "generate-series-shifts": {
+        "task": "patrols.tasks.generate_series_shifts",
+        "schedule": 60 * 60,
+        "options": {"expires": 60 * 60},
+    },
+    "close-finished-shifts": {
+        "task": "patrols.tasks.close_finished_shifts",
+        "schedule": 5 * 60,
+        "options": {"expires": 5 * 60},
+    },
+    "flag-understaffed-shifts": {
+        "task": "patrols.tasks.flag_understaffed_shifts",
+        "schedule": 5 * 60,
+        "options": {"expires": 5 * 60},
+    },
+}
+
+# Patrol rules that an administrator may tune.
+SHIFT_LATE_CANCEL_HOURS = int(os.environ.get("SHIFT_LATE_CANCEL_HOURS", 12))
+SHIFT_CLOSE_GRACE_MINUTES = int(os.environ.get("SHIFT_CLOSE_GRACE_MINUTES", 60))
+CHECKIN_TOLERANCE_M = int(os.environ.get("CHECKIN_TOLERANCE_M", 150))
+CHECKIN_OPENS_MINUTES_BEFORE = int(os.environ.get("CHECKIN_OPENS_MINUTES_BEFORE", 30))
+SERIES_HORIZON_DAYS = int(os.environ.get("SERIES_HORIZON_DAYS", 28))
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -240,6 +270,16 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "VolunteerStatusEnum": "patrols.choices.VolunteerStatus",
+        "GroupKindEnum": "patrols.choices.GroupKind",
+        "RegionKindEnum": "patrols.choices.RegionKind",
+        "RoleEnum": "patrols.choices.Role",
+    },
+    # Swagger UI served from our own static files: no CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LEAFLET_CONFIG = {

@@ -42,3 +42,54 @@ class RosterImportStatus(models.TextChoices):
     RUNNING = "running", _("Checking rows")
     FAILED = "failed", _("Rejected: errors found")
     DONE = "done", _("Imported")
+
+
+class ZoneKind(models.TextChoices):
+    AREA = "area", _("Patrol zone")
+    ROUTE = "route", _("Patrol route")
+
+
+class ShiftStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CANCELLED = "cancelled", _("Cancelled")
+    CLOSED = "closed", _("Closed")
+
+
+class AssignmentStatus(models.TextChoices):
+    SIGNED_UP = "signed_up", _("Signed up")
+    WAITLISTED = "waitlisted", _("On the waiting list")
+    CHECKED_IN = "checked_in", _("Checked in")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("Did not come")
+    EXCUSED = "excused", _("Excused")
+
+
+# Assignments that hold a seat on the shift (the waiting list does not).
+SEAT_STATUSES = frozenset({AssignmentStatus.SIGNED_UP, AssignmentStatus.CHECKED_IN, AssignmentStatus.COMPLETED})
+# Assignments that keep the volunteer busy for the shift's time (for the overlap rule).
+BUSY_STATUSES = SEAT_STATUSES | {AssignmentStatus.WAITLISTED}
+
+
+class ShiftEventKind(models.TextChoices):
+    CREATED = "created", _("Shift created")
+    UPDATED = "updated", _("Shift changed")
+    CANCELLED = "cancelled", _("Shift cancelled")
+    SIGNED_UP = "signed_up", _("Signed up")
+    WAITLISTED = "waitlisted", _("Put on the waiting list")
+    PROMOTED = "promoted", _("Moved from the waiting list to the shift")
+    SIGNUP_CANCELLED = "signup_cancelled", _("Sign-up cancelled")
+    CHECKED_IN = "checked_in", _("Checked in")
+    CHECKED_OUT = "checked_out", _("Checked out")
+    NO_SHOW = "no_show", _("Marked as not come")
+    EXCUSED = "excused", _("Excused")
+    CLOSED = "closed", _("Shift closed")
+    UNDERSTAFFED = "understaffed", _("Flagged as understaffed")
+
+
+class NotificationKind(models.TextChoices):
+    SHIFT_CHANGED = "shift_changed", _("A shift you signed up for was changed")
+    SHIFT_CANCELLED = "shift_cancelled", _("A shift you signed up for was cancelled")
+    PROMOTED = "promoted", _("You moved from the waiting list to the shift")
+    ASSIGNED = "assigned", _("You were put on a shift")
+    UNDERSTAFFED = "understaffed", _("A shift is below its minimum")

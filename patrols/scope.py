@@ -102,15 +102,18 @@ def manageable_districts(user):
     return District.objects.none()
 
 
-def sees_personal_data(user, volunteer) -> bool:
-    """IIN and phone: the volunteer themselves and inspectors/chiefs in scope; masked for everyone else."""
+def sees_personal_data(user, volunteer, *, scoped: bool = False) -> bool:
+    """IIN and phone: the volunteer themselves and inspectors/chiefs in scope; masked for everyone else.
+
+    `scoped=True` says the volunteer came from `Volunteer.objects.visible_to(user)`, which saves a query per row.
+    """
     if not _signed_in(user):
         return False
     if volunteer.user_id is not None and volunteer.user_id == user.pk:
         return True
     if role_of(user) not in AREA_ROLES:
         return False
-    return type(volunteer).objects.visible_to(user).filter(pk=volunteer.pk).exists()
+    return scoped or type(volunteer).objects.visible_to(user).filter(pk=volunteer.pk).exists()
 
 
 class GeoQuerySet(models.QuerySet):
@@ -169,3 +172,90 @@ class VolunteerQuerySet(models.QuerySet):
 class RosterImportQuerySet(models.QuerySet):
     def visible_to(self, user: User):
         return self.filter(district__in=manageable_districts(user))
+
+
+def _active_group_ids(volunteer):
+    from .models import Membership
+
+    return Membership.objects.filter(volunteer=volunteer, left_on=None).values("group_id")
+
+
+class ZoneQuerySet(models.QuerySet):
+    """Zones: by district for the police roles; volunteers see the zones of their groups' districts."""
+
+    def visible_to(self, user: User):
+        role = role_of(user)
+        if role is None:
+            return self.none()
+        if role in NATIONAL_ROLES:
+            return self.all()
+        return self.filter(district__in=districts_in_scope(user))
+
+    def manageable_by(self, user: User):
+        return self.filter(district__in=manageable_districts(user))
+
+
+class ShiftSeriesQuerySet(models.QuerySet):
+    """Series are the inspector's planning tool: police roles only."""
+
+    def visible_to(self, user: User):
+        role = role_of(user)
+        if role in NATIONAL_ROLES:
+            return self.all()
+        if role in AREA_ROLES:
+            return self.filter(district__in=districts_in_scope(user))
+        return self.none()
+
+    def manageable_by(self, user: User):
+        return self.filter(district__in=manageable_districts(user))
+
+
+class ShiftQuerySet(models.QuerySet):
+    """Shifts: by district for the police roles; a volunteer sees shifts their groups are invited to and their own."""
+
+    def visible_to(self, user: User):
+        from .models import Assignment
+
+        role = role_of(user)
+        if role is None:
+            return self.none()
+        if role in NATIONAL_ROLES:
+            return self.all()
+        if role in AREA_ROLES:
+            return self.filter(district__in=districts_in_scope(user))
+        volunteer = getattr(user, "volunteer", None)
+        if volunteer is None:
+            return self.none()
+        invited = self.model.groups.through.objects.filter(
+            shift_id=OuterRef("pk"), group_id__in=_active_group_ids(volunteer)
+        )
+        mine = Assignment.objects.filter(shift_id=OuterRef("pk"), volunteer=volunteer)
+        return self.filter(Exists(invited) | Exists(mine))
+
+    def manageable_by(self, user: User):
+        return self.filter(district__in=manageable_districts(user))
+
+
+class AssignmentQuerySet(models.QuerySet):
+    """Who is on which shift: police roles by district; a volunteer their own; a leader also their groups' members."""
+
+    def visible_to(self, user: User):
+        from .models import Membership
+
+        role = role_of(user)
+        if role is None:
+            return self.none()
+        if role in NATIONAL_ROLES:
+            return self.all()
+        if role in AREA_ROLES:
+            return self.filter(shift__district__in=districts_in_scope(user))
+        volunteer = getattr(user, "volunteer", None)
+        if volunteer is None:
+            return self.none()
+        led = Membership.objects.filter(volunteer=OuterRef("volunteer"), left_on=None, group__leader=volunteer)
+        return self.filter(Q(volunteer=volunteer) | Exists(led))
+
+
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user: User):
+        return self.filter(user=user) if _signed_in(user) else self.none()

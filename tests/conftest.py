@@ -9,7 +9,16 @@ from rest_framework.test import APIClient
 
 from patrols.choices import Role
 from patrols.models import Region
-from tests.factories import PASSWORD, DistrictFactory, GroupFactory, MembershipFactory, UserFactory, VolunteerFactory
+from tests.factories import (
+    PASSWORD,
+    DistrictFactory,
+    GroupFactory,
+    MembershipFactory,
+    ShiftFactory,
+    UserFactory,
+    VolunteerFactory,
+    ZoneFactory,
+)
 
 
 @pytest.fixture
@@ -118,3 +127,21 @@ def web(client):
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing is slow by design; the tests need speed, not strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def zone(district, inspector):
+    """A square zone of about 2 km around Talgar's centre."""
+    return ZoneFactory(district=district, name="Талғар орталығы")
+
+
+@pytest.fixture
+def shift(zone, group, inspector):
+    """Tomorrow 20:00–02:00 Almaty time in `zone`, `group` invited, 2–4 volunteers, kept by `inspector`."""
+    return ShiftFactory(zone=zone, inspector=inspector, groups=[group])

@@ -1,16 +1,18 @@
 """Factories for the domain, so tests say only what matters to their story."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 import factory
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 
 from patrols.choices import GroupKind, Role, VolunteerStatus
-from patrols.models import District, Group, Membership, Region, Settlement, User, Volunteer
+from patrols.models import District, Group, Membership, Region, Settlement, Shift, User, Volunteer, Zone
 from patrols.validators import build_iin
 
 PASSWORD = "correct-horse-42"
+ALMATY = ZoneInfo("Asia/Almaty")
 
 
 def square(lng: float, lat: float, half: float = 0.2) -> MultiPolygon:
@@ -106,3 +108,45 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     volunteer = factory.SubFactory(VolunteerFactory)
     group = factory.SubFactory(GroupFactory)
     joined_on = datetime.date(2024, 3, 1)
+
+
+def square_polygon(lng: float, lat: float, half: float = 0.01) -> Polygon:
+    return square(lng, lat, half)[0]
+
+
+class ZoneFactory(factory.django.DjangoModelFactory):
+    """A square patrol zone of about 2 km around the district's centre."""
+
+    class Meta:
+        model = Zone
+
+    district = factory.SubFactory(DistrictFactory)
+    name = factory.Sequence(lambda n: f"Орталық аймақ {n}")
+    kind = "area"
+    geometry = factory.LazyAttribute(lambda o: square_polygon(o.district.centre.x, o.district.centre.y))
+
+
+def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    """An aware datetime in Asia/Almaty."""
+    return datetime.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ALMATY)
+
+
+class ShiftFactory(factory.django.DjangoModelFactory):
+    """Tomorrow evening 20:00–02:00 (crossing midnight), 2 to 4 volunteers."""
+
+    class Meta:
+        model = Shift
+        skip_postgeneration_save = True
+
+    zone = factory.SubFactory(ZoneFactory)
+    district = factory.LazyAttribute(lambda o: o.zone.district)
+    starts_at = factory.LazyFunction(lambda: local(timezone.localdate() + datetime.timedelta(days=1), 20))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=6))
+    min_volunteers = 2
+    max_volunteers = 4
+    inspector = factory.SubFactory(UserFactory, role=Role.INSPECTOR)
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.set(extracted)

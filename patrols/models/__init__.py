@@ -1,16 +1,25 @@
 """The domain's models, one module per concept (names from DESIGN.md's vocabulary)."""
 
 from .geo import District, Region, Settlement
+from .notify import Notification
 from .people import Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
+from .schedule import Assignment, CalendarFeed, Shift, ShiftEvent, ShiftSeries, Zone
 
 __all__ = [
+    "Assignment",
+    "CalendarFeed",
     "District",
     "Group",
     "Membership",
+    "Notification",
     "Region",
     "RosterImport",
     "Settlement",
+    "Shift",
+    "ShiftEvent",
+    "ShiftSeries",
     "User",
     "Volunteer",
     "VolunteerStatusChange",
+    "Zone",
 ]

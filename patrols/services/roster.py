@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ..choices import VILLAGE_GROUP_KINDS, GroupKind, Role, VolunteerStatus
 from ..models import District, Group, Membership, Settlement, User, Volunteer, VolunteerStatusChange
 from ..scope import manageable_districts
-from ..validators import iin_birth_date, normalise_phone, validate_adult
+from ..validators import iin_birth_date, normalise_phone, validate_adult, validate_iin
 
 # The registration lifecycle: application, police check, akimat registration; refusal with a reason;
 # a registered volunteer may be suspended (and reinstated) or retire.
@@ -66,6 +66,7 @@ def group_create(
     institution: str = "",
     leader: Volunteer | None = None,
     inspector: User | None = None,
+    is_active: bool = True,
 ) -> Group:
     """Create a group in a district the user keeps; the leader becomes a member."""
     _require_manageable(district=district, by=by)
@@ -77,6 +78,7 @@ def group_create(
         institution=institution.strip(),
         leader=leader,
         inspector=inspector,
+        is_active=is_active,
     )
     group.full_clean()
     _check_group(group)
@@ -132,14 +134,26 @@ def volunteer_build(
     consent_version: str = CURRENT_CONSENT_VERSION,
     consent_at: datetime.datetime | None = None,
     applied_on: datetime.date | None = None,
+    check_database: bool = True,
 ) -> Volunteer:
     """An unsaved, fully checked applicant (used by one-by-one creation and by the roster import)."""
     iin = (iin or "").strip()
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_iin(iin)
+    except ValidationError as error:
+        errors["iin"] = error.messages
     try:
         phone = normalise_phone(phone)
     except ValidationError as error:
-        raise ValidationError({"phone": error.messages}) from error
-    birth_date = _check_person(iin=iin, birth_date=birth_date)
+        errors["phone"] = error.messages
+    if "iin" not in errors or birth_date is not None:
+        try:
+            birth_date = _check_person(iin=iin, birth_date=birth_date)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
     volunteer = Volunteer(
         district=district,
         last_name=last_name.strip(),
@@ -153,7 +167,12 @@ def volunteer_build(
         consent_at=consent_at or timezone.now(),
         consent_version=consent_version,
     )
-    volunteer.full_clean()
+    if check_database:
+        volunteer.full_clean()
+    else:
+        # The roster import checks the district once and all the file's IINs with one query instead of
+        # several queries per row; a new applicant cannot break the status and document constraints.
+        volunteer.full_clean(exclude={"district"}, validate_unique=False, validate_constraints=False)
     return volunteer
 
 

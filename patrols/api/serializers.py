@@ -1,0 +1,303 @@
+"""Shapes of the public API. Output serializers read; input serializers only parse and check types.
+
+Business rules live in `patrols.services`; these classes never save anything themselves.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..choices import GroupKind
+from ..models import District, Group, Region, Settlement, User, Volunteer, VolunteerStatusChange
+from ..scope import districts_in_scope, manageable_districts, regions_in_scope, sees_personal_data
+from ..validators import mask_iin, mask_phone
+
+
+def _requesting_user(serializer):
+    """The user whose scope limits the choices (none when the schema is being generated)."""
+    request = serializer.context.get("request")
+    return request.user if request is not None else None
+
+
+class CentreMixin(serializers.Serializer):
+    lat = serializers.SerializerMethodField()
+    lng = serializers.SerializerMethodField()
+
+    def get_lat(self, obj) -> float:
+        return round(obj.centre.y, 6)
+
+    def get_lng(self, obj) -> float:
+        return round(obj.centre.x, 6)
+
+
+class RegionSerializer(CentreMixin, serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Region
+        fields = ["code", "kind", "name", "name_kk", "name_ru", "name_en", "lat", "lng"]
+
+
+class DistrictSerializer(CentreMixin, serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+    region = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    has_boundary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = District
+        fields = ["code", "region", "name", "name_kk", "name_ru", "name_en", "lat", "lng", "has_boundary"]
+
+    def get_has_boundary(self, obj) -> bool:
+        return obj.boundary is not None
+
+
+class SettlementSerializer(CentreMixin, serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Settlement
+        fields = ["code", "district", "name", "name_kk", "name_ru", "name_en", "lat", "lng"]
+
+
+class MeSerializer(serializers.ModelSerializer):
+    roles = serializers.ListField(child=serializers.CharField(), read_only=True)
+    districts = serializers.SerializerMethodField()
+    regions = serializers.SerializerMethodField()
+    volunteer = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "username",
+            "first_name",
+            "last_name",
+            "role",
+            "roles",
+            "language",
+            "districts",
+            "regions",
+            "volunteer",
+        ]
+
+    def get_districts(self, obj) -> list[str]:
+        return list(districts_in_scope(obj).order_by("code").values_list("code", flat=True))
+
+    def get_regions(self, obj) -> list[str]:
+        return list(regions_in_scope(obj).order_by("code").values_list("code", flat=True))
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_volunteer(self, obj) -> int | None:
+        volunteer = getattr(obj, "volunteer", None)
+        return volunteer.pk if volunteer else None
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    settlement = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    leader_name = serializers.SerializerMethodField()
+    inspector = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    member_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Group
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "kind_label",
+            "district",
+            "settlement",
+            "institution",
+            "leader",
+            "leader_name",
+            "inspector",
+            "is_active",
+            "member_count",
+        ]
+
+    def get_leader_name(self, obj) -> str:
+        return obj.leader.full_name if obj.leader_id else ""
+
+
+class GroupInputSerializer(serializers.Serializer):
+    """Relations are limited to what the user may use, so out of scope reads as 'does not exist'."""
+
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=GroupKind.choices)
+    district = serializers.SlugRelatedField(slug_field="code", queryset=District.objects.none())
+    settlement = serializers.SlugRelatedField(
+        slug_field="code", queryset=Settlement.objects.all(), required=False, allow_null=True
+    )
+    institution = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    leader = serializers.PrimaryKeyRelatedField(queryset=Volunteer.objects.none(), required=False, allow_null=True)
+    inspector = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.none(), required=False, allow_null=True
+    )
+    is_active = serializers.BooleanField(required=False, default=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = _requesting_user(self)
+        self.fields["district"].queryset = manageable_districts(user)
+        self.fields["leader"].queryset = Volunteer.objects.manageable_by(user)
+        self.fields["inspector"].queryset = User.objects.filter(role="inspector", is_active=True)
+
+
+class MembershipInputSerializer(serializers.Serializer):
+    volunteer = serializers.PrimaryKeyRelatedField(queryset=Volunteer.objects.none())
+    date = serializers.DateField(required=False, help_text=_("Joining or leaving date; today when omitted."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["volunteer"].queryset = Volunteer.objects.visible_to(_requesting_user(self))
+
+
+class GroupRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Group
+        fields = ["id", "name", "kind"]
+
+
+class VolunteerSerializer(serializers.ModelSerializer):
+    """A volunteer; IIN, phone and date of birth are masked unless the reader may see them."""
+
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    full_name = serializers.CharField(read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    iin = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+    birth_date = serializers.SerializerMethodField()
+    groups = serializers.SerializerMethodField()
+    has_account = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Volunteer
+        fields = [
+            "id",
+            "full_name",
+            "last_name",
+            "first_name",
+            "patronymic",
+            "iin",
+            "phone",
+            "birth_date",
+            "district",
+            "status",
+            "status_label",
+            "applied_on",
+            "vetted_on",
+            "registration_number",
+            "registered_on",
+            "refusal_reason",
+            "id_card_number",
+            "badge_number",
+            "medical_check_passed",
+            "consent_at",
+            "consent_version",
+            "groups",
+            "has_account",
+        ]
+
+    def _personal(self, obj) -> bool:
+        cache = self.context.setdefault("_personal", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = sees_personal_data(self.context["request"].user, obj, scoped=True)
+        return cache[obj.pk]
+
+    def get_iin(self, obj) -> str:
+        return obj.iin if self._personal(obj) else mask_iin(obj.iin)
+
+    def get_phone(self, obj) -> str:
+        return obj.phone_display if self._personal(obj) else mask_phone(obj.phone)
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def get_birth_date(self, obj):
+        return obj.birth_date.isoformat() if self._personal(obj) else None
+
+    @extend_schema_field(GroupRefSerializer(many=True))
+    def get_groups(self, obj):
+        return [
+            {"id": m.group.pk, "name": m.group.name, "kind": m.group.kind}
+            for m in obj.memberships.all()
+            if m.left_on is None
+        ]
+
+    def get_has_account(self, obj) -> bool:
+        return obj.user_id is not None
+
+
+class VolunteerCreateSerializer(serializers.Serializer):
+    district = serializers.SlugRelatedField(slug_field="code", queryset=District.objects.none())
+    last_name = serializers.CharField(max_length=100)
+    first_name = serializers.CharField(max_length=100)
+    patronymic = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    iin = serializers.CharField(max_length=12)
+    phone = serializers.CharField(max_length=32)
+    birth_date = serializers.DateField(required=False, allow_null=True, default=None)
+    applied_on = serializers.DateField(required=False, allow_null=True, default=None)
+    consent = serializers.BooleanField(help_text=_("The applicant signed the consent to personal data processing."))
+    consent_version = serializers.CharField(max_length=20, required=False)
+    groups = serializers.PrimaryKeyRelatedField(many=True, queryset=Group.objects.none(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = _requesting_user(self)
+        self.fields["district"].queryset = manageable_districts(user)
+        self.fields["groups"].child_relation.queryset = Group.objects.manageable_by(user)
+
+    def validate_consent(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError(_("The applicant's consent to personal data processing is required."))
+        return value
+
+
+class VolunteerUpdateSerializer(serializers.Serializer):
+    last_name = serializers.CharField(max_length=100, required=False)
+    first_name = serializers.CharField(max_length=100, required=False)
+    patronymic = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=32, required=False)
+    birth_date = serializers.DateField(required=False)
+    medical_check_passed = serializers.BooleanField(required=False, allow_null=True)
+
+
+class VetSerializer(serializers.Serializer):
+    on_date = serializers.DateField(required=False, allow_null=True, default=None)
+    medical_check_passed = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class RegisterSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=40)
+    on_date = serializers.DateField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DocumentsSerializer(serializers.Serializer):
+    id_card_number = serializers.CharField(max_length=40)
+    badge_number = serializers.CharField(max_length=40)
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = VolunteerStatusChange
+        fields = ["from_status", "to_status", "note", "by", "at"]
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()

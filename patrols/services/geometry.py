@@ -1,0 +1,50 @@
+"""Distances in metres and shape checks, the same on PostGIS and SpatiaLite (computed with GEOS, not SQL)."""
+
+from django.contrib.gis.gdal import CoordTransform, SpatialReference
+from django.contrib.gis.geos import GEOSGeometry, Point
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+WGS84 = 4326
+# Kazakhstan's extent with a margin, for a first sanity check of positions sent by phones.
+KZ_BBOX = (46.0, 40.0, 88.0, 56.0)
+
+
+def _local_metric_transform(lng: float, lat: float) -> CoordTransform:
+    """A transverse Mercator centred on the point: metres with negligible error over tens of kilometres.
+
+    The projection string is built here from numbers, never from user input (see gis.W001 in settings).
+    """
+    proj = f"+proj=tmerc +lat_0={lat:.6f} +lon_0={lng:.6f} +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+    return CoordTransform(SpatialReference(WGS84), SpatialReference(proj))
+
+
+def distance_m(geometry: GEOSGeometry, point: Point) -> float:
+    """Metres from a point to a shape (0 when the point is inside or on it)."""
+    transform = _local_metric_transform(point.x, point.y)
+    shape = geometry.transform(transform, clone=True)
+    where = point.transform(transform, clone=True)
+    return shape.distance(where)
+
+
+def point_from(lat, lng) -> Point:
+    """A WGS84 point from a phone's latitude and longitude; clear errors for nonsense."""
+    try:
+        lat_value, lng_value = float(lat), float(lng)
+    except (TypeError, ValueError) as error:
+        raise ValidationError({"lat": _("Send the position as numbers: lat and lng.")}) from error
+    if not (-90 <= lat_value <= 90 and -180 <= lng_value <= 180):
+        raise ValidationError({"lat": _("This is not a position on Earth.")})
+    return Point(lng_value, lat_value, srid=WGS84)
+
+
+def inside_kazakhstan_box(point: Point) -> bool:
+    west, south, east, north = KZ_BBOX
+    return west <= point.x <= east and south <= point.y <= north
+
+
+def covered_by(boundary: GEOSGeometry, shape: GEOSGeometry, *, tolerance_m: float = 50) -> bool:
+    """Whether a shape lies within a boundary, allowing a few metres for hand-drawn edges."""
+    centre = shape.centroid
+    transform = _local_metric_transform(centre.x, centre.y)
+    return boundary.transform(transform, clone=True).buffer(tolerance_m).covers(shape.transform(transform, clone=True))

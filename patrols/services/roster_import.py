@@ -1,0 +1,672 @@
+"""Roster import: a district's volunteers from an XLSX or CSV file, every row checked, all written or none.
+
+`roster_import_start` checks and stores the upload and queues `roster_import_run` (a Celery task; inline when the
+broker is down). The run reads the file in the uploader's language and checks every row. Any problem is recorded
+as `{"row": n, "field": "iin", "message": "…"}` (`row` counts the header as 1 and is None for a problem with the
+whole file; `field` is the column's technical name, or "") and nothing is written; otherwise the volunteers, their
+history and their memberships are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from uuid import uuid4
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from kombu.exceptions import OperationalError
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import from_excel
+
+from ..choices import RosterImportStatus, VolunteerStatus
+from ..models import District, Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
+from ..scope import manageable_districts
+from .roster import CURRENT_CONSENT_VERSION, _require_manageable, volunteer_build
+
+logger = logging.getLogger(__name__)
+
+# A polling page sees the count of checked rows move every this many rows.
+PROGRESS_EVERY = 200
+# Rows per INSERT, and IINs per `IN (…)` lookup (SQLite allows 999 parameters per query).
+WRITE_BATCH = 1000
+LOOKUP_BATCH = 900
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the roster file: its technical name, label, rule for the template, and other accepted names."""
+
+    name: str
+    label: Promise
+    required: bool
+    hint: Promise
+    aliases: tuple[str, ...] = ()
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("last_name", gettext_lazy("Last name"), True, gettext_lazy("Required."), ("Фамилия", "Тегі")),
+    Column("first_name", gettext_lazy("First name"), True, gettext_lazy("Required."), ("Имя", "Аты")),
+    Column("patronymic", gettext_lazy("Patronymic"), False, gettext_lazy("Optional."), ("Отчество", "Әкесінің аты")),
+    Column(
+        "iin",
+        gettext_lazy("IIN"),
+        True,
+        gettext_lazy("Required: 12 digits, with any leading zeros."),
+        ("ИИН", "ЖСН"),
+    ),
+    Column(
+        "phone",
+        gettext_lazy("Phone"),
+        True,
+        gettext_lazy("Required: a Kazakh mobile number, for example +7 701 234 56 78."),
+        ("Телефон",),
+    ),
+    Column(
+        "birth_date",
+        gettext_lazy("Date of birth"),
+        False,
+        gettext_lazy("Optional: DD.MM.YYYY; taken from the IIN when empty."),
+        ("Дата рождения", "Туған күні", "birth date"),
+    ),
+    Column(
+        "group",
+        gettext_lazy("Group"),
+        False,
+        gettext_lazy("Optional: the name of a group of the district, as it is written in the system."),
+        ("Группа", "Топ"),
+    ),
+    Column(
+        "joined_on",
+        gettext_lazy("Joined on"),
+        False,
+        gettext_lazy("Optional: the day the volunteer joined the group, DD.MM.YYYY; today when empty."),
+        ("Дата вступления", "Кірген күні"),
+    ),
+    Column(
+        "consent_version",
+        gettext_lazy("Consent version"),
+        False,
+        gettext_lazy("Optional: the version of the consent text the volunteer signed; the current one when empty."),
+        ("Версия согласия", "Келісім нұсқасы"),
+    ),
+)
+COLUMNS_BY_NAME = {column.name: column for column in COLUMNS}
+# Model fields whose errors point at a column of the same name.
+_FIELD_COLUMNS = frozenset({"last_name", "first_name", "patronymic", "iin", "phone", "birth_date", "consent_version"})
+TEXT_FIELDS = ("last_name", "first_name", "patronymic", "phone", "group", "consent_version")
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_YEAR_MONTH_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_IIN_SHAPE = re.compile(r"\d{12}")
+
+
+def column_label(name: str) -> str:
+    """The label of a column (by technical name) in the active language; the name itself when unknown."""
+    column = COLUMNS_BY_NAME.get(name)
+    return str(column.label) if column else name
+
+
+def _format_error() -> ValidationError:
+    message = _("Upload the roster as an XLSX workbook or a CSV file (UTF-8 or Windows-1251).")
+    return ValidationError({"file": ValidationError(message, code="format")})
+
+
+def _decode_text(data: bytes) -> str | None:
+    """The text of a CSV file in UTF-8 (with or without a BOM) or Windows-1251; None when it is not text."""
+    if data.startswith(codecs.BOM_UTF8):
+        candidates: tuple[tuple[str, bytes], ...] = (("utf-8", data[len(codecs.BOM_UTF8) :]),)
+    else:
+        candidates = (("utf-8", data), ("cp1251", data))
+    for encoding, payload in candidates:
+        try:
+            text = payload.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        # Windows-1251 decodes almost any bytes, so a binary file is told apart by its control characters.
+        return None if _CONTROL_CHARACTERS.search(text) else text
+    return None
+
+
+def _sniff(data: bytes) -> str | None:
+    """The kind of file, "xlsx" or "csv", from its bytes; None when it is neither."""
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = archive.namelist()
+        except zipfile.BadZipFile:
+            return None
+        return "xlsx" if any(name.startswith("xl/") for name in names) else None
+    return "csv" if _decode_text(data) is not None else None
+
+
+def _read_upload(upload: UploadedFile, limit: int) -> bytes:
+    upload.seek(0)
+    data = bytearray()
+    for chunk in upload.chunks():
+        data.extend(chunk)
+        if len(data) > limit:
+            break
+    return bytes(data)
+
+
+def _current_language() -> str:
+    try:
+        return translation.get_supported_language_variant(translation.get_language() or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+@transaction.atomic
+def roster_import_start(*, by: User, district: District, upload: UploadedFile) -> RosterImport:
+    """Check and store an uploaded roster file for a district the user keeps, and queue its import."""
+    _require_manageable(district=district, by=by)
+    limit = settings.ROSTER_IMPORT_MAX_BYTES
+    message = _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
+    too_big = ValidationError({"file": ValidationError(message, code="too_large")})
+    if upload.size is not None and upload.size > limit:
+        raise too_big
+    data = _read_upload(upload, limit)
+    if len(data) > limit:
+        raise too_big
+    if not data:
+        raise ValidationError({"file": ValidationError(_("The file is empty."), code="empty")})
+    name = Path(upload.name or "").name
+    suffix = Path(name).suffix.lower()
+    kind = _sniff(data)
+    if suffix not in {".xlsx", ".csv"} or kind != suffix[1:]:
+        raise _format_error()
+    roster_import = RosterImport(
+        district=district, uploaded_by=by, original_name=name[:255], language=_current_language()
+    )
+    # A random stored name: the uploader's file name may carry personal data into paths and logs.
+    roster_import.file.save(f"{uuid4().hex}.{kind}", ContentFile(data), save=False)
+    roster_import.save()
+    transaction.on_commit(partial(_queue, roster_import.pk))
+    return roster_import
+
+
+def _queue(import_id: int) -> None:
+    """Hand the import to a worker; when the broker cannot be reached, run it here so it never waits forever."""
+    from ..tasks import run_roster_import
+
+    try:
+        run_roster_import.delay(import_id)
+    except (OperationalError, OSError):
+        logger.warning("Broker unreachable: running roster import %s inline", import_id, exc_info=True)
+        roster_import_run(import_id=import_id)
+
+
+def _error(row: int | None, field_name: str, message: str) -> dict:
+    return {"row": row, "field": field_name, "message": str(message)}
+
+
+def _header_key(value: object) -> str:
+    """A header cell compared without case, spaces, underscores or a trailing asterisk or colon."""
+    text = str(value if value is not None else "").replace("_", " ").strip().rstrip("*:").strip()
+    return " ".join(text.split()).casefold()
+
+
+def _header_names() -> dict[str, str]:
+    """Every accepted header (technical names, aliases, labels in every language) mapped to its column."""
+    names: dict[str, str] = {}
+    for column in COLUMNS:
+        accepted = {column.name, *column.aliases}
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                accepted.add(str(column.label))
+        for header in accepted:
+            names[_header_key(header)] = column.name
+    return names
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _rows_of(data: bytes, kind: str) -> Iterator[tuple[int, Iterable]]:
+    """(spreadsheet row number, cells) for every row of the first sheet or of the CSV text."""
+    if kind == "xlsx":
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = workbook.active or workbook.worksheets[0]
+            # Some programs write a wrong sheet size, which would hide rows from a read-only workbook.
+            sheet.reset_dimensions()
+            yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+        finally:
+            workbook.close()
+        return
+    text = _decode_text(data)
+    if text is None:
+        raise ValueError("not a text file")
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    yield from enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
+
+
+@dataclass
+class _Row:
+    number: int
+    cells: dict[str, object]
+
+
+def _read_header(number: int, values: list, names: dict[str, str]) -> tuple[dict[int, str], list[dict]]:
+    """Which column each position holds, and the header's errors (missing or repeated columns)."""
+    positions: dict[str, int] = {}
+    errors: list[dict] = []
+    for position, value in enumerate(values):
+        name = names.get(_header_key(value))
+        if name is None:
+            continue
+        if name in positions:
+            message = _("The column “%(column)s” appears twice in the header row.") % {"column": column_label(name)}
+            errors.append(_error(number, name, message))
+            continue
+        positions[name] = position
+    if not positions:
+        message = _("The first row must name the columns: download the template to see them.")
+        return {}, [_error(number, "", message)]
+    for column in COLUMNS:
+        if column.required and column.name not in positions:
+            message = _("The required column “%(column)s” is missing from the header row.") % {"column": column.label}
+            errors.append(_error(number, column.name, message))
+    return {position: name for name, position in positions.items()}, errors
+
+
+def _parse(data: bytes, *, max_rows: int) -> tuple[list[_Row], list[dict]]:
+    """The file's filled rows by column name, or the errors that stop the import before any row is checked."""
+    unreadable = [_error(None, "", _("The file could not be read: save it again as XLSX or CSV and upload it."))]
+    kind = _sniff(data)
+    if kind is None:
+        return [], unreadable
+    names = _header_names()
+    header: dict[int, str] | None = None
+    rows: list[_Row] = []
+    try:
+        for number, raw in _rows_of(data, kind):
+            values = list(raw)
+            if header is None:
+                if all(_is_blank(value) for value in values):
+                    continue
+                header, errors = _read_header(number, values, names)
+                if errors:
+                    return [], errors
+                continue
+            cells = {name: values[position] if position < len(values) else None for position, name in header.items()}
+            # A row with nothing in the known columns is skipped, such as one only numbered in advance.
+            if all(_is_blank(value) for value in cells.values()):
+                continue
+            if len(rows) >= max_rows:
+                message = _("The file has more than %(limit)d rows: split it into smaller files.") % {"limit": max_rows}
+                return [], [_error(None, "", message)]
+            rows.append(_Row(number, cells))
+    except Exception:
+        # A damaged file makes the readers raise all sorts of errors; the uploader gets the same answer for each.
+        logger.warning("Roster file could not be read", exc_info=True)
+        return [], unreadable
+    if not rows:
+        return [], [_error(None, "", _("The file has no volunteers in it: fill in the rows under the header."))]
+    return rows, []
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _iin(value: object) -> str:
+    """An IIN as 12 digits: a spreadsheet stores it as a number and drops its leading zeros."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value).zfill(12)
+    return re.sub(r"\s", "", _text(value)).lstrip("'")
+
+
+def _date(value: object) -> datetime.date | None:
+    """A date cell, a YYYY-MM-DD or DD.MM.YYYY text, or an unformatted spreadsheet date; raises ValueError."""
+    if _is_blank(value):
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return from_excel(value).date()
+    text = str(value).strip().split()[0].split("T")[0]
+    if match := _DAY_MONTH_YEAR.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+        return datetime.date(year, month, day)
+    if match := _YEAR_MONTH_DAY.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+        return datetime.date(year, month, day)
+    raise ValueError(text)
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A volunteer already in the database whose IIN is in the file."""
+
+    pk: int
+    status: str
+    manageable: bool
+
+
+def _batches(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _known_people(*, iins: set[str], by: User, district: District) -> tuple[dict[str, _Known], set[tuple[int, int]]]:
+    """The file's IINs already registered (and whether the uploader keeps them), and their open memberships here."""
+    found: dict[str, tuple[int, str]] = {}
+    for batch in _batches(sorted(iins), LOOKUP_BATCH):
+        found.update(
+            (iin, (pk, status))
+            for pk, iin, status in Volunteer.objects.filter(iin__in=batch).values_list("pk", "iin", "status")
+        )
+    manageable: set[str] = set()
+    active: set[tuple[int, int]] = set()
+    for batch in _batches(sorted(found), LOOKUP_BATCH):
+        manageable.update(Volunteer.objects.manageable_by(by).filter(iin__in=batch).values_list("iin", flat=True))
+        active.update(
+            Membership.objects.filter(volunteer__iin__in=batch, left_on=None, group__district=district).values_list(
+                "volunteer_id", "group_id"
+            )
+        )
+    known = {iin: _Known(pk, status, iin in manageable) for iin, (pk, status) in found.items()}
+    return known, active
+
+
+@dataclass
+class _Plan:
+    """What a checked file would write, or why it cannot."""
+
+    volunteers: list[Volunteer] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    added_memberships: int = 0
+
+
+def _validation_errors(row: int, error: ValidationError) -> list[dict]:
+    if not hasattr(error, "error_dict"):
+        return [_error(row, "", message) for message in error.messages]
+    return [
+        _error(row, name if name in _FIELD_COLUMNS else "", message)
+        for name, messages in error.message_dict.items()
+        for message in messages
+    ]
+
+
+class _RowChecker:
+    """Checks the rows of one import against each other, the district's groups and the people already registered."""
+
+    def __init__(self, *, roster_import: RosterImport, rows: list[_Row], by: User) -> None:
+        self.roster_import = roster_import
+        self.district = roster_import.district
+        self.today = timezone.localdate()
+        self.now = timezone.now()
+        self.groups: dict[str, list[Group]] = {}
+        for group in Group.objects.filter(district=self.district, is_active=True):
+            self.groups.setdefault(_name_key(group.name), []).append(group)
+        iins = {iin for row in rows if _IIN_SHAPE.fullmatch(iin := _iin(row.cells.get("iin")))}
+        self.known, self.active = _known_people(iins=iins, by=by, district=self.district)
+        self.first_row_of: dict[str, int] = {}
+
+    def check_all(self, rows: list[_Row]) -> _Plan:
+        """Every row checked, with the count of checked rows saved as it goes for a polling page."""
+        plan = _Plan()
+        for position, row in enumerate(rows, start=1):
+            self.check(row, plan)
+            if position % PROGRESS_EVERY == 0:
+                RosterImport.objects.filter(pk=self.roster_import.pk).update(processed_rows=position)
+        return plan
+
+    def _group(self, name: str) -> tuple[Group | None, str]:
+        candidates = self.groups.get(_name_key(name), [])
+        exact = [group for group in candidates if group.name == name]
+        if len(candidates) == 1 or len(exact) == 1:
+            return (exact or candidates)[0], ""
+        if candidates:
+            return None, _("Several groups are called “%(name)s”: write the name exactly as in the system.") % {
+                "name": name
+            }
+        return None, _("There is no active group “%(name)s” in this district.") % {"name": name}
+
+    def _read_date(self, row: _Row, name: str, errors: list[dict]) -> tuple[datetime.date | None, bool]:
+        """The column's date, and whether it could be read."""
+        value = row.cells.get(name)
+        try:
+            return _date(value), True
+        except (ValueError, TypeError, OverflowError):
+            message = _("“%(value)s” is not a date: write it as DD.MM.YYYY or YYYY-MM-DD.") % {"value": _text(value)}
+            errors.append(_error(row.number, name, message))
+            return None, False
+
+    def check(self, row: _Row, plan: _Plan) -> None:
+        """One row: its errors, or the volunteer and membership it adds to the plan."""
+        number = row.number
+        text = {name: _text(row.cells.get(name)) for name in TEXT_FIELDS}
+        iin = _iin(row.cells.get("iin"))
+        errors = [
+            _error(number, column.name, _("Fill in “%(column)s”.") % {"column": column.label})
+            for column in COLUMNS
+            if column.required and not (iin if column.name == "iin" else text[column.name])
+        ]
+        complete = not errors
+        birth_date, birth_date_read = self._read_date(row, "birth_date", errors)
+        joined_on, _joined_on_read = self._read_date(row, "joined_on", errors)
+        joined_on = joined_on or self.today
+        if joined_on > self.today:
+            errors.append(_error(number, "joined_on", _("The joining date cannot be in the future.")))
+        group = None
+        if text["group"]:
+            group, message = self._group(text["group"])
+            if group is None:
+                errors.append(_error(number, "group", message))
+        if iin:
+            first = self.first_row_of.setdefault(iin, number)
+            if first != number:
+                message = _("This IIN is already on row %(row)d of the file.") % {"row": first}
+                errors.append(_error(number, "iin", message))
+        person = self.known.get(iin) if iin else None
+        if person is not None:
+            self._check_known(number, person, group, text["group"], joined_on, errors, plan)
+        elif complete and birth_date_read:
+            volunteer = self._build(number, text, iin, birth_date, errors)
+            if volunteer is not None and not errors:
+                plan.volunteers.append(volunteer)
+                if group is not None:
+                    plan.memberships.append(Membership(volunteer=volunteer, group=group, joined_on=joined_on))
+        plan.errors.extend(errors)
+
+    def _check_known(
+        self,
+        number: int,
+        person: _Known,
+        group: Group | None,
+        group_name: str,
+        joined_on: datetime.date,
+        errors: list[dict],
+        plan: _Plan,
+    ) -> None:
+        """A registered person is only put into a group, and only by someone who keeps them."""
+        if not person.manageable:
+            # Says nothing of where: the uploader may not see this volunteer.
+            errors.append(_error(number, "iin", _("A volunteer with this IIN is already registered.")))
+            return
+        if not group_name:
+            message = _("This volunteer is already in your roster: fill in “%(column)s” to add them to a group.") % {
+                "column": column_label("group")
+            }
+            errors.append(_error(number, "iin", message))
+            return
+        if person.status in {VolunteerStatus.REFUSED, VolunteerStatus.RETIRED}:
+            errors.append(_error(number, "iin", _("A refused or retired volunteer cannot join a group.")))
+            return
+        if group is not None and not errors and (person.pk, group.pk) not in self.active:
+            plan.memberships.append(Membership(volunteer_id=person.pk, group=group, joined_on=joined_on))
+            plan.added_memberships += 1
+
+    def _build(
+        self, number: int, text: dict[str, str], iin: str, birth_date: datetime.date | None, errors: list[dict]
+    ) -> Volunteer | None:
+        try:
+            return volunteer_build(
+                district=self.district,
+                last_name=text["last_name"],
+                first_name=text["first_name"],
+                patronymic=text["patronymic"],
+                iin=iin,
+                phone=text["phone"],
+                birth_date=birth_date,
+                consent_version=text["consent_version"] or CURRENT_CONSENT_VERSION,
+                consent_at=self.now,
+                applied_on=self.today,
+                check_database=False,
+            )
+        except ValidationError as error:
+            errors.extend(_validation_errors(number, error))
+            return None
+
+
+def _fail(import_id: int, errors: list[dict], *, processed: int | None = None) -> RosterImport:
+    """Record why the import was refused, unless another run has finished it meanwhile."""
+    changes: dict = {"status": RosterImportStatus.FAILED, "errors": errors, "finished_at": timezone.now()}
+    if processed is not None:
+        changes["processed_rows"] = processed
+    unfinished = [RosterImportStatus.PENDING, RosterImportStatus.RUNNING]
+    RosterImport.objects.filter(pk=import_id, status__in=unfinished).update(**changes)
+    return RosterImport.objects.get(pk=import_id)
+
+
+def _write(*, import_id: int, plan: _Plan, by: User, note: str) -> RosterImport:
+    """Everything the file adds, in one transaction, unless another run has finished the import meanwhile."""
+    with transaction.atomic():
+        locked = RosterImport.objects.select_for_update().get(pk=import_id)
+        if locked.is_finished:
+            return locked
+        Volunteer.objects.bulk_create(plan.volunteers, batch_size=WRITE_BATCH)
+        VolunteerStatusChange.objects.bulk_create(
+            [
+                VolunteerStatusChange(
+                    volunteer=volunteer, from_status="", to_status=VolunteerStatus.APPLICANT, by=by, note=note
+                )
+                for volunteer in plan.volunteers
+            ],
+            batch_size=WRITE_BATCH,
+        )
+        Membership.objects.bulk_create(plan.memberships, batch_size=WRITE_BATCH)
+        locked.status = RosterImportStatus.DONE
+        locked.processed_rows = locked.total_rows
+        locked.errors = []
+        locked.created_count = len(plan.volunteers)
+        locked.updated_count = plan.added_memberships
+        locked.finished_at = timezone.now()
+        locked.save(
+            update_fields=["status", "processed_rows", "errors", "created_count", "updated_count", "finished_at"]
+        )
+    return locked
+
+
+def _read_stored(roster_import: RosterImport) -> bytes:
+    with roster_import.file.open("rb") as stored:
+        return stored.read()
+
+
+def _run(roster_import: RosterImport) -> RosterImport:
+    import_id = roster_import.pk
+    by = roster_import.uploaded_by
+    if by is None or not manageable_districts(by).filter(pk=roster_import.district_id).exists():
+        return _fail(import_id, [_error(None, "", _("You cannot change the roster of this district."))])
+    RosterImport.objects.filter(pk=import_id).update(
+        status=RosterImportStatus.RUNNING, total_rows=0, processed_rows=0, errors=[]
+    )
+    try:
+        data = _read_stored(roster_import)
+    except OSError:
+        logger.warning("Roster import %s: the stored file cannot be opened", import_id, exc_info=True)
+        data = b""
+    rows, errors = _parse(data, max_rows=settings.ROSTER_IMPORT_MAX_ROWS)
+    if errors:
+        return _fail(import_id, errors)
+    RosterImport.objects.filter(pk=import_id).update(total_rows=len(rows))
+    plan = _RowChecker(roster_import=roster_import, rows=rows, by=by).check_all(rows)
+    if plan.errors:
+        return _fail(import_id, plan.errors, processed=len(rows))
+    note = _("Imported from the file “%(name)s”.") % {"name": roster_import.original_name}
+    try:
+        return _write(import_id=import_id, plan=plan, by=by, note=note)
+    except IntegrityError:
+        # Someone registered one of these people between the check and the write.
+        logger.warning("Roster import %s collided with another change", import_id, exc_info=True)
+        message = _("The roster changed while this file was being checked: upload it again.")
+        return _fail(import_id, [_error(None, "", message)], processed=len(rows))
+
+
+def roster_import_run(*, import_id: int) -> RosterImport:
+    """Check every row of a stored roster file, then write them all or record why not; a finished import is kept."""
+    roster_import = RosterImport.objects.select_related("district", "uploaded_by").get(pk=import_id)
+    if roster_import.is_finished:
+        return roster_import
+    with translation.override(roster_import.language):
+        try:
+            return _run(roster_import)
+        except Exception:
+            # Whatever went wrong, an import left "running" would keep the inspector waiting forever.
+            logger.exception("Roster import %s stopped", import_id)
+            message = _("The import stopped because of an internal error: upload the file again.")
+            return _fail(import_id, [_error(None, "", message)])
+
+
+def roster_template_xlsx() -> bytes:
+    """An empty roster workbook: the header in the active language, each column's technical name and rule as a note."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = re.sub(r"[\[\]:*?/\\]", " ", _("Volunteers"))[:31]
+    for position, column in enumerate(COLUMNS, start=1):
+        cell = sheet.cell(row=1, column=position, value=str(column.label))
+        cell.font = Font(bold=True)
+        cell.comment = Comment(f"{column.name}\n{column.hint}", "")
+        cell.comment.width, cell.comment.height = 260, 90
+        letter = get_column_letter(position)
+        sheet.column_dimensions[letter].width = max(16, len(cell.value) + 4)
+        if column.name in {"iin", "phone"}:
+            # Text cells, so a spreadsheet keeps an IIN's leading zeros and a phone's plus sign.
+            sheet.column_dimensions[letter].number_format = "@"
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,30 @@
+"""Celery tasks: each takes IDs, fetches what it needs again, and calls a service."""
+
+from celery import shared_task
+
+from .services import scheduling
+from .services.roster_import import roster_import_run
+
+
+@shared_task
+def run_roster_import(import_id: int) -> None:
+    """Check and write an uploaded roster file (a finished import is left as it is)."""
+    roster_import_run(import_id=import_id)
+
+
+@shared_task
+def generate_series_shifts() -> int:
+    """Generate the coming weeks' shifts of every active weekly series (idempotent)."""
+    return scheduling.series_generate_all()
+
+
+@shared_task
+def close_finished_shifts() -> int:
+    """Close shifts past their end and grace period; absentees become no-shows."""
+    return scheduling.shifts_close_finished()
+
+
+@shared_task
+def flag_understaffed_shifts() -> int:
+    """Tell inspectors about shifts starting within 24 hours below their minimum."""
+    return scheduling.shifts_flag_understaffed()

@@ -1,0 +1,29 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  // The language switcher submits as soon as a language is chosen.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
+  // A roster import page follows the import's progress until it ends, then reloads to show the result.
+  var box = document.getElementById("import-progress");
+  if (box && box.dataset.finished !== "1") {
+    var bar = box.querySelector("progress");
+    var poll = function () {
+      fetch(box.dataset.progressUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (state) {
+          bar.value = state.percent;
+          ["status_label", "processed_rows", "total_rows"].forEach(function (name) {
+            var field = box.querySelector('[data-field="' + name + '"]');
+            if (field) { field.textContent = state[name]; }
+          });
+          if (state.finished) { window.location.reload(); } else { window.setTimeout(poll, 1000); }
+        })
+        .catch(function () { window.setTimeout(poll, 3000); });
+    };
+    window.setTimeout(poll, 500);
+  }
+})();

@@ -1,0 +1,471 @@
+"""The inspector imports a roster from a spreadsheet: every row checked, all written or nothing, with a report."""
+
+import csv
+import datetime
+import io
+import random
+import time
+
+import openpyxl
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from kombu.exceptions import OperationalError
+
+from coordination import celery_app
+from patrols.choices import RosterImportStatus, VolunteerStatus
+from patrols.models import Membership, RosterImport, Volunteer, VolunteerStatusChange
+from patrols.services import roster_import as service
+from patrols.services.roster import CURRENT_CONSENT_VERSION
+from patrols.services.roster_import import roster_import_run, roster_import_start, roster_template_xlsx
+from patrols.tasks import run_roster_import
+from patrols.validators import build_iin
+from tests.factories import GroupFactory
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+
+
+def iin(born: datetime.date, serial: int = 1, *, female: bool = False) -> str:
+    return build_iin(born, female=female, serial=serial)
+
+
+def csv_file(rows: list[list], *, delimiter: str = ";", encoding: str = "utf-8-sig") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def xlsx_file(rows: list[list]) -> bytes:
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def counts() -> tuple[int, int, int]:
+    return Volunteer.objects.count(), Membership.objects.count(), VolunteerStatusChange.objects.count()
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def eager_celery():
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def upload(inspector, district, eager_celery, django_capture_on_commit_callbacks):
+    """`upload(name, data)`: the inspector uploads a file into `district`, the queued task runs, the import returns."""
+
+    def send(name: str, data: bytes, *, by=inspector, into=district) -> RosterImport:
+        with django_capture_on_commit_callbacks(execute=True):
+            roster_import = roster_import_start(by=by, district=into, upload=SimpleUploadedFile(name, data))
+        roster_import.refresh_from_db()
+        return roster_import
+
+    return send
+
+
+@pytest.fixture
+def russian_group(district, inspector):
+    return GroupFactory(name="Талгарские помощники", district=district, inspector=inspector)
+
+
+def test_inspector_imports_a_russian_csv_in_windows_1251_with_semicolons(upload, inspector, district, russian_group):
+    rows = [
+        ["Фамилия", "Имя", "Отчество", "ИИН", "Телефон", "Дата рождения", "Группа", "Дата вступления"],
+        ["Иванов", "Сергей", "Петрович", iin(datetime.date(1990, 5, 17)), "8 701 111 22 33", "17.05.1990", "", ""],
+        [
+            "Ким",
+            "Анна",
+            "",
+            iin(datetime.date(1988, 1, 2), female=True),
+            "+7 702 222 33 44",
+            "",
+            "ТАЛГАРСКИЕ помощники",
+            "01.09.2024",
+        ],
+        [
+            "Петров",
+            "Олег",
+            "",
+            iin(datetime.date(1979, 12, 31)),
+            "77013334455",
+            "1979-12-31",
+            " талгарские помощники ",
+            "",
+        ],
+    ]
+
+    roster_import = upload("Список.csv", csv_file(rows, encoding="cp1251"))
+
+    assert roster_import.status == RosterImportStatus.DONE, roster_import.errors
+    assert (roster_import.created_count, roster_import.updated_count) == (3, 0)
+    assert roster_import.processed_rows == roster_import.total_rows == 3
+    assert roster_import.finished_at is not None
+    ivanov = Volunteer.objects.get(last_name="Иванов")
+    assert (ivanov.district, ivanov.status, ivanov.phone) == (district, VolunteerStatus.APPLICANT, "+77011112233")
+    assert ivanov.birth_date == datetime.date(1990, 5, 17)
+    assert ivanov.consent_version == CURRENT_CONSENT_VERSION and ivanov.consent_at is not None
+    assert not ivanov.memberships.exists()
+    kim = Volunteer.objects.get(last_name="Ким")
+    assert kim.birth_date == datetime.date(1988, 1, 2)
+    assert list(kim.memberships.values_list("group", "joined_on", "left_on")) == [
+        (russian_group.pk, datetime.date(2024, 9, 1), None)
+    ]
+    assert Membership.objects.filter(group=russian_group).count() == 2
+    history = VolunteerStatusChange.objects.filter(volunteer__district=district, by=inspector)
+    assert sorted(history.values_list("to_status", flat=True)) == [VolunteerStatus.APPLICANT] * 3
+    assert all("Список.csv" in note for note in history.values_list("note", flat=True))
+
+
+def test_inspector_imports_a_kazakh_csv_in_utf8_with_a_bom_and_commas(upload, group):
+    rows = [
+        ["  Тегі ", "АТЫ", "Әкесінің аты", "ЖСН", "Телефон", "Топ", "Келісім нұсқасы"],
+        [
+            "Сейітова",
+            "Айгерім",
+            "Болатқызы",
+            iin(datetime.date(1999, 3, 8), female=True),
+            "87075556677",
+            group.name,
+            "2024-2",
+        ],
+        [],
+        ["Әбілов", "Нұржан", "", iin(datetime.date(1985, 7, 1)), "+77076667788", "", ""],
+    ]
+
+    roster_import = upload("тізім.csv", csv_file(rows, delimiter=","))
+
+    assert roster_import.status == RosterImportStatus.DONE, roster_import.errors
+    assert roster_import.created_count == 2
+    aigerim = Volunteer.objects.get(last_name="Сейітова")
+    assert (aigerim.patronymic, aigerim.consent_version) == ("Болатқызы", "2024-2")
+    assert aigerim.memberships.get().group == group
+    assert Volunteer.objects.get(last_name="Әбілов").consent_version == CURRENT_CONSENT_VERSION
+
+
+def test_inspector_imports_an_xlsx_with_numbers_and_date_cells(upload, district, group):
+    # Born in 2004: the IIN starts with 0, which a spreadsheet drops when it keeps the IIN as a number.
+    young = iin(datetime.date(2004, 2, 29), female=True)
+    assert young.startswith("0")
+    rows = [
+        ["last_name", "first_name", "iin", "phone", "birth_date", "group", "joined_on"],
+        ["Омарова", "Дана", int(young), 87013334455, datetime.datetime(2004, 2, 29), group.name.upper(), "15.01.2025"],
+        ["Ли", "Виктор", iin(datetime.date(1970, 10, 10)), "+7 705 000 11 22", None, None, None],
+        [None, None, None, None, None, None, None],
+    ]
+
+    roster_import = upload("roster.xlsx", xlsx_file(rows))
+
+    assert roster_import.status == RosterImportStatus.DONE, roster_import.errors
+    assert roster_import.created_count == 2
+    assert roster_import.processed_rows == roster_import.total_rows == 2
+    dana = Volunteer.objects.get(iin=young)
+    assert (dana.phone, dana.birth_date, dana.district) == ("+77013334455", datetime.date(2004, 2, 29), district)
+    assert dana.memberships.get().joined_on == datetime.date(2025, 1, 15)
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+def test_the_template_comes_back_as_it_was_filled(upload, group, language):
+    with translation.override(language):
+        template = roster_template_xlsx()
+    workbook = openpyxl.load_workbook(io.BytesIO(template))
+    sheet = workbook.active
+    header = [cell.value for cell in sheet[1]]
+    assert len(header) == len(service.COLUMNS)
+    assert [cell.comment.text.splitlines()[0] for cell in sheet[1]] == [column.name for column in service.COLUMNS]
+    sheet.append(["Жұмабеков", "Арман", "", iin(datetime.date(1992, 6, 6)), "+77019998877", "", group.name, "", ""])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    roster_import = upload("template.xlsx", buffer.getvalue())
+
+    assert roster_import.status == RosterImportStatus.DONE, roster_import.errors
+    assert Volunteer.objects.get(last_name="Жұмабеков").memberships.get().group == group
+
+
+def test_bad_rows_are_each_reported_and_nothing_is_written(upload, group, other_volunteer):
+    first = iin(datetime.date(1991, 1, 1))
+    wrong_checksum = first[:11] + str((int(first[11]) + 1) % 10)
+    child = iin(datetime.date(2015, 6, 1))
+    rows = [
+        ["Фамилия", "Имя", "ИИН", "Телефон", "Группа"],
+        ["Асанов", "Бек", first, "87010000001", group.name],  # 2: fine
+        ["Бекова", "Асель", wrong_checksum, "87010000002", ""],  # 3
+        ["Маленький", "Тимур", child, "87010000003", ""],  # 4
+        ["Серіков", "Ерлан", iin(datetime.date(1980, 2, 2)), "+7 495 123 45 67", ""],  # 5
+        ["Нурланова", "Жанар", iin(datetime.date(1981, 3, 3), female=True), "87010000005", "Нет такой группы"],  # 6
+        ["Асанов", "Бек", first, "87010000001", ""],  # 7
+        ["Другой", "Район", other_volunteer.iin, "87010000007", group.name],  # 8
+        ["Хорошев", "Иван", iin(datetime.date(1982, 4, 4)), "87010000008", ""],  # 9: fine
+        ["Нолев", "Азамат", iin(datetime.date(2003, 7, 7))[1:], "87010000010", ""],  # 10: lost its leading zero
+        ["Двоев", "Марат", "12345", "555", ""],  # 11: two problems
+    ]
+    before = counts()
+
+    with translation.override("en"):
+        roster_import = upload("bad.csv", csv_file(rows))
+
+    assert roster_import.status == RosterImportStatus.FAILED
+    assert roster_import.language == "en"
+    assert [(error["row"], error["field"]) for error in roster_import.errors] == [
+        (3, "iin"),
+        (4, "birth_date"),
+        (5, "phone"),
+        (6, "group"),
+        (7, "iin"),
+        (8, "iin"),
+        (10, "iin"),
+        (11, "iin"),
+        (11, "phone"),
+    ]
+    messages = {error["row"]: error["message"] for error in roster_import.errors}
+    assert "check digit" in messages[3]
+    assert "18" in messages[4]
+    assert "Нет такой группы" in messages[6]
+    assert "row 2" in messages[7]
+    assert messages[8] == "A volunteer with this IIN is already registered."
+    assert other_volunteer.district.name_en not in messages[8]
+    assert "12 digits" in messages[10]
+    assert roster_import.processed_rows == roster_import.total_rows == 10
+    assert (roster_import.created_count, roster_import.updated_count) == (0, 0)
+    assert counts() == before
+
+
+def test_a_volunteer_already_in_the_district_is_added_to_another_group(upload, district, inspector, group, volunteer):
+    person = volunteer.volunteer
+    second_group = GroupFactory(name="Түнгі патруль", district=district, inspector=inspector)
+    rows = [
+        ["Фамилия", "Имя", "ИИН", "Телефон", "Группа", "Дата вступления"],
+        [person.last_name, person.first_name, person.iin, person.phone, second_group.name, "2025-02-01"],
+        ["Новиков", "Олег", iin(datetime.date(1983, 5, 5)), "87012223344", group.name, ""],
+    ]
+    history_before = VolunteerStatusChange.objects.filter(volunteer=person).count()
+
+    roster_import = upload("add.csv", csv_file(rows))
+
+    assert roster_import.status == RosterImportStatus.DONE, roster_import.errors
+    assert (roster_import.created_count, roster_import.updated_count) == (1, 1)
+    assert set(person.memberships.filter(left_on=None).values_list("group__name", flat=True)) == {
+        group.name,
+        second_group.name,
+    }
+    assert VolunteerStatusChange.objects.filter(volunteer=person).count() == history_before
+
+    again = upload("add-again.csv", csv_file(rows[:2]))
+
+    assert again.status == RosterImportStatus.DONE, again.errors
+    assert (again.created_count, again.updated_count) == (0, 0)
+    assert person.memberships.filter(group=second_group).count() == 1
+
+
+def test_a_volunteer_already_in_the_district_without_a_group_is_an_error(upload, volunteer):
+    person = volunteer.volunteer
+    rows = [["ИИН", "Фамилия", "Имя", "Телефон"], [person.iin, person.last_name, person.first_name, person.phone]]
+
+    roster_import = upload("same.csv", csv_file(rows))
+
+    assert roster_import.status == RosterImportStatus.FAILED
+    assert [(error["row"], error["field"]) for error in roster_import.errors] == [(2, "iin")]
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("picture.csv", PNG),
+        ("noise.csv", random.Random(7).randbytes(4096)),
+        ("roster.xlsx", "Фамилия;Имя\n".encode()),
+        ("roster.csv", xlsx_file([["a"]])),
+        ("roster.txt", "Фамилия;Имя\n".encode()),
+        ("roster.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)),
+        ("archive.xlsx", b"PK\x03\x04 not really a zip"),
+    ],
+)
+def test_a_file_that_is_not_a_roster_is_refused_at_once(upload, name, data):
+    with pytest.raises(ValidationError) as caught:
+        upload(name, data)
+
+    assert "XLSX" in caught.value.message_dict["file"][0]
+    assert not RosterImport.objects.exists()
+
+
+def test_an_empty_file_is_refused(upload):
+    with pytest.raises(ValidationError) as caught:
+        upload("empty.csv", b"")
+
+    assert [error.code for error in caught.value.error_dict["file"]] == ["empty"]
+    assert not RosterImport.objects.exists()
+
+
+def test_a_file_too_large_is_refused(upload, settings):
+    settings.ROSTER_IMPORT_MAX_BYTES = 1024
+
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
+        upload("big.csv", ("Фамилия;Имя;ИИН;Телефон\n" * 100).encode())
+
+    assert "larger than" in caught.value.message_dict["file"][0]
+    assert not RosterImport.objects.exists()
+
+
+def test_a_missing_column_is_one_clear_error(upload):
+    rows = [["Фамилия", "Имя", "ИИН"], ["Асанов", "Бек", iin(datetime.date(1991, 1, 1))]]
+
+    with translation.override("en"):
+        roster_import = upload("no-phone.csv", csv_file(rows))
+
+    assert roster_import.status == RosterImportStatus.FAILED
+    assert roster_import.errors == [
+        {"row": 1, "field": "phone", "message": "The required column “Phone” is missing from the header row."}
+    ]
+    assert roster_import.processed_rows == roster_import.total_rows == 0
+
+
+def test_a_file_without_a_header_or_without_rows_is_refused(upload):
+    no_header = upload("data-only.csv", csv_file([["Асанов", "Бек", iin(datetime.date(1991, 1, 1)), "87010000001"]]))
+    header_only = upload("header-only.csv", csv_file([["Фамилия", "Имя", "ИИН", "Телефон"], [], ["", " ", ""]]))
+
+    assert no_header.status == header_only.status == RosterImportStatus.FAILED
+    assert [(e["row"], e["field"]) for e in no_header.errors] == [(1, "")]
+    assert [(e["row"], e["field"]) for e in header_only.errors] == [(None, "")]
+
+
+def test_a_file_above_the_row_limit_is_refused(upload, settings):
+    settings.ROSTER_IMPORT_MAX_ROWS = 3
+    rows = [["Фамилия", "Имя", "ИИН", "Телефон"]] + [
+        ["Асанов", "Бек", iin(datetime.date(1991, 1, day)), f"8701000000{day}"] for day in range(1, 5)
+    ]
+
+    roster_import = upload("long.csv", csv_file(rows))
+
+    assert roster_import.status == RosterImportStatus.FAILED
+    assert len(roster_import.errors) == 1 and "3" in roster_import.errors[0]["message"]
+    assert not Volunteer.objects.exists()
+
+
+def many_rows(count: int, *, group_name: str = "") -> list[list]:
+    start = datetime.date(1960, 1, 1)
+    return [["Фамилия", "Имя", "ИИН", "Телефон", "Группа"]] + [
+        [
+            f"Фамилия{n}",
+            f"Имя{n}",
+            iin(start + datetime.timedelta(days=n), serial=n % 1000, female=n % 2 == 1),
+            f"+7701{n:07d}",
+            group_name,
+        ]
+        for n in range(count)
+    ]
+
+
+def test_progress_is_saved_while_rows_are_checked(inspector, district):
+    data = csv_file(many_rows(450))
+    roster_import = RosterImport.objects.create(district=district, uploaded_by=inspector, original_name="p.csv")
+    roster_import.file.save("p.csv", SimpleUploadedFile("p.csv", data))
+
+    with CaptureQueriesContext(connection) as queries:
+        roster_import = roster_import_run(import_id=roster_import.pk)
+
+    progress = [q["sql"] for q in queries if 'UPDATE "patrols_rosterimport" SET "processed_rows"' in q["sql"]]
+    assert [sql.split("WHERE")[0].split("=")[1].strip() for sql in progress] == ["200", "400"]
+    assert roster_import.status == RosterImportStatus.DONE
+    assert roster_import.processed_rows == roster_import.total_rows == 450
+    assert roster_import.percent == 100
+
+
+def test_five_thousand_rows_import_in_one_go(upload, group, django_assert_max_num_queries):
+    data = xlsx_file(many_rows(5000, group_name=group.name))
+    before = counts()
+
+    started = time.perf_counter()
+    with django_assert_max_num_queries(100):
+        roster_import = upload("big.xlsx", data)
+    took = time.perf_counter() - started
+    print(f"\n5,000-row XLSX roster import: {took:.2f} s")
+
+    assert roster_import.status == RosterImportStatus.DONE, roster_import.errors[:5]
+    assert (roster_import.created_count, roster_import.total_rows, roster_import.processed_rows) == (5000, 5000, 5000)
+    assert counts() == (before[0] + 5000, before[1] + 5000, before[2] + 5000)
+    assert took < 20
+
+
+def test_running_an_import_again_does_not_write_twice(upload, group):
+    roster_import = upload("twice.csv", csv_file(many_rows(5, group_name=group.name)))
+    assert roster_import.status == RosterImportStatus.DONE
+    after_first = counts()
+
+    run_roster_import.delay(roster_import.pk)
+    again = roster_import_run(import_id=roster_import.pk)
+
+    assert counts() == after_first
+    assert (again.status, again.created_count) == (RosterImportStatus.DONE, 5)
+
+
+def test_an_import_left_running_by_a_lost_worker_runs_again_safely(inspector, district):
+    roster_import = RosterImport.objects.create(district=district, uploaded_by=inspector, original_name="r.csv")
+    roster_import.file.save("r.csv", SimpleUploadedFile("r.csv", csv_file(many_rows(3))))
+    RosterImport.objects.filter(pk=roster_import.pk).update(
+        status=RosterImportStatus.RUNNING, total_rows=3, processed_rows=2
+    )
+
+    roster_import = roster_import_run(import_id=roster_import.pk)
+
+    assert (roster_import.status, roster_import.created_count) == (RosterImportStatus.DONE, 3)
+    assert Volunteer.objects.count() == 3
+
+
+def test_other_inspector_cannot_import_into_our_district(upload, other_inspector, district):
+    with pytest.raises(ValidationError) as caught:
+        upload("theirs.csv", csv_file(many_rows(2)), by=other_inspector, into=district)
+
+    assert "district" in caught.value.message_dict
+    assert not RosterImport.objects.exists()
+    assert not Volunteer.objects.exists()
+
+
+def test_an_inspector_who_lost_the_district_before_the_run_writes_nothing(inspector, district):
+    roster_import = RosterImport.objects.create(district=district, uploaded_by=inspector, original_name="x.csv")
+    roster_import.file.save("x.csv", SimpleUploadedFile("x.csv", csv_file(many_rows(2))))
+    inspector.inspector_districts.clear()
+
+    roster_import = roster_import_run(import_id=roster_import.pk)
+
+    assert roster_import.status == RosterImportStatus.FAILED
+    assert not Volunteer.objects.exists()
+
+
+def test_the_import_runs_inline_when_the_broker_is_down(
+    inspector, district, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(run_roster_import, "delay", broker_down)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        roster_import = roster_import_start(
+            by=inspector, district=district, upload=SimpleUploadedFile("r.csv", csv_file(many_rows(2)))
+        )
+
+    roster_import.refresh_from_db()
+    assert (roster_import.status, roster_import.created_count) == (RosterImportStatus.DONE, 2)
+
+
+def test_a_stored_file_damaged_after_upload_fails_with_a_message(inspector, district):
+    roster_import = RosterImport.objects.create(district=district, uploaded_by=inspector, original_name="d.xlsx")
+    roster_import.file.save("d.xlsx", SimpleUploadedFile("d.xlsx", xlsx_file([["a"]])[:300]))
+
+    roster_import = roster_import_run(import_id=roster_import.pk)
+
+    assert roster_import.status == RosterImportStatus.FAILED
+    assert [(e["row"], e["field"]) for e in roster_import.errors] == [(None, "")]

@@ -1,0 +1,51 @@
+"""The embedded default: a fresh SpatiaLite file migrates and takes the demo, as `make run` does on a new machine."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+DEMO_PASSWORD = "demo12345"
+
+
+@pytest.mark.spatialite
+def test_a_fresh_spatialite_database_migrates_and_seeds_the_demo(tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"spatialite:///{tmp_path / 'db.sqlite3'}",
+        "DEBUG": "1",
+        "VAR_DIR": str(tmp_path),
+    }
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    migrate = manage("migrate", "--noinput", "-v", "0")
+    assert migrate.returncode == 0, migrate.stderr
+    seed = manage("seed_demo")
+    assert seed.returncode == 0, seed.stderr
+    again = manage("seed_demo", "--once")
+    assert again.returncode == 0, again.stderr
+
+    check = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.contrib.auth import authenticate\n"
+        "from patrols.models import District, Volunteer\n"
+        "names = ['volunteer', 'leader', 'inspector', 'chief', 'analyst', 'admin']\n"
+        f"logged_in = [n for n in names if authenticate(username=n, password={DEMO_PASSWORD!r})]\n"
+        "print(','.join(logged_in), District.objects.count() >= 60, Volunteer.objects.count() >= 500)\n",
+    )
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.strip().splitlines()[-1] == "volunteer,leader,inspector,chief,analyst,admin True True"
