@@ -209,6 +209,18 @@ CHECKIN_TOLERANCE_M = int(os.environ.get("CHECKIN_TOLERANCE_M", 150))
 CHECKIN_OPENS_MINUTES_BEFORE = int(os.environ.get("CHECKIN_OPENS_MINUTES_BEFORE", 30))
 SERIES_HORIZON_DAYS = int(os.environ.get("SERIES_HORIZON_DAYS", 28))
 
+# Reports and their photos. Phones resize photos to 1600 px before sending; the server re-encodes them anyway.
+PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", 10 * 1024 * 1024))
+PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", 40_000_000))
+PHOTO_MAX_SIDE = int(os.environ.get("PHOTO_MAX_SIDE", 2560))
+PHOTOS_PER_REPORT = int(os.environ.get("PHOTOS_PER_REPORT", 10))
+# Checks against inflated counts (flags for the inspector, never a refusal).
+REPORT_MAX_SPEED_KMH = int(os.environ.get("REPORT_MAX_SPEED_KMH", 150))
+REPORT_DUPLICATE_RADIUS_M = int(os.environ.get("REPORT_DUPLICATE_RADIUS_M", 300))
+REPORT_DUPLICATE_WINDOW_MINUTES = int(os.environ.get("REPORT_DUPLICATE_WINDOW_MINUTES", 120))
+# How late a report may be filed (an offline phone may send it days later).
+REPORT_MAX_AGE_DAYS = int(os.environ.get("REPORT_MAX_AGE_DAYS", 30))
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:

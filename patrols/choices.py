@@ -93,3 +93,42 @@ class NotificationKind(models.TextChoices):
     PROMOTED = "promoted", _("You moved from the waiting list to the shift")
     ASSIGNED = "assigned", _("You were put on a shift")
     UNDERSTAFFED = "understaffed", _("A shift is below its minimum")
+    REPORT_VERIFIED = "report_verified", _("Your report was verified")
+    REPORT_REJECTED = "report_rejected", _("Your report was rejected")
+    REPORT_NEEDS_INFO = "report_needs_info", _("Your report needs more information")
+
+
+class ReportStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Waiting for verification")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
+    NEEDS_INFO = "needs_info", _("More information needed")
+
+
+class OutcomeCode(models.TextChoices):
+    """The outcomes the rules know by code; their names are managed data (the Outcome model)."""
+
+    PREVENTED = "prevented", _("Offense prevented")
+    SOLVED = "solved", _("Helped solve a crime")
+    HANDED_OVER = "handed_over", _("Offender handed to the police")
+    ASSISTANCE = "assistance", _("Help to a citizen")
+    INFO = "info", _("Signal for the police")
+
+
+class ReportEventKind(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
+    NEEDS_INFO = "needs_info", _("More information asked")
+    RESUBMITTED = "resubmitted", _("Answered and sent again")
+    DUPLICATE = "duplicate", _("Marked as a duplicate")
+    PHOTO_ADDED = "photo_added", _("Photo added")
+
+
+class ReportFlag(models.TextChoices):
+    """Checks against inflated counts, shown to the inspector; they never drop a report."""
+
+    OUTSIDE_SHIFT = "outside_shift", _("Filed outside any shift of the reporter")
+    OUTSIDE_ZONE = "outside_zone", _("Outside the shift's zone")
+    TOO_FAST = "too_fast", _("Implausible travel speed from the reporter's previous position")
+    LIKELY_DUPLICATE = "likely_duplicate", _("Likely duplicate of another volunteer's report")

@@ -259,3 +259,32 @@ class AssignmentQuerySet(models.QuerySet):
 class NotificationQuerySet(models.QuerySet):
     def visible_to(self, user: User):
         return self.filter(user=user) if _signed_in(user) else self.none()
+
+
+class ReportQuerySet(models.QuerySet):
+    """Reports: police roles by district; a volunteer their own; a leader also their groups' members' reports."""
+
+    def visible_to(self, user: User):
+        from .models import Membership
+
+        role = role_of(user)
+        if role is None:
+            return self.none()
+        if role in NATIONAL_ROLES:
+            return self.all()
+        if role in AREA_ROLES:
+            return self.filter(district__in=districts_in_scope(user))
+        volunteer = getattr(user, "volunteer", None)
+        if volunteer is None:
+            return self.none()
+        led = Membership.objects.filter(volunteer=OuterRef("reporter"), left_on=None, group__leader=volunteer)
+        return self.filter(Q(reporter=volunteer) | Exists(led))
+
+    def verifiable_by(self, user: User):
+        """Reports the user may verify, reject or mark: the inspector's districts (and admins)."""
+        return self.filter(district__in=manageable_districts(user))
+
+
+def sees_third_party_details(user) -> bool:
+    """Offenders' and victims' details in reports: inspectors and above only."""
+    return role_of(user) in NATIONAL_ROLES | AREA_ROLES

@@ -3,16 +3,22 @@
 from .geo import District, Region, Settlement
 from .notify import Notification
 from .people import Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
+from .reports import Category, Outcome, Report, ReportEvent, ReportPhoto
 from .schedule import Assignment, CalendarFeed, Shift, ShiftEvent, ShiftSeries, Zone
 
 __all__ = [
     "Assignment",
     "CalendarFeed",
+    "Category",
     "District",
     "Group",
     "Membership",
     "Notification",
+    "Outcome",
     "Region",
+    "Report",
+    "ReportEvent",
+    "ReportPhoto",
     "RosterImport",
     "Settlement",
     "Shift",

@@ -10,7 +10,7 @@ from .schedule import Shift
 
 
 class Notification(models.Model):
-    """One message in a person's inbox, about a shift (or later a report)."""
+    """One message in a person's inbox, about a shift or a report."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
@@ -18,6 +18,14 @@ class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
     shift = models.ForeignKey(
         Shift, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", verbose_name=_("shift")
+    )
+    report = models.ForeignKey(
+        "patrols.Report",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("report"),
     )
     details = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -2,10 +2,17 @@
 
 from collections.abc import Iterable
 
-from ..models import Notification, Shift, User
+from ..models import Notification, Report, Shift, User
 
 
-def notify(*, users: Iterable[User | None], kind: str, shift: Shift | None = None, **details) -> list[Notification]:
+def notify(
+    *,
+    users: Iterable[User | None],
+    kind: str,
+    shift: Shift | None = None,
+    report: Report | None = None,
+    **details,
+) -> list[Notification]:
     """One inbox message per person (each person once, however often they are listed)."""
     seen: set[int] = set()
     messages = []
@@ -13,5 +20,5 @@ def notify(*, users: Iterable[User | None], kind: str, shift: Shift | None = Non
         if user is None or user.pk in seen:
             continue
         seen.add(user.pk)
-        messages.append(Notification(user=user, kind=kind, shift=shift, details=details))
+        messages.append(Notification(user=user, kind=kind, shift=shift, report=report, details=details))
     return Notification.objects.bulk_create(messages)

@@ -1,0 +1,422 @@
+"""Reports from the field: idempotent filing, the district from the point, photos, the checks against inflated
+counts, and verification with its history. Only verified reports count (rule 2 of DESIGN.md)."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..choices import (
+    AssignmentStatus,
+    NotificationKind,
+    ReportEventKind,
+    ReportFlag,
+    ReportStatus,
+    VolunteerStatus,
+)
+from ..models import Assignment, Category, District, Outcome, Report, ReportEvent, ReportPhoto, User, Volunteer
+from ..scope import manageable_districts
+from .geometry import distance_m
+from .notifications import notify
+from .photos import photo_clean
+from .scheduling import checkin_opens_before, checkin_tolerance_m, close_grace
+
+COUNTRY_OUTLINE = Path(__file__).resolve().parent.parent / "data" / "kazakhstan.geojson"
+ERDR_RE = re.compile(r"^\d{15}$")
+
+
+@functools.cache
+def country_outline() -> MultiPolygon:
+    """Kazakhstan's outline (Natural Earth, public domain), built with GEOS from the shipped GeoJSON."""
+    geometry = json.loads(COUNTRY_OUTLINE.read_text(encoding="utf-8"))["features"][0]["geometry"]
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    outline = MultiPolygon([Polygon(*[tuple(map(tuple, ring)) for ring in rings]) for rings in polygons], srid=4326)
+    # Rounded coordinates leave a few self-touching rings; make_valid repairs them without moving the border.
+    return outline if outline.valid else outline.make_valid()
+
+
+def in_kazakhstan(point: Point) -> bool:
+    return country_outline().intersects(point)
+
+
+def district_for_point(point: Point) -> District:
+    """The district whose boundary holds the point, else the one with the nearest centre."""
+    holder = District.objects.filter(boundary__intersects=point).order_by("code").first()
+    if holder is not None:
+        return holder
+    nearest = District.objects.annotate(distance=Distance("centre", point)).order_by("distance", "code").first()
+    if nearest is None:
+        raise ValidationError({"location": _("No district is known for this place.")})
+    return nearest
+
+
+def _clean_case_number(*, outcome: Outcome, case_number: str) -> str:
+    """`solved` needs the ЕРДР number of the crime (15 digits); other outcomes may carry a protocol number."""
+    compact = re.sub(r"[\s\-]", "", case_number or "")
+    if outcome.requires_case_number:
+        if not compact:
+            raise ValidationError({"case_number": _("Helping solve a crime needs the police case (ЕРДР) number.")})
+        if not ERDR_RE.fullmatch(compact):
+            raise ValidationError({"case_number": _("An ЕРДР number has 15 digits.")})
+        return compact
+    return (case_number or "").strip()
+
+
+def _reporter_shift(volunteer: Volunteer, occurred_at: datetime.datetime) -> Assignment | None:
+    """The shift the volunteer was on at that moment (check-in window to end plus grace), checked-in first."""
+    candidates = (
+        Assignment.objects.filter(
+            volunteer=volunteer,
+            status__in=[AssignmentStatus.CHECKED_IN, AssignmentStatus.COMPLETED, AssignmentStatus.SIGNED_UP],
+            shift__starts_at__lte=occurred_at + checkin_opens_before(),
+            shift__ends_at__gte=occurred_at - close_grace(),
+        )
+        .select_related("shift__zone")
+        .order_by("shift__starts_at")
+    )
+    ranked = sorted(candidates, key=lambda a: a.status == AssignmentStatus.SIGNED_UP)
+    return ranked[0] if ranked else None
+
+
+def _previous_position(volunteer: Volunteer, before: datetime.datetime, *, exclude: int | None = None):
+    """The volunteer's last known position and time before a moment: a report or a check-in."""
+    report = (
+        Report.objects.filter(reporter=volunteer, occurred_at__lt=before)
+        .exclude(pk=exclude)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", "location")
+        .first()
+    )
+    check_in = (
+        Assignment.objects.filter(volunteer=volunteer, check_in_at__lt=before, check_in_point__isnull=False)
+        .order_by("-check_in_at")
+        .values_list("check_in_at", "check_in_point")
+        .first()
+    )
+    known = [p for p in (report, check_in) if p is not None]
+    return max(known, key=lambda p: p[0]) if known else None
+
+
+def report_flags(report: Report, assignment: Assignment | None) -> list[dict]:
+    """Checks against inflated counts; each flag is shown to the inspector and never drops the report."""
+    flags: list[dict] = []
+    if assignment is None:
+        flags.append({"code": ReportFlag.OUTSIDE_SHIFT})
+    else:
+        metres = round(distance_m(assignment.shift.zone.geometry, report.location))
+        if metres > checkin_tolerance_m():
+            flags.append({"code": ReportFlag.OUTSIDE_ZONE, "distance_m": metres})
+    previous = _previous_position(report.reporter, report.occurred_at, exclude=report.pk)
+    if previous is not None:
+        when, where = previous
+        hours = (report.occurred_at - when).total_seconds() / 3600
+        km = distance_m(where, report.location) / 1000
+        if km > 1 and (hours <= 0 or km / hours > settings.REPORT_MAX_SPEED_KMH):
+            flags.append({"code": ReportFlag.TOO_FAST, "km": round(km, 1), "minutes": round(hours * 60)})
+    window = datetime.timedelta(minutes=settings.REPORT_DUPLICATE_WINDOW_MINUTES)
+    nearby = (
+        Report.objects.filter(
+            category_id=report.category_id,
+            occurred_at__gte=report.occurred_at - window,
+            occurred_at__lte=report.occurred_at + window,
+        )
+        .exclude(reporter=report.reporter)
+        .exclude(pk=report.pk)
+        .exclude(status=ReportStatus.REJECTED)
+        .only("id", "location")
+    )
+    twins = [
+        other.pk
+        for other in nearby
+        if distance_m(other.location, report.location) <= settings.REPORT_DUPLICATE_RADIUS_M
+    ]
+    if twins:
+        flags.append({"code": ReportFlag.LIKELY_DUPLICATE, "reports": sorted(twins)})
+    return flags
+
+
+def _event(report: Report, kind: str, *, by: User | None, from_status: str = "", note: str = "") -> None:
+    ReportEvent.objects.create(
+        report=report, kind=kind, by=by, from_status=from_status, to_status=report.status, note=note
+    )
+
+
+def report_submit(
+    *,
+    by: User,
+    client_uuid: uuid.UUID | str,
+    occurred_at: datetime.datetime,
+    point: Point,
+    category: Category,
+    outcome: Outcome,
+    description: str,
+    case_number: str = "",
+    third_party_details: str = "",
+) -> tuple[Report, bool]:
+    """File a report; the same `client_uuid` again returns the first report, never a second one.
+
+    Returns (report, created). The district comes from the point, the shift from the reporter's assignments.
+    """
+    volunteer = getattr(by, "volunteer", None)
+    if volunteer is None:
+        raise ValidationError(_("Only volunteers file reports."))
+    try:
+        client_uuid = uuid.UUID(str(client_uuid))
+    except ValueError as error:
+        raise ValidationError({"client_uuid": _("The report id from the device is not valid.")}) from error
+    existing = Report.objects.filter(client_uuid=client_uuid).first()
+    if existing is not None:
+        return _same_reporter(existing, volunteer), False
+    if volunteer.status != VolunteerStatus.REGISTERED:
+        raise ValidationError(_("Only registered volunteers file reports."))
+    errors: dict[str, str] = {}
+    now = timezone.now()
+    if occurred_at > now + datetime.timedelta(minutes=5):
+        errors["occurred_at"] = _("The time is in the future.")
+    elif occurred_at < now - datetime.timedelta(days=settings.REPORT_MAX_AGE_DAYS):
+        errors["occurred_at"] = _("A report is filed within %(days)d days.") % {"days": settings.REPORT_MAX_AGE_DAYS}
+    if not in_kazakhstan(point):
+        errors["location"] = _("This place is outside Kazakhstan.")
+    if not (description or "").strip():
+        errors["description"] = _("Say what happened.")
+    if not category.is_active:
+        errors["category"] = _("This category is no longer used.")
+    if errors:
+        raise ValidationError(errors)
+    case_number = _clean_case_number(outcome=outcome, case_number=case_number)
+    assignment = _reporter_shift(volunteer, occurred_at)
+    report = Report(
+        client_uuid=client_uuid,
+        reporter=volunteer,
+        filed_by=by,
+        shift=assignment.shift if assignment else None,
+        district=district_for_point(point),
+        occurred_at=occurred_at,
+        location=point,
+        category=category,
+        outcome=outcome,
+        description=description.strip(),
+        case_number=case_number,
+        third_party_details=(third_party_details or "").strip(),
+    )
+    report.full_clean(validate_unique=False)
+    report.flags = report_flags(report, assignment)
+    try:
+        with transaction.atomic():
+            report.save()
+            _event(report, ReportEventKind.SUBMITTED, by=by)
+    except IntegrityError:
+        # Another request with the same client_uuid won the race: answer with its report.
+        existing = Report.objects.filter(client_uuid=client_uuid).first()
+        if existing is None:
+            raise
+        return _same_reporter(existing, volunteer), False
+    return report, True
+
+
+def _same_reporter(report: Report, volunteer: Volunteer) -> Report:
+    if report.reporter_id != volunteer.pk:
+        raise ValidationError({"client_uuid": _("This report id is already used by another report.")})
+    return report
+
+
+@transaction.atomic
+def report_photo_add(*, report: Report, by: User, upload: UploadedFile) -> tuple[ReportPhoto, bool]:
+    """Attach a checked photo; the same photo sent again (a retry) is kept once. Returns (photo, created)."""
+    report = Report.objects.select_for_update().get(pk=report.pk)
+    if report.reporter.user_id != by.pk:
+        raise ValidationError(_("Only the reporter adds photos to a report."))
+    if report.status not in {ReportStatus.SUBMITTED, ReportStatus.NEEDS_INFO}:
+        raise ValidationError(_("Photos can be added only while the report waits for verification."))
+    clean = photo_clean(upload)
+    existing = report.photos.filter(sha256=clean.sha256).first()
+    if existing is not None:
+        return existing, False
+    if report.photos.count() >= settings.PHOTOS_PER_REPORT:
+        raise ValidationError(
+            {"photo": _("A report has at most %(count)d photos.") % {"count": settings.PHOTOS_PER_REPORT}}
+        )
+    photo = ReportPhoto(
+        report=report, sha256=clean.sha256, size_bytes=len(clean.content), width=clean.width, height=clean.height
+    )
+    photo.image.save("photo.jpg", ContentFile(clean.content), save=False)
+    photo.save()
+    _event(report, ReportEventKind.PHOTO_ADDED, by=by, from_status=report.status)
+    return photo, True
+
+
+# Verification
+
+
+def _locked_for_inspector(report: Report, by: User) -> Report:
+    locked = Report.objects.select_for_update(of=("self",)).select_related("reporter__user").get(pk=report.pk)
+    if not manageable_districts(by).filter(pk=locked.district_id).exists():
+        raise ValidationError(_("You cannot verify reports of this district."))
+    return locked
+
+
+def _move(report: Report, *, to: str, by: User, allowed_from: Iterable[str], note: str, kind: str) -> Report:
+    if report.status not in allowed_from:
+        raise ValidationError(
+            _("A report that is “%(current)s” cannot become “%(target)s”.")
+            % {"current": ReportStatus(report.status).label, "target": ReportStatus(to).label}
+        )
+    before = report.status
+    report.status = to
+    report.status_note = note
+    if to == ReportStatus.VERIFIED:
+        report.verified_by, report.verified_at = by, timezone.now()
+    report.save()
+    _event(report, kind, by=by, from_status=before, note=note)
+    return report
+
+
+@transaction.atomic
+def report_verify(*, report: Report, by: User) -> Report:
+    """Confirm a report: from now on it counts."""
+    report = _locked_for_inspector(report, by)
+    if report.duplicate_of_id:
+        raise ValidationError(_("This report is a duplicate; the original counts instead."))
+    report = _move(
+        report,
+        to=ReportStatus.VERIFIED,
+        by=by,
+        allowed_from={ReportStatus.SUBMITTED, ReportStatus.NEEDS_INFO, ReportStatus.REJECTED},
+        note="",
+        kind=ReportEventKind.VERIFIED,
+    )
+    notify(users=[report.reporter.user], kind=NotificationKind.REPORT_VERIFIED, report=report)
+    return report
+
+
+@transaction.atomic
+def report_reject(*, report: Report, by: User, reason: str) -> Report:
+    """Reject a report (also one verified before: it stops counting); a reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the report is rejected: the volunteer will read it.")})
+    report = _locked_for_inspector(report, by)
+    report = _move(
+        report,
+        to=ReportStatus.REJECTED,
+        by=by,
+        allowed_from={ReportStatus.SUBMITTED, ReportStatus.NEEDS_INFO, ReportStatus.VERIFIED},
+        note=reason,
+        kind=ReportEventKind.REJECTED,
+    )
+    notify(users=[report.reporter.user], kind=NotificationKind.REPORT_REJECTED, report=report, reason=reason)
+    return report
+
+
+@transaction.atomic
+def report_request_info(*, report: Report, by: User, question: str) -> Report:
+    """Ask the volunteer for more information; they answer and the report comes back to the queue."""
+    question = (question or "").strip()
+    if not question:
+        raise ValidationError({"question": _("Write what information is missing.")})
+    report = _locked_for_inspector(report, by)
+    report = _move(
+        report,
+        to=ReportStatus.NEEDS_INFO,
+        by=by,
+        allowed_from={ReportStatus.SUBMITTED},
+        note=question,
+        kind=ReportEventKind.NEEDS_INFO,
+    )
+    notify(users=[report.reporter.user], kind=NotificationKind.REPORT_NEEDS_INFO, report=report, question=question)
+    return report
+
+
+@transaction.atomic
+def report_resubmit(*, report: Report, by: User, answer: str, case_number: str | None = None) -> Report:
+    """The reporter answers the inspector's question; the answer joins the description and the report waits again."""
+    report = Report.objects.select_for_update(of=("self",)).select_related("reporter", "outcome").get(pk=report.pk)
+    if report.reporter.user_id != by.pk:
+        raise ValidationError(_("Only the reporter answers for a report."))
+    answer = (answer or "").strip()
+    if not answer:
+        raise ValidationError({"answer": _("Write your answer.")})
+    if case_number is not None:
+        report.case_number = _clean_case_number(outcome=report.outcome, case_number=case_number)
+    report.description = f"{report.description}\n\n{answer}"
+    return _move(
+        report,
+        to=ReportStatus.SUBMITTED,
+        by=by,
+        allowed_from={ReportStatus.NEEDS_INFO},
+        note=answer,
+        kind=ReportEventKind.RESUBMITTED,
+    )
+
+
+@transaction.atomic
+def report_mark_duplicate(*, report: Report, original: Report, by: User) -> Report:
+    """Mark a report as a duplicate of another: it is rejected with a pointer, so the event counts once."""
+    report = _locked_for_inspector(report, by)
+    original = Report.objects.select_for_update().get(pk=original.pk)
+    if original.duplicate_of_id:
+        original = Report.objects.get(pk=original.duplicate_of_id)
+    if original.pk == report.pk:
+        raise ValidationError({"original": _("A report cannot be a duplicate of itself.")})
+    if not manageable_districts(by).filter(pk=original.district_id).exists():
+        raise ValidationError({"original": _("The original report is not in your districts.")})
+    if original.status == ReportStatus.REJECTED:
+        raise ValidationError({"original": _("The original report is rejected: it cannot stand for others.")})
+    report.duplicate_of = original
+    note = _("Duplicate of report No. %(number)d.") % {"number": original.pk}
+    report = _move(
+        report,
+        to=ReportStatus.REJECTED,
+        by=by,
+        allowed_from={ReportStatus.SUBMITTED, ReportStatus.NEEDS_INFO, ReportStatus.VERIFIED},
+        note=note,
+        kind=ReportEventKind.DUPLICATE,
+    )
+    # Reports that pointed at this one now point at its original.
+    Report.objects.filter(duplicate_of=report).update(duplicate_of=original)
+    return report
+
+
+def report_bulk_verify(*, reports: Iterable[Report], by: User) -> tuple[int, list[tuple[int, str]]]:
+    """Verify several reports; each one on its own, so one that cannot be verified does not stop the rest.
+
+    Returns how many were verified and (report id, reason) for the others.
+    """
+    verified, skipped = 0, []
+    for report in reports:
+        try:
+            report_verify(report=report, by=by)
+        except ValidationError as error:
+            skipped.append((report.pk, " ".join(error.messages)))
+        else:
+            verified += 1
+    return verified, skipped
+
+
+def report_queue(user: User):
+    """The inspector's verification queue: pending reports of their districts, oldest first."""
+    return (
+        Report.objects.verifiable_by(user)
+        .filter(status=ReportStatus.SUBMITTED)
+        .select_related("reporter", "category", "outcome", "district", "shift__zone")
+        .order_by("created_at", "id")
+    )
+
+
+def reports_waiting(user: User) -> int:
+    return report_queue(user).count()
