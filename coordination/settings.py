@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -91,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "patrols.context_processors.inbox",
             ],
         },
     },
@@ -200,6 +202,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,
         "options": {"expires": 5 * 60},
     },
+    "sweep-notifications": {
+        "task": "patrols.tasks.sweep_notifications",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+    "inspector-digests": {
+        "task": "patrols.tasks.send_inspector_digests",
+        "schedule": crontab(hour=8, minute=0),
+        "options": {"expires": 60 * 60},
+    },
+    "chief-summaries": {
+        "task": "patrols.tasks.send_chief_summaries",
+        "schedule": crontab(hour=9, minute=0, day_of_week=1),
+        "options": {"expires": 60 * 60},
+    },
 }
 
 # Patrol rules that an administrator may tune.
@@ -240,6 +257,17 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "patrol@localhost")
+# Links in emails and SMS point here.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# SMS: "console" prints messages (development); "http" posts them to SMS_GATEWAY_URL with SMS_GATEWAY_TOKEN.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
+SMS_SENDER = os.environ.get("SMS_SENDER", "PATROL")
+# Deliveries: how often a failing one is tried, and when a pending one whose task was lost is queued again.
+DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", 5))
+DELIVERY_REQUEUE_SECONDS = int(os.environ.get("DELIVERY_REQUEUE_SECONDS", 120))
+REMINDER_LEADS_HOURS = [24, 2]
 
 # HTTPS protections: on by default when DEBUG is off; HTTPS=0 serves plain http (a test harness on loopback).
 HTTPS = env_bool("HTTPS", not DEBUG)
@@ -287,6 +315,15 @@ SPECTACULAR_SETTINGS = {
         "GroupKindEnum": "patrols.choices.GroupKind",
         "RegionKindEnum": "patrols.choices.RegionKind",
         "RoleEnum": "patrols.choices.Role",
+        "ZoneKindEnum": "patrols.choices.ZoneKind",
+        "ShiftStatusEnum": "patrols.choices.ShiftStatus",
+        "AssignmentStatusEnum": "patrols.choices.AssignmentStatus",
+        "AttendanceMarkEnum": "patrols.api.serializers.ATTENDANCE_MARKS",
+        "ShiftEventKindEnum": "patrols.choices.ShiftEventKind",
+        "NotificationKindEnum": "patrols.choices.NotificationKind",
+        "ReportStatusEnum": "patrols.choices.ReportStatus",
+        "ReportEventKindEnum": "patrols.choices.ReportEventKind",
+        "ReportFlagEnum": "patrols.choices.ReportFlag",
     },
     # Swagger UI served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -96,6 +96,23 @@ class NotificationKind(models.TextChoices):
     REPORT_VERIFIED = "report_verified", _("Your report was verified")
     REPORT_REJECTED = "report_rejected", _("Your report was rejected")
     REPORT_NEEDS_INFO = "report_needs_info", _("Your report needs more information")
+    SHIFT_REMINDER = "shift_reminder", _("Reminder of your shift")
+    CHECKIN_MISSING = "checkin_missing", _("You have not checked in")
+    CHECKIN_MISSING_INSPECTOR = "checkin_missing_inspector", _("Volunteers have not checked in")
+    INSPECTOR_DIGEST = "inspector_digest", _("Morning digest")
+    CHIEF_SUMMARY = "chief_summary", _("Weekly summary")
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Not sent (no longer relevant)")
 
 
 class ReportStatus(models.TextChoices):

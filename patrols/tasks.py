@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import scheduling
+from .services import reminders, scheduling
 from .services.roster_import import roster_import_run
 
 
@@ -28,3 +28,25 @@ def close_finished_shifts() -> int:
 def flag_understaffed_shifts() -> int:
     """Tell inspectors about shifts starting within 24 hours below their minimum."""
     return scheduling.shifts_flag_understaffed()
+
+
+@shared_task
+def deliver(delivery_id: int) -> str:
+    """Send one email or SMS delivery (a second worker given the same id does nothing)."""
+    return reminders.delivery_send(delivery_id=delivery_id)
+
+
+@shared_task
+def sweep_notifications() -> dict:
+    """Every minute: due reminders, missing check-ins, and pending deliveries queued again."""
+    return reminders.sweep()
+
+
+@shared_task
+def send_inspector_digests() -> int:
+    return reminders.inspector_digests()
+
+
+@shared_task
+def send_chief_summaries() -> int:
+    return reminders.chief_summaries()

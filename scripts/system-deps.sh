@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Install the system packages the app needs, only those missing, and only when we can (root with apt).
 #   scripts/system-deps.sh run    GDAL, SpatiaLite, python3-venv, gettext
-#   scripts/system-deps.sh test   the same plus PostGIS, and PostgreSQL/Redis started when they do not answer
+#   scripts/system-deps.sh test   the same plus PostGIS and Chromium (browser tests), and PostgreSQL/Redis started
+#                                 when they do not answer
 set -euo pipefail
 mode=${1:-run}
 
 need=(gdal-bin libsqlite3-mod-spatialite python3-venv gettext)
 if [ "$mode" = test ]; then
+  # The browser tests drive Debian's Chromium through Playwright (its own browser download does not work here).
+  need+=(chromium)
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
     need+=(postgresql)
   fi
-  command -v redis-server >/dev/null 2>&1 || redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || need+=(redis-server)
+  # The delivery tests start their own Redis (to stop and restart it): the server binary must be here.
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 fi
 
 missing=()

@@ -71,7 +71,7 @@ def test_the_same_report_sent_twice_is_kept_once(volunteer):
     assert first.events.get().kind == "submitted"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_twenty_phones_racing_with_one_client_uuid_make_one_report(volunteer):
     key, results, errors = uuid.uuid4(), [], []
     barrier = threading.Barrier(20)

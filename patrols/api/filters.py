@@ -1,12 +1,17 @@
 """List filters of the API (and the web lists), by code where the contract uses codes."""
 
+import datetime
+
 import django_filters
-from django.db.models import Q
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import GroupKind, VolunteerStatus
-from ..models import District, Group, Settlement, Volunteer
-from ..scope import AREA_ROLES, role_of
+from ..choices import AssignmentStatus, GroupKind, ShiftStatus, VolunteerStatus, ZoneKind
+from ..models import Assignment, District, Group, Notification, Settlement, Shift, ShiftSeries, Volunteer, Zone
+from ..scope import AREA_ROLES, NATIONAL_ROLES, role_of
 
 
 class DistrictFilter(django_filters.FilterSet):
@@ -61,3 +66,128 @@ class VolunteerFilter(django_filters.FilterSet):
         for word in value.split():
             condition &= Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(patronymic__icontains=word)
         return queryset.filter(condition)
+
+
+class ZoneFilter(django_filters.FilterSet):
+    district = django_filters.CharFilter(field_name="district__code", label=_("district code"))
+    kind = django_filters.ChoiceFilter(choices=ZoneKind.choices, label=_("kind"))
+    # Archived zones are left out of lists unless asked for (the view applies that default on lists only,
+    # so an archived zone's own address keeps working).
+    archived = django_filters.BooleanFilter(field_name="is_archived", label=_("archived (default: false)"))
+
+    class Meta:
+        model = Zone
+        fields = ["district", "kind", "archived"]
+
+
+class MomentField(forms.Field):
+    """A date (Almaty time) or an ISO 8601 date and time; a time without an offset is Almaty time."""
+
+    default_error_messages = {"invalid": _("Enter a date (YYYY-MM-DD) or a date and time (ISO 8601).")}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        value = str(value).strip()
+        try:
+            # A date first: Python reads a bare date as a datetime at midnight too, which would lose "the whole day".
+            day = parse_date(value)
+            moment = None if day else parse_datetime(value)
+        except ValueError:
+            day = moment = None
+        if day is not None:
+            return day
+        if moment is not None:
+            return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+class MomentFilter(django_filters.CharFilter):
+    """Shifts overlapping a window: `from` keeps those ending after it, `to` those starting before it.
+
+    A date as `to` means the whole of that day. (A CharFilter so the schema shows it as a string with its label.)
+    """
+
+    field_class = MomentField
+
+    def __init__(self, *args, edge: str, **kwargs):
+        self.edge = edge
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        if self.edge == "from":
+            moment = _start_of(value) if not isinstance(value, datetime.datetime) else value
+            return qs.filter(ends_at__gt=moment)
+        if not isinstance(value, datetime.datetime):
+            moment = _start_of(value + datetime.timedelta(days=1))
+        else:
+            moment = value
+        return qs.filter(starts_at__lt=moment)
+
+
+def _own_assignments(user):
+    return Assignment.objects.filter(shift_id=OuterRef("pk"), volunteer__user=user).exclude(
+        status=AssignmentStatus.CANCELLED
+    )
+
+
+class ShiftFilter(django_filters.FilterSet):
+    district = django_filters.CharFilter(field_name="district__code", label=_("district code"))
+    zone = django_filters.NumberFilter(field_name="zone_id", label=_("zone id"))
+    window_from = MomentFilter(edge="from", label=_("from: shifts ending after this date or time"))
+    window_to = MomentFilter(edge="to", label=_("to: shifts starting before this date or time (a date: its end)"))
+    status = django_filters.ChoiceFilter(choices=ShiftStatus.choices, label=_("status"))
+    mine = django_filters.BooleanFilter(method="filter_mine", label=_("shifts I am on (not cancelled)"))
+    open = django_filters.BooleanFilter(
+        method="filter_open", label=_("open for sign-up: scheduled, not started, my groups invited")
+    )
+
+    class Meta:
+        model = Shift
+        fields = ["district", "zone", "status", "mine", "open"]
+
+    def filter_mine(self, queryset, name, value):
+        mine = Exists(_own_assignments(self.request.user))
+        return queryset.filter(mine if value else ~mine)
+
+    def filter_open(self, queryset, name, value):
+        condition = Q(status=ShiftStatus.SCHEDULED, starts_at__gt=timezone.now())
+        user = self.request.user
+        volunteer = getattr(user, "volunteer", None)
+        if volunteer is not None and role_of(user) not in AREA_ROLES | NATIONAL_ROLES:
+            invited = Shift.groups.through.objects.filter(
+                shift_id=OuterRef("pk"),
+                group__memberships__volunteer=volunteer,
+                group__memberships__left_on=None,
+            )
+            condition &= Exists(invited)
+        return queryset.filter(condition if value else ~condition)
+
+
+# `from` and `to` are Python keywords, so the filters are declared under other names and renamed here.
+ShiftFilter.base_filters["from"] = ShiftFilter.base_filters.pop("window_from")
+ShiftFilter.base_filters["to"] = ShiftFilter.base_filters.pop("window_to")
+
+
+class ShiftSeriesFilter(django_filters.FilterSet):
+    district = django_filters.CharFilter(field_name="district__code", label=_("district code"))
+    zone = django_filters.NumberFilter(field_name="zone_id", label=_("zone id"))
+    is_active = django_filters.BooleanFilter(label=_("active"))
+
+    class Meta:
+        model = ShiftSeries
+        fields = ["district", "zone", "is_active"]
+
+
+class NotificationFilter(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label=_("unread only"))
+
+    class Meta:
+        model = Notification
+        fields = ["unread"]

@@ -3,14 +3,35 @@
 Business rules live in `patrols.services`; these classes never save anything themselves.
 """
 
+import json
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from ..choices import GroupKind
-from ..models import District, Group, Region, Settlement, User, Volunteer, VolunteerStatusChange
+from ..choices import AssignmentStatus, GroupKind, Role, ShiftStatus, ZoneKind
+from ..models import (
+    Assignment,
+    District,
+    Group,
+    Notification,
+    Region,
+    Settlement,
+    Shift,
+    ShiftEvent,
+    ShiftSeries,
+    User,
+    Volunteer,
+    VolunteerStatusChange,
+    Zone,
+)
 from ..scope import districts_in_scope, manageable_districts, regions_in_scope, sees_personal_data
+from ..services.messages import render
 from ..validators import mask_iin, mask_phone
 
 
@@ -301,3 +322,289 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+# Zones
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "GeoJSON: Polygon or MultiPolygon for an area, LineString or MultiLineString for a route.",
+        "properties": {
+            "type": {"type": "string", "enum": ["Polygon", "MultiPolygon", "LineString", "MultiLineString"]},
+            "coordinates": {"type": "array", "items": {}},
+        },
+        "required": ["type", "coordinates"],
+    }
+)
+class GeoJSONGeometryField(GeometryField):
+    """A GeoJSON geometry object (or its JSON text), as drawn on the map."""
+
+    default_error_messages = {"invalid": _("Send the shape as a GeoJSON geometry with a type and coordinates.")}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                self.fail("invalid")
+        if not isinstance(value, dict) or "type" not in value or "coordinates" not in value:
+            self.fail("invalid")
+        try:
+            return super().to_internal_value(value)
+        except DjangoValidationError:
+            self.fail("invalid")
+
+
+class ZoneSerializer(GeoFeatureModelSerializer):
+    """A patrol zone or route as a GeoJSON Feature."""
+
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Zone
+        geo_field = "geometry"
+        # The id stays among the properties, where map clients look for it.
+        id_field = False
+        fields = ["id", "name", "kind", "district", "description", "is_archived"]
+
+
+class ZoneInputSerializer(serializers.Serializer):
+    district = serializers.SlugRelatedField(slug_field="code", queryset=District.objects.none())
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=ZoneKind.choices, default=ZoneKind.AREA)
+    geometry = GeoJSONGeometryField()
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["district"].queryset = manageable_districts(_requesting_user(self))
+
+
+# Shifts
+
+
+class ShiftSerializer(serializers.ModelSerializer):
+    """A shift with its staffing; `signed_up`, `waitlisted` and `my_assignment` come annotated with the list."""
+
+    zone_name = serializers.CharField(source="zone.name", read_only=True)
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    inspector = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    groups = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    signed_up = serializers.IntegerField(read_only=True, help_text=_("Seats held: signed up, checked in, completed."))
+    waitlisted = serializers.IntegerField(read_only=True, help_text=_("Volunteers on the waiting list."))
+    understaffed = serializers.SerializerMethodField(help_text=_("A scheduled shift below its minimum."))
+    my_assignment = serializers.ChoiceField(
+        choices=AssignmentStatus.choices,
+        read_only=True,
+        allow_null=True,
+        help_text=_("The status of your own sign-up for this shift, or null."),
+    )
+
+    class Meta:
+        model = Shift
+        fields = [
+            "id",
+            "zone",
+            "zone_name",
+            "district",
+            "series",
+            "starts_at",
+            "ends_at",
+            "min_volunteers",
+            "max_volunteers",
+            "groups",
+            "status",
+            "cancel_reason",
+            "signed_up",
+            "waitlisted",
+            "understaffed",
+            "inspector",
+            "briefing",
+            "my_assignment",
+        ]
+        read_only_fields = fields
+
+    def get_understaffed(self, obj) -> bool:
+        return obj.status == ShiftStatus.SCHEDULED and obj.signed_up < obj.min_volunteers
+
+
+class ShiftInputSerializer(serializers.Serializer):
+    """A one-off shift; the invited groups default to the district's groups, the inspector to the planner."""
+
+    zone = serializers.PrimaryKeyRelatedField(queryset=Zone.objects.none())
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    min_volunteers = serializers.IntegerField(min_value=1, max_value=500, default=2)
+    max_volunteers = serializers.IntegerField(min_value=1, max_value=500, default=6)
+    groups = serializers.PrimaryKeyRelatedField(many=True, queryset=Group.objects.none(), required=False)
+    inspector = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.none(), required=False, allow_null=True
+    )
+    briefing = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = _requesting_user(self)
+        self.fields["zone"].queryset = Zone.objects.manageable_by(user)
+        self.fields["groups"].child_relation.queryset = Group.objects.manageable_by(user)
+        self.fields["inspector"].queryset = User.objects.filter(role=Role.INSPECTOR, is_active=True)
+
+
+class VolunteerChoiceSerializer(serializers.Serializer):
+    volunteer = serializers.PrimaryKeyRelatedField(
+        queryset=Volunteer.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text=_("Someone else (for a group leader or the inspector); yourself when omitted."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["volunteer"].queryset = Volunteer.objects.visible_to(_requesting_user(self))
+
+
+class PositionSerializer(serializers.Serializer):
+    lat = serializers.FloatField(help_text=_("Latitude from the phone, WGS84."))
+    lng = serializers.FloatField(help_text=_("Longitude from the phone, WGS84."))
+
+
+class AttendanceSerializer(serializers.ModelSerializer):
+    """One volunteer on a shift: the sign-up, check-in and check-out, and how far from the zone they were."""
+
+    volunteer_name = serializers.CharField(source="volunteer.full_name", read_only=True)
+    signed_up_at = serializers.DateTimeField(source="created_at", read_only=True)
+    patrol_hours = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "shift",
+            "volunteer",
+            "volunteer_name",
+            "status",
+            "signed_up_at",
+            "check_in_at",
+            "check_in_distance_m",
+            "check_in_outside",
+            "check_out_at",
+            "check_out_distance_m",
+            "check_out_outside",
+            "closed_automatically",
+            "patrol_hours",
+            "cancelled_at",
+            "cancelled_late",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+ATTENDANCE_MARKS = [
+    (AssignmentStatus.NO_SHOW.value, AssignmentStatus.NO_SHOW.label),
+    (AssignmentStatus.EXCUSED.value, AssignmentStatus.EXCUSED.label),
+]
+
+
+class AttendanceMarkSerializer(serializers.Serializer):
+    volunteer = serializers.PrimaryKeyRelatedField(queryset=Volunteer.objects.none())
+    status = serializers.ChoiceField(choices=ATTENDANCE_MARKS)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["volunteer"].queryset = Volunteer.objects.visible_to(_requesting_user(self))
+
+
+class ShiftEventSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    volunteer_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ShiftEvent
+        fields = ["id", "kind", "kind_label", "by", "volunteer", "volunteer_name", "details", "at"]
+        read_only_fields = fields
+
+    def get_volunteer_name(self, obj) -> str:
+        return obj.volunteer.full_name if obj.volunteer_id else ""
+
+
+# Weekly series
+
+
+class ShiftSeriesSerializer(serializers.ModelSerializer):
+    zone_name = serializers.CharField(source="zone.name", read_only=True)
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    inspector = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    groups = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    weekdays = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+
+    class Meta:
+        model = ShiftSeries
+        fields = [
+            "id",
+            "zone",
+            "zone_name",
+            "district",
+            "weekdays",
+            "start_time",
+            "end_time",
+            "starts_on",
+            "ends_on",
+            "min_volunteers",
+            "max_volunteers",
+            "groups",
+            "inspector",
+            "briefing",
+            "is_active",
+            "generated_until",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ShiftSeriesInputSerializer(serializers.Serializer):
+    zone = serializers.PrimaryKeyRelatedField(queryset=Zone.objects.none())
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(), help_text=_("ISO weekdays: 1 is Monday, 7 is Sunday.")
+    )
+    start_time = serializers.TimeField()
+    end_time = serializers.TimeField(help_text=_("An end at or before the start means the next day."))
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField(required=False, allow_null=True, default=None)
+    min_volunteers = serializers.IntegerField(min_value=1, max_value=500, default=2)
+    max_volunteers = serializers.IntegerField(min_value=1, max_value=500, default=6)
+    groups = serializers.PrimaryKeyRelatedField(many=True, queryset=Group.objects.none(), required=False)
+    inspector = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.none(), required=False, allow_null=True
+    )
+    briefing = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = _requesting_user(self)
+        self.fields["zone"].queryset = Zone.objects.manageable_by(user)
+        self.fields["groups"].child_relation.queryset = Group.objects.manageable_by(user)
+        self.fields["inspector"].queryset = User.objects.filter(role=Role.INSPECTOR, is_active=True)
+
+
+# The inbox
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    read = serializers.BooleanField(read_only=True)
+    text = serializers.SerializerMethodField(help_text=_("The message as a sentence, in the reader's language."))
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "shift", "report", "created_at", "read", "read_at", "text"]
+        read_only_fields = fields
+
+    def get_text(self, obj) -> str:
+        return render(obj, language=get_language()).body
+
+
+class ReadAllSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text=_("How many unread messages were marked as read."))

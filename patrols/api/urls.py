@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import reports, views
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -9,6 +9,13 @@ router.register("districts", views.DistrictViewSet, basename="district")
 router.register("settlements", views.SettlementViewSet, basename="settlement")
 router.register("groups", views.GroupViewSet, basename="group")
 router.register("volunteers", views.VolunteerViewSet, basename="volunteer")
+router.register("zones", views.ZoneViewSet, basename="zone")
+router.register("shifts", views.ShiftViewSet, basename="shift")
+router.register("series", views.ShiftSeriesViewSet, basename="series")
+router.register("notifications", views.NotificationViewSet, basename="notification")
+router.register("categories", reports.CategoryViewSet, basename="category")
+router.register("outcomes", reports.OutcomeViewSet, basename="outcome")
+router.register("reports", reports.ReportViewSet, basename="report")
 
 app_name = "api"
 urlpatterns = [

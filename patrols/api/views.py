@@ -1,7 +1,8 @@
 """API endpoints: querysets come from `scope`, writes go to `services`; nothing else happens here."""
 
 from django.contrib.auth import authenticate
-from django.db.models import Count, Prefetch, Q
+from django.db.models import CharField, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -11,12 +12,36 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_gis.pagination import GeoJsonPagination
 
-from ..models import District, Group, Membership, Region, Settlement, Volunteer
-from ..scope import can_manage_people
-from ..services import roster
+from ..choices import SEAT_STATUSES, AssignmentStatus
+from ..models import (
+    Assignment,
+    District,
+    Group,
+    Membership,
+    Notification,
+    Region,
+    Settlement,
+    Shift,
+    ShiftSeries,
+    Volunteer,
+    Zone,
+)
+from ..scope import AREA_ROLES, NATIONAL_ROLES, can_manage_people, role_of
+from ..services import inbox, roster, scheduling
+from ..services.geometry import point_from
 from . import serializers as s
-from .filters import DistrictFilter, GroupFilter, SettlementFilter, VolunteerFilter
+from .filters import (
+    DistrictFilter,
+    GroupFilter,
+    NotificationFilter,
+    SettlementFilter,
+    ShiftFilter,
+    ShiftSeriesFilter,
+    VolunteerFilter,
+    ZoneFilter,
+)
 
 
 class TokenView(APIView):
@@ -300,3 +325,347 @@ class VolunteerViewSet(
         volunteer = self.get_object()
         changes = volunteer.status_changes.select_related("by")
         return Response(s.StatusChangeSerializer(changes, many=True).data)
+
+
+def _may_plan_or_deny(user) -> None:
+    if not can_manage_people(user):
+        raise PermissionDenied(_("Only the district's inspector can plan patrols."))
+
+
+class ZonePagination(GeoJsonPagination):
+    """Pages of a FeatureCollection (`count`, `next`, `previous`, `features`)."""
+
+    max_page_size = 500
+
+    def get_paginated_response_schema(self, schema):
+        # `schema` already describes the FeatureCollection; the page adds its counters beside `features`.
+        page = super(GeoJsonPagination, self).get_paginated_response_schema(schema)
+        counters = {key: value for key, value in page["properties"].items() if key != "results"}
+        return {"allOf": [schema, {"type": "object", "required": ["count"], "properties": counters}]}
+
+
+@extend_schema_view(
+    create=extend_schema(request=s.ZoneInputSerializer, responses={201: s.ZoneSerializer}),
+    partial_update=extend_schema(request=s.ZoneInputSerializer, responses=s.ZoneSerializer),
+    update=extend_schema(request=s.ZoneInputSerializer, responses=s.ZoneSerializer),
+)
+class ZoneViewSet(
+    ScopedReadMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Patrol zones and routes as GeoJSON; the district's inspector draws, changes and archives them."""
+
+    model = Zone
+    serializer_class = s.ZoneSerializer
+    filterset_class = ZoneFilter
+    pagination_class = ZonePagination
+
+    def get_queryset(self):
+        return self.base_queryset().select_related("district").order_by("district__code", "name", "pk")
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list" and "archived" not in self.request.query_params:
+            queryset = queryset.filter(is_archived=False)
+        return queryset
+
+    def _output(self, zone, code=status.HTTP_200_OK) -> Response:
+        return Response(s.ZoneSerializer(self.get_queryset().get(pk=zone.pk)).data, status=code)
+
+    def _input(self, *, partial: bool = False):
+        data = s.ZoneInputSerializer(data=self.request.data, context={"request": self.request}, partial=partial)
+        data.is_valid(raise_exception=True)
+        return {key: value for key, value in data.validated_data.items() if not partial or key in self.request.data}
+
+    def create(self, request, *args, **kwargs):
+        _may_plan_or_deny(request.user)
+        zone = scheduling.zone_create(by=request.user, **self._input())
+        return self._output(zone, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        zone = self.get_object()
+        _manageable_or_deny(Zone.objects, zone, request.user)
+        changes = self._input(partial=True)
+        if "district" in changes and changes.pop("district") != zone.district:
+            raise PermissionDenied(_("A zone cannot move to another district."))
+        return self._output(scheduling.zone_update(zone=zone, by=request.user, **changes))
+
+    @extend_schema(request=None, responses=s.ZoneSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        """Archive a zone: it stays on past shifts, new shifts cannot use it."""
+        zone = self.get_object()
+        _manageable_or_deny(Zone.objects, zone, request.user)
+        return self._output(scheduling.zone_archive(zone=zone, by=request.user))
+
+
+def shifts_with_staffing(queryset, user):
+    """Shifts with seat and waiting-list counts and the user's own sign-up, in a fixed number of queries."""
+
+    def count(statuses):
+        per_shift = (
+            Assignment.objects.filter(shift_id=OuterRef("pk"), status__in=statuses)
+            .order_by()
+            .values("shift_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(per_shift, output_field=IntegerField()), 0)
+
+    # The newest sign-up is the current one: a volunteer can sign up again only after cancelling.
+    own = Value(None, CharField())
+    if user.is_authenticated:
+        newest = Assignment.objects.filter(shift_id=OuterRef("pk"), volunteer__user=user).order_by("-created_at", "-pk")
+        own = Subquery(newest.values("status")[:1])
+    return (
+        queryset.select_related("district", "zone", "inspector")
+        .prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk")))
+        .annotate(
+            signed_up=count(SEAT_STATUSES),
+            waitlisted=count([AssignmentStatus.WAITLISTED]),
+            my_assignment=own,
+        )
+    )
+
+
+def _may_act_for_or_deny(*, shift: Shift, volunteer: Volunteer, user) -> None:
+    """Oneself, a leader for their group's members, the district's keeper for anyone; others may only look."""
+    if volunteer.user_id is not None and volunteer.user_id == user.pk:
+        return
+    if Shift.objects.manageable_by(user).filter(pk=shift.pk).exists():
+        return
+    leader = getattr(user, "volunteer", None)
+    if (
+        leader is not None
+        and Membership.objects.filter(volunteer=volunteer, left_on=None, group__leader=leader).exists()
+    ):
+        return
+    raise PermissionDenied(_("You cannot change this volunteer's shifts."))
+
+
+def _police_or_deny(user) -> None:
+    if role_of(user) not in AREA_ROLES | NATIONAL_ROLES:
+        raise PermissionDenied(_("The shift's history is kept for the police."))
+
+
+@extend_schema_view(
+    create=extend_schema(request=s.ShiftInputSerializer, responses={201: s.ShiftSerializer}),
+    partial_update=extend_schema(request=s.ShiftInputSerializer, responses=s.ShiftSerializer),
+    update=extend_schema(request=s.ShiftInputSerializer, responses=s.ShiftSerializer),
+)
+class ShiftViewSet(
+    ScopedReadMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Patrol shifts in scope; sign-up, check-in and check-out, attendance and history as actions."""
+
+    model = Shift
+    serializer_class = s.ShiftSerializer
+    filterset_class = ShiftFilter
+
+    def get_queryset(self):
+        return shifts_with_staffing(self.base_queryset(), self.request.user)
+
+    def _output(self, shift, code=status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=shift.pk)
+        return Response(s.ShiftSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+    def _input(self, serializer_class, **kwargs):
+        data = serializer_class(data=self.request.data, context={"request": self.request}, **kwargs)
+        data.is_valid(raise_exception=True)
+        return data.validated_data
+
+    def _managed_object(self):
+        shift = self.get_object()
+        _manageable_or_deny(Shift.objects, shift, self.request.user)
+        return shift
+
+    def _assignment_output(self, assignment, code=status.HTTP_200_OK) -> Response:
+        fresh = Assignment.objects.select_related("volunteer").get(pk=assignment.pk)
+        return Response(s.AttendanceSerializer(fresh).data, status=code)
+
+    def _volunteer(self, shift):
+        """The volunteer the request is about: the one named, else the requester's own profile."""
+        volunteer = self._input(s.VolunteerChoiceSerializer).get("volunteer")
+        if volunteer is None:
+            volunteer = getattr(self.request.user, "volunteer", None)
+        if volunteer is None:
+            if Shift.objects.manageable_by(self.request.user).filter(pk=shift.pk).exists():
+                raise ValidationError({"volunteer": [_("Choose the volunteer.")]})
+            raise PermissionDenied(_("Only volunteers sign up for shifts."))
+        _may_act_for_or_deny(shift=shift, volunteer=volunteer, user=self.request.user)
+        return volunteer
+
+    def _current_assignment(self, shift, volunteer):
+        assignment = (
+            shift.assignments.filter(volunteer=volunteer)
+            .exclude(status=AssignmentStatus.CANCELLED)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if assignment is None:
+            raise ValidationError({"volunteer": [_("This volunteer is not on this shift.")]})
+        return assignment
+
+    def create(self, request, *args, **kwargs):
+        _may_plan_or_deny(request.user)
+        shift = scheduling.shift_create(by=request.user, **self._input(s.ShiftInputSerializer))
+        return self._output(shift, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        shift = self._managed_object()
+        data = self._input(s.ShiftInputSerializer, partial=True)
+        changes = {key: value for key, value in data.items() if key in request.data}
+        return self._output(scheduling.shift_update(shift=shift, by=request.user, **changes))
+
+    @extend_schema(request=s.ReasonSerializer, responses=s.ShiftSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel the shift; everyone on it or waiting is released and told the reason."""
+        shift = self._managed_object()
+        data = self._input(s.ReasonSerializer)
+        return self._output(scheduling.shift_cancel(shift=shift, by=request.user, reason=data["reason"]))
+
+    @extend_schema(request=s.VolunteerChoiceSerializer, responses={201: s.AttendanceSerializer})
+    @action(detail=True, methods=["post"])
+    def signup(self, request, pk=None):
+        """Take a seat, or a place on the waiting list when the shift is full."""
+        shift = self.get_object()
+        volunteer = self._volunteer(shift)
+        assignment = scheduling.shift_signup(shift=shift, volunteer=volunteer, by=request.user)
+        return self._assignment_output(assignment, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.VolunteerChoiceSerializer, responses=s.AttendanceSerializer)
+    @action(detail=True, methods=["post"], url_path="cancel-signup")
+    def cancel_signup(self, request, pk=None):
+        """Withdraw before the start; the first on the waiting list takes the seat."""
+        shift = self.get_object()
+        assignment = self._current_assignment(shift, self._volunteer(shift))
+        return self._assignment_output(scheduling.shift_cancel_signup(assignment=assignment, by=request.user))
+
+    def _position_action(self, service):
+        shift = self.get_object()
+        volunteer = getattr(self.request.user, "volunteer", None)
+        if volunteer is None:
+            raise PermissionDenied(_("Only the volunteer checks in, from their own phone."))
+        data = self._input(s.PositionSerializer)
+        point = point_from(data["lat"], data["lng"])
+        assignment = self._current_assignment(shift, volunteer)
+        return self._assignment_output(service(assignment=assignment, by=self.request.user, point=point))
+
+    @extend_schema(request=s.PositionSerializer, responses=s.AttendanceSerializer)
+    @action(detail=True, methods=["post"], url_path="check-in")
+    def check_in(self, request, pk=None):
+        """Check in on the spot; outside the zone it is accepted with a flag and the distance."""
+        return self._position_action(scheduling.shift_check_in)
+
+    @extend_schema(request=s.PositionSerializer, responses=s.AttendanceSerializer)
+    @action(detail=True, methods=["post"], url_path="check-out")
+    def check_out(self, request, pk=None):
+        """Check out at the end of the patrol."""
+        return self._position_action(scheduling.shift_check_out)
+
+    @extend_schema(methods=["get"], request=None, responses=s.AttendanceSerializer(many=True))
+    @extend_schema(methods=["post"], request=s.AttendanceMarkSerializer, responses=s.AttendanceSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def attendance(self, request, pk=None):
+        """GET: the roster as far as you may see it (a volunteer sees their own row).
+        POST: the inspector marks a volunteer as not come or excused."""
+        shift = self.get_object()
+        if request.method == "GET":
+            rows = (
+                Assignment.objects.visible_to(request.user)
+                .filter(shift=shift)
+                .select_related("volunteer")
+                .order_by("created_at", "pk")
+            )
+            return Response(s.AttendanceSerializer(rows, many=True).data)
+        _manageable_or_deny(Shift.objects, shift, request.user)
+        data = self._input(s.AttendanceMarkSerializer)
+        assignment = self._current_assignment(shift, data["volunteer"])
+        marked = scheduling.attendance_mark(
+            assignment=assignment, by=request.user, status=data["status"], note=data["note"]
+        )
+        return self._assignment_output(marked)
+
+    @extend_schema(responses=s.ShiftEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, pk=None):
+        """Who created, changed, cancelled, signed up or marked whom, and when (newest first)."""
+        shift = self.get_object()
+        _police_or_deny(request.user)
+        events = shift.events.select_related("by", "volunteer")
+        return Response(s.ShiftEventSerializer(events, many=True).data)
+
+
+@extend_schema_view(
+    create=extend_schema(request=s.ShiftSeriesInputSerializer, responses={201: s.ShiftSeriesSerializer})
+)
+class ShiftSeriesViewSet(
+    ScopedReadMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Weekly rules that shifts are generated from: the police read them, the district's inspector keeps them."""
+
+    model = ShiftSeries
+    serializer_class = s.ShiftSeriesSerializer
+    filterset_class = ShiftSeriesFilter
+
+    def get_queryset(self):
+        return (
+            self.base_queryset()
+            .select_related("district", "zone", "inspector")
+            .prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk")))
+            .order_by("district__code", "starts_on", "start_time", "pk")
+        )
+
+    def _output(self, series, code=status.HTTP_200_OK) -> Response:
+        return Response(s.ShiftSeriesSerializer(self.get_queryset().get(pk=series.pk)).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        _may_plan_or_deny(request.user)
+        data = s.ShiftSeriesInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        series = scheduling.series_create(by=request.user, **data.validated_data)
+        return self._output(series, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.ShiftSeriesSerializer)
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        """No more shifts are generated; those already generated stay."""
+        series = self.get_object()
+        _manageable_or_deny(ShiftSeries.objects, series, request.user)
+        return self._output(scheduling.series_stop(series=series, by=request.user))
+
+
+class NotificationViewSet(ScopedReadMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The signed-in user's inbox, newest first."""
+
+    model = Notification
+    serializer_class = s.NotificationSerializer
+    filterset_class = NotificationFilter
+
+    def get_queryset(self):
+        return self.base_queryset().select_related("user", "shift__zone")
+
+    @extend_schema(request=None, responses=s.NotificationSerializer)
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notification = inbox.notification_read(notification=self.get_object(), by=request.user)
+        return Response(s.NotificationSerializer(notification).data)
+
+    @extend_schema(request=None, responses=s.ReadAllSerializer)
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        return Response({"marked": inbox.notifications_read_all(by=request.user)})

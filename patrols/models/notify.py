@@ -1,21 +1,24 @@
-"""What the product tells people: the in-app inbox (delivery channels arrive with reminders)."""
+"""What the product tells people: the in-app inbox, each person's channel choices, and deliveries by email and SMS."""
+
+import datetime
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import NotificationKind
+from ..choices import DeliveryChannel, DeliveryStatus, NotificationKind
 from ..scope import NotificationQuerySet
 from .schedule import Shift
 
 
 class Notification(models.Model):
-    """One message in a person's inbox, about a shift or a report."""
+    """One message in a person's inbox, about a shift or a report; `key` makes a reminder exist once."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
     )
     kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    key = models.CharField(_("unique key"), max_length=120, unique=True, null=True, blank=True)
     shift = models.ForeignKey(
         Shift, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications", verbose_name=_("shift")
     )
@@ -45,3 +48,66 @@ class Notification(models.Model):
     @property
     def read(self) -> bool:
         return self.read_at is not None
+
+
+class NotificationPreference(models.Model):
+    """How a person wants to be told: channels, quiet hours for SMS, and their own reminder lead times."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+        verbose_name=_("user"),
+    )
+    email_enabled = models.BooleanField(_("email"), default=True)
+    sms_enabled = models.BooleanField(_("SMS"), default=True)
+    reminder_leads = models.JSONField(
+        _("reminder lead times (hours)"),
+        null=True,
+        blank=True,
+        help_text=_("Hours before a shift; empty means the series' or the default (24 and 2)."),
+    )
+    quiet_start = models.TimeField(_("quiet hours from"), default=datetime.time(22, 0))
+    quiet_end = models.TimeField(_("quiet hours until"), default=datetime.time(7, 0))
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Delivery(models.Model):
+    """One notification to one person over one channel; the unique key makes it go out once."""
+
+    key = models.CharField(_("unique key"), max_length=150, unique=True)
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("notification")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("recipient")
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=DeliveryChannel.choices)
+    address = models.CharField(_("address"), max_length=254)
+    language = models.CharField(_("language"), max_length=5)
+    urgent = models.BooleanField(_("urgent"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("stale after"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        indexes = [models.Index(fields=["status", "queued_at"])]
+
+    def __str__(self) -> str:
+        return self.key

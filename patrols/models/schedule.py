@@ -69,6 +69,12 @@ class ShiftSeries(models.Model):
         verbose_name=_("responsible inspector"),
     )
     briefing = models.TextField(_("briefing note"), blank=True)
+    reminder_leads = models.JSONField(
+        _("reminder lead times (hours)"),
+        null=True,
+        blank=True,
+        help_text=_("Hours before each shift; empty means 24 and 2."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     generated_until = models.DateField(_("shifts generated until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -193,6 +199,7 @@ class Assignment(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_late = models.BooleanField(_("cancelled late"), default=False)
     note = models.TextField(_("note"), blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed coming at"), null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 

@@ -9,10 +9,14 @@ from ..models import District, Group, Settlement, User, Volunteer
 from ..scope import manageable_districts
 
 
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has it, else on top."""
+def add_service_errors(form: forms.Form, error: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has it, else on top.
+
+    `aliases` names the form field that stands for a service's field (a shift's `starts_at` is typed as a time).
+    """
     if hasattr(error, "error_dict"):
         for field, messages in error.message_dict.items():
+            field = (aliases or {}).get(field, field)
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import inbox, replies, reports, schedule_views, verify, views
 
 urlpatterns = [
     path(
@@ -26,4 +26,38 @@ urlpatterns = [
     path("volunteers/<int:pk>/", views.volunteer_detail, name="volunteer-detail"),
     path("volunteers/<int:pk>/edit/", views.volunteer_edit, name="volunteer-edit"),
     path("volunteers/<int:pk>/status/", views.volunteer_status, name="volunteer-status"),
+    path("shifts/", schedule_views.shift_list, name="shift-list"),
+    path("shifts/new/", schedule_views.shift_create, name="shift-create"),
+    path("shifts/series/new/", schedule_views.series_create, name="series-create"),
+    path("shifts/<int:pk>/", schedule_views.shift_detail, name="shift-detail"),
+    path("shifts/<int:pk>/edit/", schedule_views.shift_edit, name="shift-edit"),
+    path("shifts/<int:pk>/cancel/", schedule_views.shift_cancel, name="shift-cancel"),
+    path("shifts/<int:pk>/signup/", schedule_views.shift_signup, name="shift-signup"),
+    path("shifts/<int:pk>/cancel-signup/", schedule_views.shift_cancel_signup, name="shift-cancel-signup"),
+    path("shifts/<int:pk>/check-in/", schedule_views.shift_check_in, name="shift-check-in"),
+    path("shifts/<int:pk>/check-out/", schedule_views.shift_check_out, name="shift-check-out"),
+    path(
+        "shifts/<int:pk>/attendance/<int:assignment_pk>/",
+        schedule_views.attendance_mark,
+        name="shift-attendance",
+    ),
+    path("zones/", schedule_views.zone_list, name="zone-list"),
+    path("zones/new/", schedule_views.zone_create, name="zone-create"),
+    path("zones/<int:pk>/edit/", schedule_views.zone_edit, name="zone-edit"),
+    path("zones/<int:pk>/archive/", schedule_views.zone_archive, name="zone-archive"),
+    path("calendar/renew/", schedule_views.calendar_renew, name="calendar-renew"),
+    path("calendar/<slug:token>.ics", schedule_views.calendar_feed, name="calendar-feed"),
+    path("reply/<str:token>/", replies.reply, name="reply"),
+    path("reports/", reports.report_list, name="report-list"),
+    path("reports/new/", reports.report_new, name="report-new"),
+    path("reports/<int:pk>/", verify.report_detail, name="report-detail"),
+    path("reports/<int:pk>/answer/", reports.report_answer, name="report-answer"),
+    path("sw.js", reports.service_worker, name="service-worker"),
+    path("notifications/", inbox.inbox, name="inbox"),
+    path("notifications/read-all/", inbox.inbox_read, name="inbox-read-all"),
+    path("notifications/<int:pk>/read/", inbox.inbox_read, name="inbox-read"),
+    path("settings/notifications/", inbox.preferences, name="notification-settings"),
+    path("verify/", verify.verify_queue, name="verify-queue"),
+    path("verify/bulk/", verify.verify_bulk, name="verify-bulk"),
+    path("reports/<int:pk>/action/", verify.report_action, name="report-action"),
 ]

@@ -14,7 +14,7 @@ from ..api.filters import GroupFilter, VolunteerFilter
 from ..choices import Role, VolunteerStatus
 from ..models import Group, Membership, RosterImport, Volunteer
 from ..scope import can_manage_people, role_of, sees_personal_data
-from ..services import overview, roster, roster_import
+from ..services import overview, reporting, roster, roster_import
 from ..services.roster import ALLOWED_TRANSITIONS
 from . import forms
 
@@ -78,6 +78,8 @@ def home(request):
         context["areas"] = overview.areas_for(user)
         context["totals"] = overview.totals_for(user)
         context["recent_imports"] = RosterImport.objects.visible_to(user).select_related("district")[:5]
+    if role in {Role.INSPECTOR, Role.ADMIN}:
+        context["reports_waiting"] = reporting.reports_waiting(user)
     return render(request, "patrols/home.html", context)
 
 

@@ -7,6 +7,11 @@
     select.addEventListener("change", function () { select.form.submit(); });
   });
 
+  // A read-only address (the calendar feed) is selected whole with one tap, ready to copy.
+  document.querySelectorAll("input[data-select-all]").forEach(function (input) {
+    input.addEventListener("focus", function () { input.select(); });
+  });
+
   // A roster import page follows the import's progress until it ends, then reloads to show the result.
   var box = document.getElementById("import-progress");
   if (box && box.dataset.finished !== "1") {

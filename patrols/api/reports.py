@@ -1,0 +1,459 @@
+"""Reports through the API: filing from the phone (once per `client_uuid`), photos, verification with its history,
+and the managed lists the report form needs (categories and outcomes).
+
+Querysets come from `scope`, writes go to `services.reporting`; serializers only shape and parse.
+"""
+
+import datetime
+
+import django_filters
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from ..choices import ReportFlag, ReportStatus
+from ..models import Category, Outcome, Report, ReportEvent, ReportPhoto
+from ..scope import manageable_districts, sees_third_party_details
+from ..services import reporting
+from ..services.geometry import point_from
+from .filters import MomentField
+
+# Managed lists
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True, help_text=gettext_lazy("The name in the request's language."))
+
+    class Meta:
+        model = Category
+        fields = ["code", "name", "name_kk", "name_ru", "name_en"]
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True, help_text=gettext_lazy("The name in the request's language."))
+
+    class Meta:
+        model = Outcome
+        fields = ["code", "name", "name_kk", "name_ru", "name_en", "requires_case_number"]
+
+
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
+    """Offense types a report can have (active ones only)."""
+
+    queryset = Category.objects.filter(is_active=True)
+    serializer_class = CategorySerializer
+    lookup_field = "code"
+    pagination_class = None
+
+
+class OutcomeViewSet(viewsets.ReadOnlyModelViewSet):
+    """What a report's action achieved; `solved` needs a police case number."""
+
+    queryset = Outcome.objects.all()
+    serializer_class = OutcomeSerializer
+    lookup_field = "code"
+    pagination_class = None
+
+
+# Output
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportPhoto
+        fields = ["id", "url", "width", "height"]
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        url = obj.image.url
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ReportFlagSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=ReportFlag.choices)
+    label = serializers.CharField()
+    details = serializers.DictField(
+        help_text=gettext_lazy("Figures behind the flag: distance, speed, similar reports.")
+    )
+
+
+class ReportEventSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ReportEvent
+        fields = ["kind", "kind_label", "from_status", "to_status", "note", "by", "at"]
+
+
+def _is_police(serializer) -> bool:
+    request = serializer.context.get("request")
+    return request is not None and sees_third_party_details(request.user)
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    """A report as the contract gives it; other people's details only for inspectors and above."""
+
+    lat = serializers.SerializerMethodField()
+    lng = serializers.SerializerMethodField()
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    outcome = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    district = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    reporter_name = serializers.CharField(source="reporter.full_name", read_only=True)
+    flags = serializers.SerializerMethodField()
+    photos = PhotoSerializer(many=True, read_only=True)
+    third_party_details = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "client_uuid",
+            "occurred_at",
+            "lat",
+            "lng",
+            "category",
+            "outcome",
+            "description",
+            "shift",
+            "case_number",
+            "status",
+            "status_label",
+            "status_note",
+            "district",
+            "reporter",
+            "reporter_name",
+            "flags",
+            "duplicate_of",
+            "photos",
+            "third_party_details",
+            "verified_at",
+            "created_at",
+        ]
+
+    def get_lat(self, obj) -> float:
+        return round(obj.location.y, 6)
+
+    def get_lng(self, obj) -> float:
+        return round(obj.location.x, 6)
+
+    @extend_schema_field(ReportFlagSerializer(many=True))
+    def get_flags(self, obj):
+        police = _is_police(self)
+        flags = []
+        for flag in obj.flags or []:
+            code = flag.get("code", "")
+            details = {key: value for key, value in flag.items() if key != "code"}
+            if not police:
+                # The ids of similar reports point at other volunteers' reports: for the police only.
+                details.pop("reports", None)
+            label = ReportFlag(code).label if code in ReportFlag.values else code
+            flags.append({"code": code, "label": str(label), "details": details})
+        return flags
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_third_party_details(self, obj):
+        return obj.third_party_details if _is_police(self) else None
+
+
+class ReportDetailSerializer(ReportSerializer):
+    """A report with its history, newest first."""
+
+    history = ReportEventSerializer(source="events", many=True, read_only=True)
+
+    class Meta(ReportSerializer.Meta):
+        fields = [*ReportSerializer.Meta.fields, "history"]
+
+
+# Input
+
+
+class ReportInputSerializer(serializers.Serializer):
+    client_uuid = serializers.UUIDField(
+        help_text=gettext_lazy("The report's id made on the device; sending it again returns the first report.")
+    )
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text=gettext_lazy("When it happened; now when omitted.")
+    )
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+    category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.all())
+    outcome = serializers.SlugRelatedField(slug_field="code", queryset=Outcome.objects.all())
+    # Blank passes here so that the service answers with its own message.
+    description = serializers.CharField(allow_blank=True)
+    case_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    third_party_details = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PhotoInputSerializer(serializers.Serializer):
+    # A plain file: the photo service checks the content and says what is wrong with it.
+    photo = serializers.FileField(
+        allow_empty_file=True, help_text=gettext_lazy("One JPEG, PNG or WebP photo per request.")
+    )
+
+
+class RejectInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class RequestInfoInputSerializer(serializers.Serializer):
+    question = serializers.CharField(allow_blank=True)
+
+
+class ResubmitInputSerializer(serializers.Serializer):
+    answer = serializers.CharField(allow_blank=True)
+    case_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class MarkDuplicateInputSerializer(serializers.Serializer):
+    original = serializers.PrimaryKeyRelatedField(queryset=Report.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        self.fields["original"].queryset = Report.objects.visible_to(request.user if request else None)
+
+
+class BulkVerifyInputSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=500)
+
+
+class SkippedReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class BulkVerifyResultSerializer(serializers.Serializer):
+    verified = serializers.IntegerField(help_text=gettext_lazy("How many reports were verified."))
+    skipped = SkippedReportSerializer(many=True)
+
+
+# Filters
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class OccurredFilter(django_filters.Filter):
+    """`from` keeps reports that happened at or after a moment, `to` at or before it.
+
+    A date as `to` means the whole of that day (Almaty time).
+    """
+
+    field_class = MomentField
+
+    def __init__(self, *args, edge: str, **kwargs):
+        self.edge = edge
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        if self.edge == "from":
+            return qs.filter(occurred_at__gte=value if isinstance(value, datetime.datetime) else _start_of(value))
+        if isinstance(value, datetime.datetime):
+            return qs.filter(occurred_at__lte=value)
+        return qs.filter(occurred_at__lt=_start_of(value + datetime.timedelta(days=1)))
+
+
+class ReportFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ReportStatus.choices, label=gettext_lazy("status"))
+    district = django_filters.CharFilter(field_name="district__code", label=gettext_lazy("district code"))
+    outcome = django_filters.CharFilter(field_name="outcome__code", label=gettext_lazy("outcome code"))
+    category = django_filters.CharFilter(field_name="category__code", label=gettext_lazy("category code"))
+    occurred_from = OccurredFilter(edge="from", label=gettext_lazy("from: happened at or after this date or time"))
+    occurred_to = OccurredFilter(
+        edge="to", label=gettext_lazy("to: happened before this date or time (a date: its end)")
+    )
+    mine = django_filters.BooleanFilter(method="filter_mine", label=gettext_lazy("reports I filed"))
+    flagged = django_filters.BooleanFilter(method="filter_flagged", label=gettext_lazy("with flags for the inspector"))
+
+    class Meta:
+        model = Report
+        fields = ["status", "district", "outcome", "category", "mine", "flagged"]
+
+    def filter_mine(self, queryset, name, value):
+        mine = {"reporter__user": self.request.user}
+        return queryset.filter(**mine) if value else queryset.exclude(**mine)
+
+    def filter_flagged(self, queryset, name, value):
+        return queryset.exclude(flags=[]) if value else queryset.filter(flags=[])
+
+
+# `from` and `to` are Python keywords, so the filters are declared under other names and renamed here.
+ReportFilter.base_filters["from"] = ReportFilter.base_filters.pop("occurred_from")
+ReportFilter.base_filters["to"] = ReportFilter.base_filters.pop("occurred_to")
+
+
+# Endpoints
+
+
+def _status_code(created: bool) -> int:
+    return status.HTTP_201_CREATED if created else status.HTTP_200_OK
+
+
+@extend_schema_view(
+    retrieve=extend_schema(responses=ReportDetailSerializer),
+    create=extend_schema(
+        request=ReportInputSerializer,
+        responses={201: ReportDetailSerializer, 200: ReportDetailSerializer},
+        description=gettext_lazy(
+            "File a report. 201 with the new report; 200 with the first report when its `client_uuid` "
+            "was already received (a retry), whatever the body says."
+        ),
+    ),
+)
+class ReportViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Reports in scope (out of scope is 404); filing, photos and verification as actions."""
+
+    serializer_class = ReportSerializer
+    filterset_class = ReportFilter
+
+    def get_queryset(self):
+        reports = (
+            Report.objects.visible_to(self.request.user)
+            .select_related("category", "outcome", "district", "reporter")
+            .prefetch_related("photos")
+        )
+        if self.action != "list":
+            reports = reports.prefetch_related(Prefetch("events", queryset=ReportEvent.objects.select_related("by")))
+        return reports
+
+    def get_serializer_class(self):
+        return ReportSerializer if self.action == "list" else ReportDetailSerializer
+
+    def _input(self, serializer_class):
+        data = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        return data.validated_data
+
+    def _output(self, report, code=status.HTTP_200_OK):
+        fresh = self.get_queryset().get(pk=report.pk)
+        return Response(ReportDetailSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+    def _verifiable_object(self) -> Report:
+        """A report the user sees but may not verify answers 403 (they already know it exists)."""
+        report = self.get_object()
+        if not Report.objects.verifiable_by(self.request.user).filter(pk=report.pk).exists():
+            raise PermissionDenied(_("You can see this report but not verify it."))
+        return report
+
+    def _own_object(self) -> Report:
+        report = self.get_object()
+        if report.reporter.user_id != self.request.user.pk:
+            raise PermissionDenied(_("Only the volunteer who filed the report can do this."))
+        return report
+
+    def create(self, request, *args, **kwargs):
+        if getattr(request.user, "volunteer", None) is None:
+            raise PermissionDenied(_("Only volunteers file reports."))
+        data = self._input(ReportInputSerializer)
+        report, created = reporting.report_submit(
+            by=request.user,
+            client_uuid=data["client_uuid"],
+            occurred_at=data.get("occurred_at") or timezone.now(),
+            point=point_from(data["lat"], data["lng"]),
+            category=data["category"],
+            outcome=data["outcome"],
+            description=data["description"],
+            case_number=data["case_number"],
+            third_party_details=data["third_party_details"],
+        )
+        return self._output(report, _status_code(created))
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoInputSerializer},
+        responses={201: PhotoSerializer, 200: PhotoSerializer},
+        description=gettext_lazy(
+            "Attach one photo (by the reporter, while the report waits). 201 when added; 200 when the same photo "
+            "was already attached (a retry)."
+        ),
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def photos(self, request, pk=None):
+        report = self._own_object()
+        data = self._input(PhotoInputSerializer)
+        photo, created = reporting.report_photo_add(report=report, by=request.user, upload=data["photo"])
+        return Response(
+            PhotoSerializer(photo, context=self.get_serializer_context()).data, status=_status_code(created)
+        )
+
+    @extend_schema(request=None, responses=ReportDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        """Confirm the report: from now on it counts."""
+        report = reporting.report_verify(report=self._verifiable_object(), by=request.user)
+        return self._output(report)
+
+    @extend_schema(request=RejectInputSerializer, responses=ReportDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Reject the report with a reason the volunteer will read."""
+        report = self._verifiable_object()
+        data = self._input(RejectInputSerializer)
+        return self._output(reporting.report_reject(report=report, by=request.user, reason=data["reason"]))
+
+    @extend_schema(request=RequestInfoInputSerializer, responses=ReportDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="request-info")
+    def request_info(self, request, pk=None):
+        """Ask the volunteer for more information."""
+        report = self._verifiable_object()
+        data = self._input(RequestInfoInputSerializer)
+        return self._output(reporting.report_request_info(report=report, by=request.user, question=data["question"]))
+
+    @extend_schema(request=ResubmitInputSerializer, responses=ReportDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resubmit(self, request, pk=None):
+        """The reporter answers the inspector's question and sends the report again."""
+        report = self._own_object()
+        data = self._input(ResubmitInputSerializer)
+        report = reporting.report_resubmit(
+            report=report, by=request.user, answer=data["answer"], case_number=data.get("case_number")
+        )
+        return self._output(report)
+
+    @extend_schema(request=MarkDuplicateInputSerializer, responses=ReportDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="mark-duplicate")
+    def mark_duplicate(self, request, pk=None):
+        """Mark the report as a duplicate of another one: the event counts once."""
+        report = self._verifiable_object()
+        data = self._input(MarkDuplicateInputSerializer)
+        return self._output(reporting.report_mark_duplicate(report=report, original=data["original"], by=request.user))
+
+    @extend_schema(request=BulkVerifyInputSerializer, responses=BulkVerifyResultSerializer)
+    @action(detail=False, methods=["post"], url_path="bulk-verify")
+    def bulk_verify(self, request):
+        """Verify several reports; those that cannot be verified are skipped with the reason."""
+        if not manageable_districts(request.user).exists():
+            raise PermissionDenied(_("Only the district's inspector verifies reports."))
+        ids = list(dict.fromkeys(self._input(BulkVerifyInputSerializer)["ids"]))
+        visible = Report.objects.visible_to(request.user).in_bulk(ids)
+        verified, skipped = reporting.report_bulk_verify(
+            reports=[visible[pk] for pk in ids if pk in visible], by=request.user
+        )
+        # Out of scope reads as not found, as it would at the report's own address.
+        reasons = dict(skipped) | {pk: _("No such report.") for pk in ids if pk not in visible}
+        return Response(
+            {
+                "verified": verified,
+                "skipped": [{"id": pk, "reason": reasons[pk]} for pk in ids if pk in reasons],
+            }
+        )

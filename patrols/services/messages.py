@@ -1,0 +1,147 @@
+"""The words of each notification, in the reader's language, with a link to the right page."""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from ..choices import NotificationKind
+from ..models import Notification
+
+
+@dataclass
+class Message:
+    subject: str
+    body: str
+    link: str
+    short: str
+    actions: list[tuple[str, str]] = field(default_factory=list)
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
+
+
+def _shift_words(notification: Notification) -> dict:
+    shift = notification.shift
+    if shift is None:
+        return {"zone": "", "start": ""}
+    return {"zone": shift.zone.name, "start": _when(shift.starts_at)}
+
+
+def _link(notification: Notification) -> str:
+    if notification.shift_id:
+        return absolute(f"/shifts/{notification.shift_id}/")
+    if notification.report_id:
+        return absolute(f"/reports/{notification.report_id}/")
+    if notification.kind == NotificationKind.INSPECTOR_DIGEST:
+        return absolute("/verify/")
+    return absolute("/")
+
+
+def _body(notification: Notification) -> tuple[str, str]:
+    """(subject, body) for a notification, in the active language."""
+    kind, details, words = notification.kind, notification.details or {}, _shift_words(notification)
+    if kind == NotificationKind.SHIFT_REMINDER:
+        return (
+            _("Patrol at %(start)s") % words,
+            _("Reminder: your patrol in %(zone)s starts at %(start)s.") % words,
+        )
+    if kind == NotificationKind.SHIFT_CHANGED:
+        return _("Your shift was changed") % words, _("Your shift in %(zone)s on %(start)s was changed.") % words
+    if kind == NotificationKind.SHIFT_CANCELLED:
+        reason = details.get("reason", "")
+        return (
+            _("Your shift was cancelled"),
+            _("The shift in %(zone)s on %(start)s was cancelled: %(reason)s") % {**words, "reason": reason},
+        )
+    if kind == NotificationKind.PROMOTED:
+        return (
+            _("You have a seat on the shift"),
+            _("A seat freed up: you are now on the shift in %(zone)s on %(start)s.") % words,
+        )
+    if kind == NotificationKind.ASSIGNED:
+        return _("You were put on a shift"), _("You were put on the shift in %(zone)s on %(start)s.") % words
+    if kind == NotificationKind.UNDERSTAFFED:
+        return (
+            _("A shift is understaffed"),
+            _("The shift in %(zone)s on %(start)s has %(seats)d of the %(minimum)d volunteers it needs.")
+            % {**words, "seats": details.get("seats", 0), "minimum": notification.shift.min_volunteers},
+        )
+    if kind == NotificationKind.CHECKIN_MISSING:
+        return (
+            _("You have not checked in"),
+            _("Your shift in %(zone)s started at %(start)s and you have not checked in.") % words,
+        )
+    if kind == NotificationKind.CHECKIN_MISSING_INSPECTOR:
+        return (
+            _("Volunteers have not checked in"),
+            _("%(count)d volunteers have not checked in to the shift in %(zone)s that started at %(start)s.")
+            % {**words, "count": len(details.get("missing", []))},
+        )
+    if kind == NotificationKind.REPORT_VERIFIED:
+        return _("Your report was verified"), _("Your report No. %(number)d was verified. Thank you!") % {
+            "number": notification.report_id or 0
+        }
+    if kind == NotificationKind.REPORT_REJECTED:
+        return _("Your report was rejected"), _("Your report No. %(number)d was rejected: %(reason)s") % {
+            "number": notification.report_id or 0,
+            "reason": details.get("reason", ""),
+        }
+    if kind == NotificationKind.REPORT_NEEDS_INFO:
+        return _("Your report needs more information"), _(
+            "The inspector asks about report No. %(number)d: %(question)s"
+        ) % {
+            "number": notification.report_id or 0,
+            "question": details.get("question", ""),
+        }
+    if kind == NotificationKind.INSPECTOR_DIGEST:
+        return (
+            _("Morning digest"),
+            _(
+                "Reports waiting for verification: %(waiting)d. "
+                "Shifts tonight: %(shifts)d, of them below minimum: %(thin)d."
+            )
+            % {
+                "waiting": details.get("waiting", 0),
+                "shifts": details.get("shifts", 0),
+                "thin": details.get("understaffed", 0),
+            },
+        )
+    if kind == NotificationKind.CHIEF_SUMMARY:
+        return (
+            _("Weekly summary"),
+            _("Verified this year: %(prevented)d offenses prevented, %(solved)d crimes solved.")
+            % {"prevented": details.get("prevented", 0), "solved": details.get("solved", 0)},
+        )
+    return NotificationKind(kind).label, NotificationKind(kind).label
+
+
+def render(notification: Notification, language: str | None = None) -> Message:
+    """The notification's subject, body and link in a language (the recipient's own by default)."""
+    language = language or notification.user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        subject, body = _body(notification)
+        link = _link(notification)
+        short = f"{body} {link}"
+        actions = _actions(notification)
+    return Message(subject=str(subject), body=str(body), link=link, short=short, actions=actions)
+
+
+def _actions(notification: Notification) -> list[tuple[str, str]]:
+    """One-tap answers carried by a reminder: "I'm coming" and "I can't come"."""
+    if notification.kind != NotificationKind.SHIFT_REMINDER:
+        return []
+    from ..models import Assignment
+    from .reminders import REPLY_COMING, REPLY_DECLINE, reply_links
+
+    assignment = Assignment.objects.filter(pk=(notification.details or {}).get("assignment")).first()
+    if assignment is None:
+        return []
+    links = reply_links(assignment)
+    return [(str(_("I'm coming")), links[REPLY_COMING]), (str(_("I can't come")), links[REPLY_DECLINE])]

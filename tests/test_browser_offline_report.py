@@ -1,0 +1,215 @@
+"""On a road with no signal: the volunteer files a report with a photo, it waits on the phone, and it arrives once,
+photo included, when the network returns. Chromium at a phone's size; the service worker needs a secure origin,
+and http://localhost is one."""
+
+import io
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection, connections
+from PIL import Image
+
+from patrols.models import Report, ReportPhoto
+from tests.factories import PASSWORD
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 360, "height": 740}
+# Set to a folder to keep screenshots of the phone form (to look at the layout).
+SCREENSHOTS = os.environ.get("REPORT_SCREENSHOTS", "")
+
+pytestmark = [
+    # The live server runs in another thread: data must be committed. Serialized rollback brings back the
+    # migrations' reference data (regions, categories, outcomes) that the flush after a transactional test removes.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's Chromium is not installed"),
+]
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def orm_beside_playwright(monkeypatch):
+    """Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still synchronous."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reference_data_back(django_db_blocker):
+    """Put the migrations' reference data back after this module, for transactional tests that come later."""
+    yield
+    with django_db_blocker.unblock():
+        if hasattr(connection, "_test_serialized_contents"):
+            connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+
+
+def street_photo(path: Path) -> Path:
+    """A camera-sized photo (3000 × 2000), larger than the phone keeps."""
+    image = Image.new("RGB", (3000, 2000), (90, 110, 130))
+    for x in range(0, 3000, 200):
+        image.paste((200, 180, 60), (x, 900, x + 100, 1100))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def shoot(page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=True)
+
+
+def wait_for(condition, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return condition()
+
+
+@pytest.fixture
+def phone(live_server, volunteer, district):
+    """Chromium at a phone's size, near the district's centre, with the volunteer signed in."""
+    base = f"http://localhost:{live_server.thread.port}"
+    here = {"latitude": district.centre.y + 0.01, "longitude": district.centre.x + 0.01, "accuracy": 12}
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            base_url=base,
+            viewport=PHONE,
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+            geolocation=here,
+            permissions=["geolocation"],
+            locale="ru-RU",
+        )
+        context.set_default_timeout(20000)
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto("/accounts/login/")
+        page.fill("#id_username", volunteer.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        yield SimpleNamespace(base=base, here=here, context=context, page=page, errors=errors)
+        browser.close()
+        # The ORM calls made beside Playwright's event loop got their own connection: close it before the teardown.
+        connections.close_all()
+
+
+def open_form(page) -> None:
+    page.goto("/reports/new/")
+    assert page.evaluate("navigator.serviceWorker.ready.then((registration) => Boolean(registration.active))")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("document.getElementById('id_lat').value !== ''")
+
+
+def test_a_report_filed_offline_arrives_once_when_the_network_returns(phone, volunteer, tmp_path):
+    page, context, here = phone.page, phone.context, phone.here
+    photo = street_photo(tmp_path / "street.jpg")
+
+    # Online: the form opens and the service worker installs with the form's shell in its cache.
+    open_form(page)
+    shoot(page, "report-form-online.png")
+
+    # No signal from here on, for the page and the service worker alike; the form opens from the cache.
+    context.set_offline(True)
+    worker = context.service_workers[0]
+    assert worker.evaluate("fetch('/healthz').then(() => 'reached', () => 'offline')") == "offline"
+    assert page.reload().from_service_worker
+    page.wait_for_selector("#report-form")
+    assert page.evaluate("typeof L === 'object' && typeof gettext === 'function' && typeof Outbox === 'object'")
+    page.check("input[name=outcome][value=prevented]")
+    page.select_option("#id_category", "public_drinking")
+    page.wait_for_function("document.getElementById('id_lat').value !== ''")
+    page.fill("#id_description", "Аялдамада ішімдік ішіп отырған екі адамға ескерту жасадық, тарап кетті.")
+    page.set_input_files("#id_photo", str(photo))
+    page.wait_for_selector("[data-thumbs] img")
+    shoot(page, "report-form-filled.png")
+    page.click("button.send")
+
+    page.wait_for_selector('#outbox-banner[data-count="1"]')
+    assert "1" in page.inner_text("#outbox-banner [data-outbox-text]")
+    assert page.is_visible("[data-outbox-warning]")
+    shoot(page, "report-form-waiting.png")
+    # The photo waits on the phone already shrunk: at most 1600 px on the longest side.
+    size = page.evaluate(
+        "Outbox.all().then((records) => createImageBitmap(records[0].photos[0].blob))"
+        ".then((bitmap) => [bitmap.width, bitmap.height])"
+    )
+    assert size == [1600, 1067]
+    time.sleep(1)
+    assert Report.objects.count() == 0, "nothing reaches the server while offline"
+
+    # The network returns: the report and its photo arrive, once.
+    context.set_offline(False)
+    assert wait_for(lambda: ReportPhoto.objects.count() == 1), "the report and its photo arrive within seconds"
+    page.wait_for_selector('#outbox-banner[data-count="0"]', state="attached")
+    link = page.wait_for_selector("[data-outbox-sent] a")
+    report = Report.objects.select_related("outcome", "category").get()
+    assert link.get_attribute("href") == f"/reports/{report.pk}/"
+    shoot(page, "report-form-sent.png")
+
+    page.reload()
+    page.wait_for_selector('#outbox-banner[data-count="0"]', state="attached")
+    assert page.is_hidden("#outbox-banner")
+    time.sleep(1)
+    assert Report.objects.count() == 1
+    assert ReportPhoto.objects.filter(report=report).count() == 1
+    assert report.reporter == volunteer.volunteer
+    assert (report.outcome.code, report.category.code) == ("prevented", "public_drinking")
+    assert report.description.startswith("Аялдамада")
+    assert abs(report.location.y - here["latitude"]) < 1e-5
+    assert abs(report.location.x - here["longitude"]) < 1e-5
+    assert max(report.photos.get().width, report.photos.get().height) == 1600
+    assert phone.errors == []
+
+
+def test_a_report_the_server_refuses_is_kept_to_be_corrected(phone):
+    page = phone.page
+    open_form(page)
+    page.check("input[name=outcome][value=solved]")
+    page.select_option("#id_category", "theft")
+    page.fill("#id_description", "Ұрыны ұстауға көмектестік, полицияға тапсырдық.")
+    page.fill("#id_case_number", "12345")
+    page.click("button.send")
+
+    # A 400 is not dropped: the report stays on the phone with the server's message.
+    problem = page.wait_for_selector("[data-outbox-problems] > li")
+    assert "15" in problem.inner_text()
+    assert page.get_attribute("#outbox-banner", "data-count") == "1"
+    assert Report.objects.count() == 0
+    shoot(page, "report-form-refused.png")
+
+    # Corrected in the form, it goes out under the same id.
+    client_uuid = problem.get_attribute("data-client-uuid")
+    problem.query_selector("button:not(.danger)").click()
+    page.wait_for_function("document.getElementById('id_case_number').value === '12345'")
+    assert page.input_value("#id_description").startswith("Ұрыны")
+    page.fill("#id_case_number", "123456789012345")
+    page.click("button.send")
+    page.wait_for_selector("[data-outbox-sent] a")
+    page.wait_for_selector('#outbox-banner[data-count="0"]', state="attached")
+    assert page.query_selector("[data-outbox-problems] > li") is None
+    report = Report.objects.get()
+    assert (str(report.client_uuid), report.case_number) == (client_uuid, "123456789012345")
+    assert phone.errors == []
