@@ -257,6 +257,8 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "patrol@localhost")
+# A hung mail server must not hold a worker (and the delivery's row lock) for ever.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
 # Links in emails and SMS point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # SMS: "console" prints messages (development); "http" posts them to SMS_GATEWAY_URL with SMS_GATEWAY_TOKEN.
@@ -266,7 +268,9 @@ SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
 SMS_SENDER = os.environ.get("SMS_SENDER", "PATROL")
 # Deliveries: how often a failing one is tried, and when a pending one whose task was lost is queued again.
 DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", 5))
-DELIVERY_REQUEUE_SECONDS = int(os.environ.get("DELIVERY_REQUEUE_SECONDS", 120))
+# Longer than a large backlog takes to drain (10,000 reminders take a few minutes), so the sweep does not queue
+# again what still waits in the broker; a task lost with a dead worker is picked up after this long.
+DELIVERY_REQUEUE_SECONDS = int(os.environ.get("DELIVERY_REQUEUE_SECONDS", 600))
 REMINDER_LEADS_HOURS = [24, 2]
 
 # HTTPS protections: on by default when DEBUG is off; HTTPS=0 serves plain http (a test harness on loopback).

@@ -30,7 +30,7 @@ def flag_understaffed_shifts() -> int:
     return scheduling.shifts_flag_understaffed()
 
 
-@shared_task
+@shared_task(soft_time_limit=60, time_limit=90)
 def deliver(delivery_id: int) -> str:
     """Send one email or SMS delivery (a second worker given the same id does nothing)."""
     return reminders.delivery_send(delivery_id=delivery_id)

@@ -112,7 +112,7 @@ def test_channels_follow_the_persons_choice(night_shift, aigerim):
     assert list(Delivery.objects.filter(user=aigerim).values_list("channel", flat=True)) == ["sms"]
 
 
-def test_a_failing_delivery_is_retried_with_backoff_then_recorded_as_failed(night_shift, aigerim, settings):
+def test_a_failing_delivery_is_retried_with_backoff_then_recorded_as_failed(night_shift, aigerim, settings, web):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
     settings.DELIVERY_MAX_ATTEMPTS = 3
@@ -128,6 +128,7 @@ def test_a_failing_delivery_is_retried_with_backoff_then_recorded_as_failed(nigh
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("failed", 3)
     assert list(reminders.failed_deliveries_for(night_shift.inspector)) == [delivery]
+    assert delivery in web(night_shift.inspector).get("/").context["failed_deliveries"]
 
 
 def test_i_cant_come_frees_the_seat_and_promotes_the_waiting_list(night_shift, aigerim, group):

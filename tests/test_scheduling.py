@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.contrib.gis.geos import LineString, Point
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from patrols.models import Assignment, Notification, Shift, ShiftEvent, Zone
 from patrols.services import scheduling
@@ -20,6 +20,13 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are checked in English here; the languages themselves are tested with the pages."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -1,80 +1,544 @@
 """The demo country: believable, one login per role in one story (Talgar District), and the same after a second run."""
 
+import datetime
+import math
 import re
+import statistics
+from collections import Counter, defaultdict
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.gis.geos import LineString, Polygon
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.db.models import Count, Q
+from django.test import override_settings
 from django.utils import timezone, translation
 
-from patrols.choices import GroupKind, Role, VolunteerStatus
-from patrols.models import District, Group, Membership, Region, Settlement, User, Volunteer, VolunteerStatusChange
+from patrols.choices import (
+    BUSY_STATUSES,
+    SEAT_STATUSES,
+    AssignmentStatus,
+    GroupKind,
+    NotificationKind,
+    OutcomeCode,
+    ReportEventKind,
+    ReportFlag,
+    ReportStatus,
+    Role,
+    ShiftEventKind,
+    ShiftStatus,
+    VolunteerStatus,
+    ZoneKind,
+)
+from patrols.models import (
+    Assignment,
+    Delivery,
+    District,
+    Group,
+    Membership,
+    Notification,
+    Region,
+    Report,
+    ReportEvent,
+    Settlement,
+    Shift,
+    ShiftEvent,
+    ShiftSeries,
+    User,
+    Volunteer,
+    VolunteerStatusChange,
+    Zone,
+)
 from patrols.services.demo import DEMO_LOGINS, demo_seed
+from patrols.services.geometry import covered_by, distance_m
+from patrols.services.messages import render
+from patrols.services.reporting import _reporter_shift, district_for_point, report_flags, report_queue
 from patrols.services.roster import _check_group
+from patrols.services.scheduling import (
+    checkin_tolerance_m,
+    close_grace,
+    series_horizon_days,
+    series_occurrences,
+    shift_signup,
+)
 from patrols.validators import age_on, iin_birth_date, validate_iin
 
 PASSWORD = "demo-pass-42"
+TALGAR = "KZ-19-TAL"
+WEEK = datetime.timedelta(days=7)
 
 
 def counts() -> dict[str, int]:
-    models = (Region, District, Settlement, Group, Volunteer, Membership, User, VolunteerStatusChange)
+    models = (
+        Region,
+        District,
+        Settlement,
+        Group,
+        Volunteer,
+        Membership,
+        User,
+        VolunteerStatusChange,
+        Zone,
+        ShiftSeries,
+        Shift,
+        Shift.groups.through,
+        Assignment,
+        ShiftEvent,
+        Report,
+        ReportEvent,
+        Notification,
+        Delivery,
+    )
     return {model.__name__: model.objects.count() for model in models}
 
 
+@pytest.fixture(scope="class")
+def country(django_db_setup, django_db_blocker):
+    """The full demo country, seeded once for a class's tests and rolled back after them (seeding takes a while)."""
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers), transaction.atomic():
+        yield demo_seed(password=PASSWORD)
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def demo(db):
-    return demo_seed(password=PASSWORD)
+def demo(country, db):
+    return country
 
 
-def test_it_seeds_a_believable_country(demo):
-    assert Region.objects.count() == 20
-    assert District.objects.count() >= 60
-    assert set(District.objects.values_list("region__code", flat=True)) == set(
-        Region.objects.values_list("code", flat=True)
-    )
-    assert set(Group.objects.values_list("kind", flat=True)) == set(GroupKind.values)
-    assert Volunteer.objects.count() >= 500
-    assert set(Volunteer.objects.values_list("status", flat=True)) == set(VolunteerStatus.values)
-    today = timezone.localdate()
-    for volunteer in Volunteer.objects.all():
-        validate_iin(volunteer.iin)
-        assert iin_birth_date(volunteer.iin) == volunteer.birth_date
-        assert 18 <= age_on(volunteer.birth_date, today) <= 66
-        assert re.fullmatch(r"\+7(70|77)\d{8}", volunteer.phone), volunteer.phone
-    for group in Group.objects.select_related("inspector", "settlement"):
-        _check_group(group)
-        assert group.memberships.filter(volunteer=group.leader, left_on=None).exists(), group
+def metres_across(geometry) -> float:
+    """The larger side of a shape's bounding box, in metres (roughly)."""
+    xmin, ymin, xmax, ymax = geometry.extent
+    middle = (ymin + ymax) / 2
+    return max((xmax - xmin) * 111_320 * math.cos(math.radians(middle)), (ymax - ymin) * 111_320)
 
 
-def test_the_story_happens_in_talgar_district(demo):
-    talgar = District.objects.get(code="KZ-19-TAL")
-    assert talgar.boundary is not None and talgar.boundary.contains(talgar.centre)
-    assert all(talgar.boundary.contains(s.centre) for s in talgar.settlements.all())
-    assert talgar.settlements.count() >= 8
+class TestTheDemoCountry:
+    def test_it_seeds_a_believable_country(self, demo):
+        assert Region.objects.count() == 20
+        assert District.objects.count() >= 60
+        assert set(District.objects.values_list("region__code", flat=True)) == set(
+            Region.objects.values_list("code", flat=True)
+        )
+        assert set(Group.objects.values_list("kind", flat=True)) == set(GroupKind.values)
+        assert Volunteer.objects.count() >= 500
+        assert set(Volunteer.objects.values_list("status", flat=True)) == set(VolunteerStatus.values)
+        today = timezone.localdate()
+        for volunteer in Volunteer.objects.all():
+            validate_iin(volunteer.iin)
+            assert iin_birth_date(volunteer.iin) == volunteer.birth_date
+            assert 18 <= age_on(volunteer.birth_date, today) <= 66
+            assert re.fullmatch(r"\+7(70|77)\d{8}", volunteer.phone), volunteer.phone
+        for group in Group.objects.select_related("inspector", "settlement"):
+            _check_group(group)
+            assert group.memberships.filter(volunteer=group.leader, left_on=None).exists(), group
 
-    users = User.objects.in_bulk(DEMO_LOGINS, field_name="username")
-    assert {name: user.role for name, user in users.items()} == {
-        "volunteer": Role.VOLUNTEER,
-        "leader": Role.LEADER,
-        "inspector": Role.INSPECTOR,
-        "chief": Role.CHIEF,
-        "analyst": Role.ANALYST,
-        "admin": Role.ADMIN,
-    }
-    assert list(users["inspector"].inspector_districts.values_list("code", flat=True)) == ["KZ-19-TAL"]
-    assert users["chief"].chief_region.code == "KZ-19"
-    assert users["admin"].is_staff and users["admin"].is_superuser
+    def test_the_story_happens_in_talgar_district(self, demo):
+        talgar = District.objects.get(code=TALGAR)
+        assert talgar.boundary is not None and talgar.boundary.contains(talgar.centre)
+        assert all(talgar.boundary.contains(s.centre) for s in talgar.settlements.all())
+        assert talgar.settlements.count() >= 8
 
-    group = Group.objects.get(leader__user=users["leader"])
-    assert group.district == talgar and group.inspector == users["inspector"]
-    assert users["volunteer"].volunteer.status == VolunteerStatus.REGISTERED
-    assert group.memberships.filter(volunteer__user=users["volunteer"], left_on=None).exists()
-    assert set(Group.objects.filter(district=talgar).values_list("inspector__username", flat=True)) == {"inspector"}
-    assert set(Group.objects.filter(district=talgar).values_list("kind", flat=True)) == set(GroupKind.values)
-    assert users["leader"].roles == [Role.LEADER, Role.VOLUNTEER]
+        users = User.objects.in_bulk(DEMO_LOGINS, field_name="username")
+        assert {name: user.role for name, user in users.items()} == {
+            "volunteer": Role.VOLUNTEER,
+            "leader": Role.LEADER,
+            "inspector": Role.INSPECTOR,
+            "chief": Role.CHIEF,
+            "analyst": Role.ANALYST,
+            "admin": Role.ADMIN,
+        }
+        assert list(users["inspector"].inspector_districts.values_list("code", flat=True)) == [TALGAR]
+        assert users["chief"].chief_region.code == "KZ-19"
+        assert users["admin"].is_staff and users["admin"].is_superuser
 
-    for username in DEMO_LOGINS:
-        assert authenticate(username=username, password=PASSWORD) == users[username]
+        group = Group.objects.get(leader__user=users["leader"])
+        assert group.district == talgar and group.inspector == users["inspector"]
+        assert users["volunteer"].volunteer.status == VolunteerStatus.REGISTERED
+        assert group.memberships.filter(volunteer__user=users["volunteer"], left_on=None).exists()
+        assert set(Group.objects.filter(district=talgar).values_list("inspector__username", flat=True)) == {"inspector"}
+        assert set(Group.objects.filter(district=talgar).values_list("kind", flat=True)) == set(GroupKind.values)
+        assert users["leader"].roles == [Role.LEADER, Role.VOLUNTEER]
+
+        for username in DEMO_LOGINS:
+            assert authenticate(username=username, password=PASSWORD) == users[username]
+
+    def test_every_demo_district_has_zones_within_its_boundary(self, demo):
+        with_boundary = 0
+        for district in District.objects.prefetch_related("zones"):
+            zones = [zone for zone in district.zones.all() if not zone.is_archived]
+            assert 2 <= len(zones) <= 4, district
+            assert len({zone.name for zone in zones}) == len(zones)
+            for zone in zones:
+                assert zone.geometry.valid and zone.geometry.srid == 4326
+                assert isinstance(zone.geometry, Polygon if zone.kind == ZoneKind.AREA else LineString), zone
+                assert 100 <= metres_across(zone.geometry) <= 4000, zone
+                assert distance_m(zone.geometry, district.centre) < 8000, zone
+                if district.boundary is not None:
+                    assert covered_by(district.boundary, zone.geometry), zone
+            with_boundary += district.boundary is not None
+        assert with_boundary >= 5
+        assert Zone.objects.filter(kind=ZoneKind.ROUTE).exists()
+        assert set(Zone.objects.filter(district__code=TALGAR).values_list("name", flat=True)) >= {
+            "Орталық саябақ",
+            "Базар маңы",
+        }
+
+    def test_weekly_series_in_every_district_generate_the_coming_weeks(self, demo):
+        today = timezone.localdate()
+        now = timezone.now()
+        assert set(ShiftSeries.objects.values_list("district__code", flat=True)) == set(
+            District.objects.values_list("code", flat=True)
+        )
+        for series in ShiftSeries.objects.select_related("zone", "inspector").prefetch_related("groups"):
+            assert series.zone.district_id == series.district_id and series.is_active
+            assert series.inspector.role == Role.INSPECTOR
+            assert series.inspector.inspector_districts.filter(pk=series.district_id).exists()
+            assert {group.pk for group in series.groups.all()} == set(
+                Group.objects.filter(district_id=series.district_id, is_active=True).values_list("pk", flat=True)
+            )
+            assert series.starts_on < today
+            assert series.generated_until >= today + datetime.timedelta(days=series_horizon_days() - 1)
+            ahead = [start for start, _end in series_occurrences(series, start=today, end=series.generated_until)]
+            assert sorted(series.shifts.filter(starts_at__gt=now).values_list("starts_at", flat=True)) == [
+                start for start in ahead if start > now
+            ]
+        talgar = ShiftSeries.objects.filter(district__code=TALGAR).order_by("start_time")
+        assert [(s.weekdays, s.start_time.hour, s.end_time.hour) for s in talgar] == [([3], 18, 22), ([5, 6], 20, 2)]
+        assert {s.inspector.username for s in talgar} == {"inspector"}
+
+    def test_a_year_of_past_shifts_with_attendance(self, demo):
+        now = timezone.now()
+        past = Shift.objects.filter(ends_at__lte=now - close_grace())
+        assert 3000 <= past.count() <= 6000
+        assert set(past.values_list("status", flat=True)) == {ShiftStatus.CLOSED, ShiftStatus.CANCELLED}
+        assert past.filter(status=ShiftStatus.CANCELLED).count() < past.count() * 0.05
+        assert past.filter(starts_at__lt=now - datetime.timedelta(days=330)).exists()
+        assert past.filter(district__code=TALGAR).count() >= 150
+        assert not past.filter(status=ShiftStatus.CLOSED, closed_at__isnull=True).exists()
+
+        closed = Assignment.objects.filter(shift__status=ShiftStatus.CLOSED, shift__ends_at__lte=now - close_grace())
+        share = {status: n / closed.count() for status, n in closed.values_list("status").annotate(n=Count("id"))}
+        assert set(share) == {
+            AssignmentStatus.COMPLETED,
+            AssignmentStatus.NO_SHOW,
+            AssignmentStatus.EXCUSED,
+            AssignmentStatus.CANCELLED,
+        }
+        assert share[AssignmentStatus.COMPLETED] > 0.75
+        assert 0.05 < share[AssignmentStatus.NO_SHOW] < 0.12
+        assert 0.01 < share[AssignmentStatus.EXCUSED] < 0.06
+        assert closed.filter(status=AssignmentStatus.CANCELLED, cancelled_late=True).exists()
+        assert closed.filter(status=AssignmentStatus.CANCELLED, cancelled_late=False).exists()
+        assert not closed.filter(created_at__gte=now - datetime.timedelta(minutes=10)).exists()
+
+        completed = closed.filter(status=AssignmentStatus.COMPLETED).select_related("shift__zone")
+        assert not completed.filter(Q(check_in_at__isnull=True) | Q(check_out_at__isnull=True)).exists()
+        outside = completed.filter(check_in_outside=True)
+        assert 0.02 < outside.count() / completed.count() < 0.09
+        tolerance = checkin_tolerance_m()
+        assert not completed.filter(check_in_outside=True, check_in_distance_m__lte=tolerance).exists()
+        assert not completed.filter(check_in_outside=False, check_in_distance_m__gt=tolerance).exists()
+        assert not outside.filter(Q(check_in_distance_m__lt=150) | Q(check_in_distance_m__gt=1000)).exists()
+        for assignment in [*completed.order_by("pk")[:200], *outside.order_by("pk")[:50]]:
+            shift = assignment.shift
+            assert abs(assignment.check_in_at - shift.starts_at) <= datetime.timedelta(minutes=30)
+            assert shift.starts_at < assignment.check_out_at <= shift.ends_at + close_grace()
+            assert assignment.created_at < shift.starts_at
+            measured = distance_m(shift.zone.geometry, assignment.check_in_point)
+            assert abs(measured - assignment.check_in_distance_m) <= max(5, 0.02 * measured), assignment
+
+        me = Volunteer.objects.get(user__username="volunteer")
+        assert me.assignments.filter(status=AssignmentStatus.COMPLETED, shift__district__code=TALGAR).count() >= 10
+
+    def test_nobody_is_on_two_shifts_at_once(self, demo):
+        busy = defaultdict(list)
+        rows = Assignment.objects.exclude(status=AssignmentStatus.CANCELLED).values_list(
+            "volunteer_id", "shift__starts_at", "shift__ends_at"
+        )
+        for volunteer_id, starts_at, ends_at in rows:
+            busy[volunteer_id].append((starts_at, ends_at))
+        for volunteer_id, spans in busy.items():
+            spans.sort()
+            for (_start, end), (next_start, _end) in zip(spans, spans[1:], strict=False):
+                assert end <= next_start, volunteer_id
+
+    def test_the_demo_volunteer_has_open_shifts_in_the_coming_week(self, demo):
+        now = timezone.now()
+        user = User.objects.get(username="volunteer")
+        me = user.volunteer
+        my_groups = set(Membership.objects.filter(volunteer=me, left_on=None).values_list("group_id", flat=True))
+        coming = list(
+            Shift.objects.visible_to(user)
+            .filter(status=ShiftStatus.SCHEDULED, starts_at__gt=now, starts_at__lte=now + WEEK)
+            .annotate(
+                seats=Count("assignments", filter=Q(assignments__status__in=SEAT_STATUSES)),
+                waiting=Count("assignments", filter=Q(assignments__status=AssignmentStatus.WAITLISTED)),
+            )
+            .order_by("starts_at")
+        )
+        assert len(coming) >= 4
+        assert {shift.district.code for shift in coming} == {TALGAR}
+        assert all(my_groups & set(shift.groups.values_list("pk", flat=True)) for shift in coming)
+
+        mine = [s for s in coming if s.assignments.filter(volunteer=me, status=AssignmentStatus.SIGNED_UP).exists()]
+        assert len(mine) == 1
+        assert any(s.seats == s.max_volunteers and s.waiting >= 1 for s in coming)
+        assert any(0 < s.seats < s.max_volunteers for s in coming if s not in mine)
+        tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+        assert any(
+            timezone.localtime(s.starts_at).date() <= tomorrow and timezone.localtime(s.starts_at).hour >= 17
+            for s in coming
+        )
+
+        my_spans = me.assignments.filter(status__in=BUSY_STATUSES).values_list("shift__starts_at", "shift__ends_at")
+        open_to_me = [
+            s
+            for s in coming
+            if s.seats < s.max_volunteers
+            and not any(s.starts_at < end and start < s.ends_at for start, end in my_spans)
+        ]
+        assert open_to_me
+        assignment = shift_signup(shift=open_to_me[0], volunteer=me, by=user)
+        assert assignment.status == AssignmentStatus.SIGNED_UP
+
+    def test_a_year_of_reports_in_every_state(self, demo):
+        reports = Report.objects.all()
+        total = reports.count()
+        assert 5000 <= total <= 12000
+        statuses = Counter(reports.values_list("status", flat=True))
+        assert set(statuses) == set(ReportStatus.values)
+        assert statuses[ReportStatus.VERIFIED] > 0.8 * total
+        assert 0.02 * total < statuses[ReportStatus.REJECTED] < 0.12 * total
+        assert 0.005 * total < statuses[ReportStatus.NEEDS_INFO] < 0.05 * total
+        assert set(reports.values_list("district__code", flat=True)) == set(
+            District.objects.values_list("code", flat=True)
+        )
+
+        # Mostly filed on the year's shifts, by a volunteer who was on the shift, while it lasted, in or near its zone.
+        on_shift = reports.filter(shift__isnull=False)
+        assert 0.75 * total < on_shift.count() < 0.95 * total
+        for report in on_shift.select_related("shift__zone").order_by("pk")[::40]:
+            shift = report.shift
+            assert shift.assignments.filter(volunteer=report.reporter_id, status=AssignmentStatus.COMPLETED).exists()
+            assert shift.starts_at - datetime.timedelta(minutes=30) <= report.occurred_at <= shift.ends_at
+            assert distance_m(shift.zone.geometry, report.location) < 1000 or report.flags
+            assert report.created_at >= report.occurred_at
+
+        # More in summer than in winter; some districts well ahead of others, Talgar the busiest.
+        months = Counter(timezone.localtime(at).month for at in reports.values_list("occurred_at", flat=True))
+        assert months[6] + months[7] > 1.4 * (months[1] + months[2])
+        per_district = Counter(reports.values_list("district__code", flat=True))
+        ranked = per_district.most_common()
+        assert ranked[0][0] == TALGAR
+        assert ranked[1][1] > 3 * ranked[-1][1]
+
+        # Outcomes: most prevented, some solved with an ЕРДР number, at about the ministry's ratio (307 : 15,000).
+        counted = reports.filter(status=ReportStatus.VERIFIED, duplicate_of=None)
+        outcomes = Counter(counted.values_list("outcome__code", flat=True))
+        assert set(outcomes) == set(OutcomeCode.values)
+        assert outcomes[OutcomeCode.PREVENTED] > 0.55 * sum(outcomes.values())
+        assert 0.01 < outcomes[OutcomeCode.SOLVED] / outcomes[OutcomeCode.PREVENTED] < 0.04
+        for number in reports.filter(outcome__code=OutcomeCode.SOLVED).values_list("case_number", flat=True):
+            assert re.fullmatch(r"\d{15}", number), number
+
+        # Categories follow the kind of group: Sarbaz watch livestock, student squads the youth at night.
+        by_kind = defaultdict(Counter)
+        rows = reports.filter(shift__isnull=False).values_list(
+            "reporter__memberships__group__kind", "category__code", "occurred_at"
+        )
+        for kind, category, occurred_at in rows:
+            by_kind[kind][category] += 1
+            if category == "minors_at_night":
+                assert not 6 <= timezone.localtime(occurred_at).hour < 22
+        assert by_kind[GroupKind.SARBAZ].most_common(1)[0][0] == "livestock_theft"
+        squads = by_kind[GroupKind.STUDENT_SQUAD]
+        assert squads.most_common(1)[0][0] == "public_drinking"
+        assert "minors_at_night" in {code for code, _n in squads.most_common(4)}
+        assert by_kind[GroupKind.PUBLIC_ASSISTANTS].most_common(1)[0][0] in {"petty_hooliganism", "public_disorder"}
+
+        # Written in Kazakh and in Russian, with other people's details on some.
+        descriptions = list(reports.values_list("description", flat=True)[:2000])
+        assert all(descriptions)
+        assert any(re.search("[әғқңөұүһі]", text) for text in descriptions)
+        assert any(re.search("[ыэъё]", text) for text in descriptions)
+        assert 0.05 * total < reports.exclude(third_party_details="").count() < 0.5 * total
+
+    def test_each_report_has_the_history_of_its_status(self, demo):
+        inspectors = defaultdict(set)
+        for user_id, district_id in User.inspector_districts.through.objects.values_list("user_id", "district_id"):
+            inspectors[district_id].add(user_id)
+        events = defaultdict(list)
+        for row in ReportEvent.objects.order_by("pk").values_list(
+            "report_id", "kind", "from_status", "to_status", "note", "by_id", "at"
+        ):
+            events[row[0]].append(row[1:])
+        delays = []
+        for report in Report.objects.order_by("pk"):
+            history = events[report.pk]
+            kind, _from, to, _note, by, at = history[0]
+            assert (kind, to, at) == (ReportEventKind.SUBMITTED, ReportStatus.SUBMITTED, report.created_at)
+            last_kind, _from, last_to, last_note, last_by, last_at = history[-1]
+            assert last_to == report.status, report.pk
+            assert report.updated_at == last_at
+            assert [a for *_rest, a in history] == sorted(a for *_rest, a in history)
+            if report.status == ReportStatus.SUBMITTED:
+                assert last_kind in (ReportEventKind.SUBMITTED, ReportEventKind.RESUBMITTED)
+                continue
+            assert last_by in inspectors[report.district_id]
+            if report.status == ReportStatus.VERIFIED:
+                assert last_kind == ReportEventKind.VERIFIED
+                assert (report.verified_by_id, report.verified_at) == (last_by, last_at)
+                # A day or two after it was (last) sent.
+                sent = max(at for kind, _f, _t, _n, _b, at in history if kind != ReportEventKind.VERIFIED)
+                assert sent < report.verified_at <= sent + datetime.timedelta(days=4)
+                delays.append((report.verified_at - sent).total_seconds() / 3600)
+            elif report.duplicate_of_id:
+                assert last_kind == ReportEventKind.DUPLICATE and str(report.duplicate_of_id) in last_note
+            else:
+                assert (
+                    last_kind
+                    == {
+                        ReportStatus.REJECTED: ReportEventKind.REJECTED,
+                        ReportStatus.NEEDS_INFO: ReportEventKind.NEEDS_INFO,
+                    }[report.status]
+                )
+                assert last_note and report.status_note == last_note
+            if any(kind == ReportEventKind.RESUBMITTED for kind, *_rest in history):
+                assert report.description.endswith(
+                    next(note for kind, _f, _t, note, *_rest in history if kind == ReportEventKind.RESUBMITTED)
+                )
+        assert 12 <= statistics.median(delays) <= 60
+
+    def test_the_demo_inspector_has_a_queue_of_talgar_reports_with_flags(self, demo):
+        inspector = User.objects.get(username="inspector")
+        queue = list(report_queue(inspector))
+        assert 15 <= len(queue) <= 40
+        assert {report.district.code for report in queue} == {TALGAR}
+        assert set(Report.objects.filter(district__code=TALGAR, status=ReportStatus.SUBMITTED)) == set(queue)
+        assert Report.objects.filter(status=ReportStatus.SUBMITTED).exclude(district__code=TALGAR).exists()
+        assert not Report.objects.filter(
+            status=ReportStatus.SUBMITTED, created_at__lt=timezone.now() - datetime.timedelta(days=21)
+        ).exists()
+        stored = {flag["code"] for report in queue for flag in report.flags}
+        assert {ReportFlag.OUTSIDE_ZONE, ReportFlag.TOO_FAST, ReportFlag.LIKELY_DUPLICATE} <= stored
+        assert len([report for report in queue if report.flags]) < len(queue) / 2
+
+        # The flags are those `report_flags` finds; duplicates it finds filed later were not there yet.
+        for report in queue:
+            assignment = _reporter_shift(report.reporter, report.occurred_at)
+            assert (assignment.shift_id if assignment else None) == report.shift_id
+            assert district_for_point(report.location) == report.district
+            found = {flag["code"]: flag for flag in report_flags(report, assignment)}
+            mine = {flag["code"]: flag for flag in report.flags}
+            assert set(mine) - {ReportFlag.LIKELY_DUPLICATE} == set(found) - {ReportFlag.LIKELY_DUPLICATE}, report
+            if ReportFlag.LIKELY_DUPLICATE in mine:
+                twins = set(mine[ReportFlag.LIKELY_DUPLICATE]["reports"])
+                assert twins <= set(found[ReportFlag.LIKELY_DUPLICATE]["reports"])
+                assert Report.objects.filter(pk__in=twins, created_at__lt=report.created_at).count() == len(twins)
+        assert Report.objects.filter(flags__contains=[{"code": ReportFlag.OUTSIDE_SHIFT}], shift=None).exists()
+
+    def test_duplicates_point_at_verified_originals(self, demo):
+        duplicates = Report.objects.filter(duplicate_of__isnull=False).select_related("duplicate_of")
+        assert 5 <= duplicates.count() <= 200
+        for report in duplicates:
+            original = report.duplicate_of
+            assert report.status == ReportStatus.REJECTED and original.status == ReportStatus.VERIFIED
+            assert original.duplicate_of_id is None
+            assert (report.district_id, report.category_id, report.shift_id) == (
+                original.district_id,
+                original.category_id,
+                original.shift_id,
+            )
+            assert report.reporter_id != original.reporter_id
+            assert abs(report.occurred_at - original.occurred_at) <= datetime.timedelta(minutes=30)
+            assert distance_m(original.location, report.location) <= 300
+            assert any(flag["code"] == ReportFlag.LIKELY_DUPLICATE for flag in report.flags)
+
+    def test_the_demo_logins_have_notifications_to_read(self, demo):
+        now = timezone.now()
+        volunteer = User.objects.get(username="volunteer")
+        unread = {n.kind: n for n in Notification.objects.filter(user=volunteer, read_at=None)}
+        assert {
+            NotificationKind.SHIFT_REMINDER,
+            NotificationKind.PROMOTED,
+            NotificationKind.REPORT_VERIFIED,
+            NotificationKind.REPORT_NEEDS_INFO,
+        } <= set(unread)
+        assert Notification.objects.filter(user=volunteer, read_at__isnull=False).exists()
+
+        reminder = unread[NotificationKind.SHIFT_REMINDER]
+        assert reminder.shift.starts_at > now and reminder.shift.district.code == TALGAR
+        assignment = Assignment.objects.get(pk=reminder.details["assignment"])
+        assert assignment.volunteer.user == volunteer and assignment.status == AssignmentStatus.SIGNED_UP
+        promoted = unread[NotificationKind.PROMOTED]
+        assert promoted.shift == reminder.shift
+        assert ShiftEvent.objects.filter(
+            shift=promoted.shift, volunteer=assignment.volunteer, kind=ShiftEventKind.PROMOTED
+        ).exists()
+        verified = unread[NotificationKind.REPORT_VERIFIED]
+        assert verified.report.status == ReportStatus.VERIFIED and verified.report.reporter.user == volunteer
+        assert verified.created_at == verified.report.verified_at
+        asked = unread[NotificationKind.REPORT_NEEDS_INFO]
+        assert asked.report.status == ReportStatus.NEEDS_INFO and asked.report.reporter.user == volunteer
+        assert asked.details["question"] == asked.report.status_note
+        assert Report.objects.filter(reporter__user=volunteer, status=ReportStatus.SUBMITTED).exists()
+
+        inspector = User.objects.get(username="inspector")
+        unread = {n.kind: n for n in Notification.objects.filter(user=inspector, read_at=None)}
+        assert {NotificationKind.UNDERSTAFFED, NotificationKind.INSPECTOR_DIGEST} <= set(unread)
+        thin = unread[NotificationKind.UNDERSTAFFED].shift
+        assert thin.starts_at > now and thin.district.code == TALGAR and thin.understaffed_at is not None
+        assert thin.assignments.filter(status__in=SEAT_STATUSES).count() < thin.min_volunteers
+        assert unread[NotificationKind.INSPECTOR_DIGEST].details["waiting"] == report_queue(inspector).count()
+
+        # In-app only: no email or SMS goes out for demo data; every message reads well.
+        assert not Delivery.objects.exists()
+        for notification in Notification.objects.select_related("user", "shift__zone"):
+            with translation.override("en"):
+                assert render(notification).body
+
+    def test_the_command_loads_extra_reports_once_and_prints_the_logins(self, demo, capsys, settings):
+        settings.DEBUG = True
+        before = counts()
+        queue = report_queue(User.objects.get(username="inspector")).count()
+        with translation.override("en"):
+            call_command("seed_demo", "--reports", "500", "--password", PASSWORD)
+
+        out = capsys.readouterr().out
+        assert "Created 0 patrol zones, 0 weekly series, 0 shifts and 0 assignments." in out
+        assert "Created 0 reports with 0 history entries and 0 notifications." in out
+        assert re.search(r"Loaded 500 of 500 extra reports in \d+\.\d s", out)
+        assert re.search(r"Patrols: \d+ zones, \d+ weekly series, \d+ shifts \(\d+ closed, [1-9]\d* open", out)
+        assert "Demo logins (password: demo-pass-42)" in out
+        assert all(f"  {username}" in out for username in DEMO_LOGINS)
+        assert authenticate(username="volunteer", password=PASSWORD) is not None
+        after = counts()
+        assert after["Report"] == before["Report"] + 500
+        assert after["ReportEvent"] == before["ReportEvent"] + 1000
+        assert {name: n for name, n in after.items() if not name.startswith("Report")} == {
+            name: n for name, n in before.items() if not name.startswith("Report")
+        }
+
+        extra = Report.objects.order_by("-pk")[:500]
+        assert {report.status for report in extra} <= {
+            ReportStatus.VERIFIED,
+            ReportStatus.REJECTED,
+            ReportStatus.NEEDS_INFO,
+        }
+        assert sum(report.status == ReportStatus.VERIFIED for report in extra) > 400
+        assert len({report.district_id for report in extra}) >= 40
+        assert len({timezone.localtime(report.occurred_at).month for report in extra}) >= 10
+        assert report_queue(User.objects.get(username="inspector")).count() == queue
+        for report in extra[:50]:
+            assert [e.kind for e in report.events.order_by("at")] == [ReportEventKind.SUBMITTED, report.status]
+            assert report.created_at > report.occurred_at and report.updated_at > report.created_at
+
+        with translation.override("en"):
+            call_command("seed_demo", "--reports", "500", "--password", PASSWORD)
+        assert "Loaded 0 of 500 extra reports" in capsys.readouterr().out
+        assert counts() == after
 
 
 def test_running_it_again_changes_nothing_but_the_password(db, capsys, settings):
@@ -85,6 +549,8 @@ def test_running_it_again_changes_nothing_but_the_password(db, capsys, settings)
     second = demo_seed(password="another-pass-7", members_per_group=(2, 3))
 
     assert first["volunteers"] > 0 and first["groups"] > 0
+    assert first["zones"] > 0 and first["series"] > 0 and first["shifts"] > 0 and first["assignments"] > 0
+    assert first["reports"] > 0 and first["report_events"] > first["reports"] and first["notifications"] > 0
     assert set(second.values()) == {0}
     assert counts() == before
     assert authenticate(username="admin", password="another-pass-7") is not None
@@ -94,18 +560,6 @@ def test_running_it_again_changes_nothing_but_the_password(db, capsys, settings)
         call_command("seed_demo", "--once")
     assert "already there" in capsys.readouterr().out
     assert counts() == before
-
-
-def test_the_command_prints_the_logins_and_accepts_reports_for_later(db, capsys, settings):
-    settings.DEBUG = True
-    with translation.override("en"):
-        call_command("seed_demo", "--reports", "5", "--password", PASSWORD)
-
-    out = capsys.readouterr().out
-    assert "--reports 5 adds nothing yet" in out
-    assert "Demo logins (password: demo-pass-42)" in out
-    assert all(f"  {username}" in out for username in DEMO_LOGINS)
-    assert authenticate(username="volunteer", password=PASSWORD) is not None
 
 
 def test_it_refuses_a_system_with_debug_off_unless_told(db, settings):

@@ -14,7 +14,7 @@ from ..api.filters import GroupFilter, VolunteerFilter
 from ..choices import Role, VolunteerStatus
 from ..models import Group, Membership, RosterImport, Volunteer
 from ..scope import can_manage_people, role_of, sees_personal_data
-from ..services import overview, reporting, roster, roster_import
+from ..services import overview, reminders, reporting, roster, roster_import
 from ..services.roster import ALLOWED_TRANSITIONS
 from . import forms
 
@@ -80,6 +80,7 @@ def home(request):
         context["recent_imports"] = RosterImport.objects.visible_to(user).select_related("district")[:5]
     if role in {Role.INSPECTOR, Role.ADMIN}:
         context["reports_waiting"] = reporting.reports_waiting(user)
+        context["failed_deliveries"] = list(reminders.failed_deliveries_for(user)[:10])
     return render(request, "patrols/home.html", context)
 
 

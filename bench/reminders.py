@@ -1,0 +1,146 @@
+"""`make bench`: how long 10,000 due reminders take from the sweep to the last one handed to the SMTP server.
+
+A throwaway PostGIS database, an own Redis server on a free port, an SMTP server on loopback that counts, and two
+Celery worker processes (one pool process each). The sweep runs once here, as the beat would have it run; the clock
+stops at the last message the SMTP server accepts. Also printed: the peak memory (VmHWM) of each worker's processes.
+The database is dropped at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(BASE_DIR))
+
+from tests.support.celery_worker import CeleryWorker, app_env  # noqa: E402 (after the path is set)
+from tests.support.ports import wait_until  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
+from tests.support.smtp_sink import SmtpSink  # noqa: E402
+
+PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
+PG_USER = os.environ.get("BENCH_PG_USER", "root")
+
+
+def psql(database: str, sql: str) -> None:
+    subprocess.run(["psql", "-h", PG_HOST, "-U", PG_USER, "-d", database, "-qtAc", sql], check=True)
+
+
+def create_database(name: str) -> None:
+    subprocess.run(["dropdb", "-h", PG_HOST, "-U", PG_USER, "--if-exists", "--force", name], check=True)
+    subprocess.run(["createdb", "-h", PG_HOST, "-U", PG_USER, name], check=True)
+    psql(name, "CREATE EXTENSION IF NOT EXISTS postgis")
+
+
+def drop_database(name: str) -> None:
+    subprocess.run(["dropdb", "-h", PG_HOST, "-U", PG_USER, "--if-exists", "--force", name], check=False)
+
+
+def mib(kib: int) -> str:
+    return f"{kib / 1024:.1f} MiB"
+
+
+def run(*, count: int, workers: int, database: str, timeout: float) -> int:
+    work = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
+    redis_server = RedisServer(log_path=work / "redis.log")
+    smtp = SmtpSink()
+    started: list[CeleryWorker] = []
+    create_database(database)
+    database_url = f"postgis://{PG_USER}@{PG_HOST}:5432/{database}"
+    try:
+        redis_server.start()
+        smtp.start()
+        env = app_env(database_url=database_url, redis_url=redis_server.url, email_url=smtp.url)
+        os.environ.update({name: env[name] for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL")})
+        os.environ.update(DJANGO_SETTINGS_MODULE="coordination.settings", DEBUG="1", SITE_URL=env["SITE_URL"])
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connections
+        from django.utils import timezone
+
+        from patrols.models import Delivery
+        from patrols.services import reminders
+        from tests.support.seed import patrol_area, signed_up
+
+        print(f"Migrating {database} …", flush=True)
+        call_command("migrate", verbosity=0)
+        print(f"Seeding {count:,} volunteers signed up for shifts starting in an hour …", flush=True)
+        seeding = time.monotonic()
+        signed_up(count, area=patrol_area(), starts_at=timezone.now() + datetime.timedelta(hours=1), tag="bench")
+        print(f"  seeded in {time.monotonic() - seeding:.1f} s", flush=True)
+
+        for number in range(workers):
+            worker = CeleryWorker(env=env, log_path=work / f"worker{number}.log", concurrency=1, name=f"bench{number}")
+            started.append(worker.start())
+        print(f"{workers} worker processes ready (logs in {work})", flush=True)
+
+        start = time.monotonic()
+        result = reminders.sweep()
+        sweep_seconds = time.monotonic() - start
+        wait_until(
+            lambda: smtp.count() >= count,
+            timeout=timeout,
+            interval=0.1,
+            what=f"{count:,} messages at the SMTP server (got {smtp.count():,})",
+        )
+        received = smtp.messages()
+        last = max(message.at for message in received) - start
+        first = min(message.at for message in received) - start
+        unique = len({message.message_id for message in received})
+        sent = Delivery.objects.filter(status="sent").count()
+        memory = [worker.peak_rss_kib() for worker in started]
+        connections.close_all()
+
+        print()
+        print(f"Reminders due and created by the sweep: {result['reminders']:,}")
+        print(f"Sweep (create {count:,} notifications and deliveries, queue the tasks): {sweep_seconds:.1f} s")
+        print(f"First message at the SMTP server: {first:.2f} s after the sweep started")
+        print(f"Last message at the SMTP server:  {last:.1f} s after the sweep started")
+        print(f"Throughput: {count / last:.0f} messages/s with {workers} worker processes")
+        print(f"Messages received: {len(received):,}, distinct Message-IDs: {unique:,}, deliveries sent: {sent:,}")
+        for number, peaks in enumerate(memory):
+            parts = ", ".join(f"{'main' if i == 0 else 'pool'} {mib(kib)}" for i, kib in enumerate(peaks.values()))
+            print(f"Worker {number} peak RSS (VmHWM): {parts}")
+        print(f"Peak memory of a worker process: {mib(max(max(peaks.values()) for peaks in memory))}")
+        print(f"Peak memory of a worker (main and pool together): {mib(max(sum(p.values()) for p in memory))}")
+        if len(received) == unique == count:
+            shutil.rmtree(work, ignore_errors=True)
+            return 0
+        print(f"Some messages are missing or doubled; the logs are in {work}")
+        return 1
+    finally:
+        for worker in started:
+            worker.kill()
+        smtp.stop()
+        redis_server.stop()
+        drop_database(database)
+
+
+def stop_on_terminate(signum, frame):
+    raise SystemExit(128 + signum)  # so that the workers are killed and the database dropped on the way out
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, stop_on_terminate)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database", default="bench_reminders")
+    parser.add_argument("--timeout", type=float, default=1800)
+    options = parser.parse_args()
+    return run(count=options.count, workers=options.workers, database=options.database, timeout=options.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
