@@ -123,7 +123,16 @@ class GeoQuerySet(models.QuerySet):
         return self.all() if _signed_in(user) else self.none()
 
 
-class GroupQuerySet(models.QuerySet):
+class ScopedQuerySet(models.QuerySet):
+    """The one shape of scope for district-bound data.
+
+    National roles see everything; inspectors and chiefs see their districts (`district_path`);
+    volunteers and leaders see what `for_volunteer` allows; everyone else nothing. Writes follow
+    `manageable_by`: the inspector's districts, or all of them for admins.
+    """
+
+    district_path = "district"
+
     def visible_to(self, user: User):
         role = role_of(user)
         if role is None:
@@ -131,42 +140,40 @@ class GroupQuerySet(models.QuerySet):
         if role in NATIONAL_ROLES:
             return self.all()
         if role in AREA_ROLES:
-            return self.filter(district__in=districts_in_scope(user))
+            return self.in_districts(districts_in_scope(user))
         volunteer = getattr(user, "volunteer", None)
-        if volunteer is None:
-            return self.none()
+        return self.none() if volunteer is None else self.for_volunteer(volunteer)
+
+    def in_districts(self, districts):
+        return self.filter(**{f"{self.district_path}__in": districts})
+
+    def for_volunteer(self, volunteer):
+        return self.none()
+
+    def manageable_by(self, user: User):
+        return self.in_districts(manageable_districts(user))
+
+
+class GroupQuerySet(ScopedQuerySet):
+    def for_volunteer(self, volunteer):
         member_here = Q(memberships__volunteer=volunteer, memberships__left_on=None)
         return self.filter(Q(leader=volunteer) | member_here).distinct()
 
-    def manageable_by(self, user: User):
-        return self.filter(district__in=manageable_districts(user))
 
-
-class VolunteerQuerySet(models.QuerySet):
-    def visible_to(self, user: User):
+class VolunteerQuerySet(ScopedQuerySet):
+    def in_districts(self, districts):
+        """A volunteer of the district, or a member (ever) of one of its groups."""
         from .models import Membership
 
-        role = role_of(user)
-        if role is None:
-            return self.none()
-        if role in NATIONAL_ROLES:
-            return self.all()
-        if role in AREA_ROLES:
-            districts = districts_in_scope(user)
-            in_group_here = Membership.objects.filter(volunteer=OuterRef("pk"), group__district__in=districts)
-            return self.filter(Q(district__in=districts) | Exists(in_group_here))
-        volunteer = getattr(user, "volunteer", None)
-        if volunteer is None:
-            return self.none()
-        in_led_group = Membership.objects.filter(volunteer=OuterRef("pk"), left_on=None, group__leader=volunteer)
-        return self.filter(Q(pk=volunteer.pk) | Exists(in_led_group))
-
-    def manageable_by(self, user: User):
-        from .models import Membership
-
-        districts = manageable_districts(user)
         in_group_here = Membership.objects.filter(volunteer=OuterRef("pk"), group__district__in=districts)
         return self.filter(Q(district__in=districts) | Exists(in_group_here))
+
+    def for_volunteer(self, volunteer):
+        """Themselves, and for a leader the members of the groups they lead."""
+        from .models import Membership
+
+        in_led_group = Membership.objects.filter(volunteer=OuterRef("pk"), left_on=None, group__leader=volunteer)
+        return self.filter(Q(pk=volunteer.pk) | Exists(in_led_group))
 
 
 class RosterImportQuerySet(models.QuerySet):
@@ -180,78 +187,38 @@ def _active_group_ids(volunteer):
     return Membership.objects.filter(volunteer=volunteer, left_on=None).values("group_id")
 
 
-class ZoneQuerySet(models.QuerySet):
-    """Zones: by district for the police roles; volunteers see the zones of their groups' districts."""
+class ZoneQuerySet(ScopedQuerySet):
+    """Volunteers see the zones of their own and their groups' districts."""
 
-    def visible_to(self, user: User):
-        role = role_of(user)
-        if role is None:
-            return self.none()
-        if role in NATIONAL_ROLES:
-            return self.all()
-        return self.filter(district__in=districts_in_scope(user))
-
-    def manageable_by(self, user: User):
-        return self.filter(district__in=manageable_districts(user))
+    def for_volunteer(self, volunteer):
+        return self.in_districts(districts_in_scope(volunteer.user))
 
 
-class ShiftSeriesQuerySet(models.QuerySet):
+class ShiftSeriesQuerySet(ScopedQuerySet):
     """Series are the inspector's planning tool: police roles only."""
 
-    def visible_to(self, user: User):
-        role = role_of(user)
-        if role in NATIONAL_ROLES:
-            return self.all()
-        if role in AREA_ROLES:
-            return self.filter(district__in=districts_in_scope(user))
-        return self.none()
 
-    def manageable_by(self, user: User):
-        return self.filter(district__in=manageable_districts(user))
+class ShiftQuerySet(ScopedQuerySet):
+    """A volunteer sees shifts their groups are invited to, and their own."""
 
-
-class ShiftQuerySet(models.QuerySet):
-    """Shifts: by district for the police roles; a volunteer sees shifts their groups are invited to and their own."""
-
-    def visible_to(self, user: User):
+    def for_volunteer(self, volunteer):
         from .models import Assignment
 
-        role = role_of(user)
-        if role is None:
-            return self.none()
-        if role in NATIONAL_ROLES:
-            return self.all()
-        if role in AREA_ROLES:
-            return self.filter(district__in=districts_in_scope(user))
-        volunteer = getattr(user, "volunteer", None)
-        if volunteer is None:
-            return self.none()
         invited = self.model.groups.through.objects.filter(
             shift_id=OuterRef("pk"), group_id__in=_active_group_ids(volunteer)
         )
         mine = Assignment.objects.filter(shift_id=OuterRef("pk"), volunteer=volunteer)
         return self.filter(Exists(invited) | Exists(mine))
 
-    def manageable_by(self, user: User):
-        return self.filter(district__in=manageable_districts(user))
 
+class AssignmentQuerySet(ScopedQuerySet):
+    """A volunteer sees their own sign-ups; a leader also those of their groups' members."""
 
-class AssignmentQuerySet(models.QuerySet):
-    """Who is on which shift: police roles by district; a volunteer their own; a leader also their groups' members."""
+    district_path = "shift__district"
 
-    def visible_to(self, user: User):
+    def for_volunteer(self, volunteer):
         from .models import Membership
 
-        role = role_of(user)
-        if role is None:
-            return self.none()
-        if role in NATIONAL_ROLES:
-            return self.all()
-        if role in AREA_ROLES:
-            return self.filter(shift__district__in=districts_in_scope(user))
-        volunteer = getattr(user, "volunteer", None)
-        if volunteer is None:
-            return self.none()
         led = Membership.objects.filter(volunteer=OuterRef("volunteer"), left_on=None, group__leader=volunteer)
         return self.filter(Q(volunteer=volunteer) | Exists(led))
 
@@ -261,28 +228,18 @@ class NotificationQuerySet(models.QuerySet):
         return self.filter(user=user) if _signed_in(user) else self.none()
 
 
-class ReportQuerySet(models.QuerySet):
-    """Reports: police roles by district; a volunteer their own; a leader also their groups' members' reports."""
+class ReportQuerySet(ScopedQuerySet):
+    """A volunteer sees their own reports; a leader also their groups' members' reports."""
 
-    def visible_to(self, user: User):
+    def for_volunteer(self, volunteer):
         from .models import Membership
 
-        role = role_of(user)
-        if role is None:
-            return self.none()
-        if role in NATIONAL_ROLES:
-            return self.all()
-        if role in AREA_ROLES:
-            return self.filter(district__in=districts_in_scope(user))
-        volunteer = getattr(user, "volunteer", None)
-        if volunteer is None:
-            return self.none()
         led = Membership.objects.filter(volunteer=OuterRef("reporter"), left_on=None, group__leader=volunteer)
         return self.filter(Q(reporter=volunteer) | Exists(led))
 
     def verifiable_by(self, user: User):
         """Reports the user may verify, reject or mark: the inspector's districts (and admins)."""
-        return self.filter(district__in=manageable_districts(user))
+        return self.manageable_by(user)
 
 
 def sees_third_party_details(user) -> bool:
