@@ -254,6 +254,11 @@ class VolunteerViewSet(
         data.is_valid(raise_exception=True)
         return data.validated_data
 
+    def _step(self, service, serializer_class):
+        """One lifecycle move: the volunteer must be manageable, the input valid; the service does the rest."""
+        volunteer = self._managed_object()
+        return self._output(service(volunteer=volunteer, by=self.request.user, **self._input(serializer_class)))
+
     def create(self, request, *args, **kwargs):
         _may_create_or_deny(request.user)
         data = self._input(s.VolunteerCreateSerializer)
@@ -271,52 +276,39 @@ class VolunteerViewSet(
     @action(detail=True, methods=["post"])
     def vet(self, request, pk=None):
         """The police check of records passed."""
-        volunteer = self._managed_object()
-        return self._output(roster.volunteer_vet(volunteer=volunteer, by=request.user, **self._input(s.VetSerializer)))
+        return self._step(roster.volunteer_vet, s.VetSerializer)
 
     @extend_schema(request=s.RegisterSerializer, responses=s.VolunteerSerializer)
     @action(detail=True, methods=["post"])
     def register(self, request, pk=None):
         """The akimat registered the volunteer (number and date)."""
-        volunteer = self._managed_object()
-        data = self._input(s.RegisterSerializer)
-        return self._output(roster.volunteer_register(volunteer=volunteer, by=request.user, **data))
+        return self._step(roster.volunteer_register, s.RegisterSerializer)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.VolunteerSerializer)
     @action(detail=True, methods=["post"])
     def refuse(self, request, pk=None):
-        volunteer = self._managed_object()
-        data = self._input(s.ReasonSerializer)
-        return self._output(roster.volunteer_refuse(volunteer=volunteer, by=request.user, **data))
+        return self._step(roster.volunteer_refuse, s.ReasonSerializer)
 
     @extend_schema(request=s.ReasonSerializer, responses=s.VolunteerSerializer)
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
-        volunteer = self._managed_object()
-        data = self._input(s.ReasonSerializer)
-        return self._output(roster.volunteer_suspend(volunteer=volunteer, by=request.user, **data))
+        return self._step(roster.volunteer_suspend, s.ReasonSerializer)
 
     @extend_schema(request=s.NoteSerializer, responses=s.VolunteerSerializer)
     @action(detail=True, methods=["post"])
     def reinstate(self, request, pk=None):
-        volunteer = self._managed_object()
-        data = self._input(s.NoteSerializer)
-        return self._output(roster.volunteer_reinstate(volunteer=volunteer, by=request.user, **data))
+        return self._step(roster.volunteer_reinstate, s.NoteSerializer)
 
     @extend_schema(request=s.NoteSerializer, responses=s.VolunteerSerializer)
     @action(detail=True, methods=["post"])
     def retire(self, request, pk=None):
-        volunteer = self._managed_object()
-        data = self._input(s.NoteSerializer)
-        return self._output(roster.volunteer_retire(volunteer=volunteer, by=request.user, **data))
+        return self._step(roster.volunteer_retire, s.NoteSerializer)
 
     @extend_schema(request=s.DocumentsSerializer, responses=s.VolunteerSerializer)
     @action(detail=True, methods=["post"], url_path="issue-documents")
     def issue_documents(self, request, pk=None):
         """Record the ID card and badge numbers of a registered volunteer."""
-        volunteer = self._managed_object()
-        data = self._input(s.DocumentsSerializer)
-        return self._output(roster.volunteer_issue_documents(volunteer=volunteer, by=request.user, **data))
+        return self._step(roster.volunteer_issue_documents, s.DocumentsSerializer)
 
     @extend_schema(responses=s.StatusChangeSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -6,6 +6,7 @@ One report's page (`report-detail`) is the verification page in `verify.py`; it 
 Reads come from `scope`, writes from `services.reporting`; out of scope is 404.
 """
 
+import functools
 import hashlib
 import json
 import uuid
@@ -293,6 +294,11 @@ def _read_static(path: str) -> bytes:
         return handle.read()
 
 
+@functools.cache
+def _shell_config_cached() -> dict:
+    return _shell_config()
+
+
 def _shell_config() -> dict:
     """What the service worker needs: a version that changes with any cached file, and the addresses."""
     pages = [reverse(name) for name in SHELL_PAGES]
@@ -319,5 +325,7 @@ def _shell_config() -> dict:
 @never_cache
 def service_worker(request):
     """The service worker from the site root, so its scope is the whole site; never cached by the browser."""
-    body = f"self.APP_SHELL = {json.dumps(_shell_config())};\n".encode() + _read_static(SERVICE_WORKER)
+    # Static files do not change while a production process runs: hash them once. In development they do.
+    config = _shell_config() if settings.DEBUG else _shell_config_cached()
+    body = f"self.APP_SHELL = {json.dumps(config)};\n".encode() + _read_static(SERVICE_WORKER)
     return HttpResponse(body, content_type="application/javascript; charset=utf-8")
