@@ -149,3 +149,9 @@ class ReportFlag(models.TextChoices):
     OUTSIDE_ZONE = "outside_zone", _("Outside the shift's zone")
     TOO_FAST = "too_fast", _("Implausible travel speed from the reporter's previous position")
     LIKELY_DUPLICATE = "likely_duplicate", _("Likely duplicate of another volunteer's report")
+
+
+class BenchmarkLevel(models.TextChoices):
+    NATIONAL = "national", _("Kazakhstan")
+    REGION = "region", _("Region")
+    DISTRICT = "district", _("District")

@@ -245,3 +245,24 @@ class ReportQuerySet(ScopedQuerySet):
 def sees_third_party_details(user) -> bool:
     """Offenders' and victims' details in reports: inspectors and above only."""
     return role_of(user) in NATIONAL_ROLES | AREA_ROLES
+
+
+class BenchmarkQuerySet(models.QuerySet):
+    """Targets: the national one for every signed-in user; a region's or district's within the user's scope."""
+
+    def visible_to(self, user: User):
+        if not _signed_in(user):
+            return self.none()
+        if is_national(user):
+            return self
+        districts = districts_in_scope(user)
+        return self.filter(
+            Q(level="national")
+            | Q(region__in=districts.values("region_id"))
+            | Q(district__in=districts.values("pk"))
+        )
+
+
+def sees_figures(user) -> bool:
+    """Dashboards and exports of verified totals: inspectors, chiefs, analysts and admins."""
+    return role_of(user) in NATIONAL_ROLES | AREA_ROLES

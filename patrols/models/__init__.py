@@ -1,5 +1,6 @@
 """The domain's models, one module per concept (names from DESIGN.md's vocabulary)."""
 
+from .figures import Benchmark, CategoryYearTally, DistrictMonthTally, RegionMonthTally, ReportTally
 from .geo import District, Region, Settlement
 from .notify import Delivery, Notification, NotificationPreference
 from .people import Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
@@ -8,19 +9,24 @@ from .schedule import Assignment, CalendarFeed, Shift, ShiftEvent, ShiftSeries, 
 
 __all__ = [
     "Assignment",
+    "Benchmark",
     "CalendarFeed",
     "Category",
+    "CategoryYearTally",
     "Delivery",
     "District",
+    "DistrictMonthTally",
     "Group",
     "Membership",
     "Notification",
     "NotificationPreference",
     "Outcome",
     "Region",
+    "RegionMonthTally",
     "Report",
     "ReportEvent",
     "ReportPhoto",
+    "ReportTally",
     "RosterImport",
     "Settlement",
     "Shift",

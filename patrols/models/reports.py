@@ -7,11 +7,11 @@ from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import ReportEventKind, ReportStatus
+from ..choices import GroupKind, ReportEventKind, ReportStatus
 from ..scope import ReportQuerySet
 from .base import NamedInThreeLanguages
 from .geo import District
-from .people import Volunteer
+from .people import Group, Volunteer
 from .schedule import Shift
 
 
@@ -55,6 +55,22 @@ class Report(models.Model):
         Shift, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports", verbose_name=_("shift")
     )
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="reports", verbose_name=_("district"))
+    group = models.ForeignKey(
+        Group,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+        verbose_name=_("group"),
+        help_text=_("The reporter's group on this patrol; the report counts for it."),
+    )
+    group_kind = models.CharField(
+        _("kind of group"),
+        max_length=20,
+        choices=GroupKind.choices,
+        blank=True,
+        help_text=_("Kept as it was when the report was filed, so the totals by kind of group do not move."),
+    )
     occurred_at = models.DateTimeField(_("when it happened"))
     location = models.PointField(_("where it happened"), srid=4326)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="reports", verbose_name=_("category"))
