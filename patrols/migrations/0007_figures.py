@@ -4,12 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
-    dependencies = [
-        ("patrols", "0006_deliveries"),
-    ]
-
-
 def group_of_each_report(apps, schema_editor):
     """Reports filed before groups were kept on them: the reporter's group invited to the shift, else their group then."""
     Report = apps.get_model("patrols", "Report")
@@ -42,6 +36,12 @@ def national_benchmark_2025(apps, schema_editor):
             "note": "Ministry of Internal Affairs, results of the Year of Prevention 2025",
         },
     )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("patrols", "0006_deliveries"),
+    ]
 
     operations = [
         migrations.AddField(
