@@ -257,12 +257,20 @@ class BenchmarkQuerySet(models.QuerySet):
             return self
         districts = districts_in_scope(user)
         return self.filter(
-            Q(level="national")
-            | Q(region__in=districts.values("region_id"))
-            | Q(district__in=districts.values("pk"))
+            Q(level="national") | Q(region__in=districts.values("region_id")) | Q(district__in=districts.values("pk"))
         )
 
 
 def sees_figures(user) -> bool:
     """Dashboards and exports of verified totals: inspectors, chiefs, analysts and admins."""
     return role_of(user) in NATIONAL_ROLES | AREA_ROLES
+
+
+def reads_access_log(user) -> bool:
+    """The access log of personal data is for administrators only; for everyone else it does not exist (404)."""
+    return role_of(user) == Role.ADMIN
+
+
+class AccessLogQuerySet(models.QuerySet):
+    def visible_to(self, user: User):
+        return self.all() if reads_access_log(user) else self.none()

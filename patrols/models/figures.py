@@ -173,8 +173,6 @@ class CategoryYearTally(_Tally):
         verbose_name = _("yearly category tally")
         verbose_name_plural = _("yearly category tallies")
         constraints = [
-            models.UniqueConstraint(
-                fields=["year", "district", "category", "outcome"], name="category_year_tally_key"
-            )
+            models.UniqueConstraint(fields=["year", "district", "category", "outcome"], name="category_year_tally_key")
         ]
         indexes = [models.Index(fields=["year", "region"])]

@@ -85,6 +85,7 @@ from .geometry import distance_m
 from .reminders import reminder_leads
 from .reporting import country_outline, report_queue
 from .scheduling import LOCAL, checkin_tolerance_m
+from .tallies import tallies_rebuild
 
 # uuid5 namespace of the demo's report ids (client_uuid): a report's natural key names it.
 REPORT_NAMESPACE = uuid.UUID("5d0c6a8e-7b1f-5e42-9c3d-2a6f4b8e1d07")
@@ -795,12 +796,15 @@ class _Country:
         self.story_volunteer_id = getattr(getattr(story_volunteer, "volunteer", None), "pk", None)
         self.people = {pk: (iin, user_id) for pk, iin, user_id in Volunteer.objects.values_list("pk", "iin", "user_id")}
         self.kinds: dict[int, list[tuple[str, int | None]]] = defaultdict(list)
-        for volunteer_id, kind, settlement_id in (
+        # The group each report counts for: the reporter's group of the kind the report was drawn for.
+        self.group_of: dict[tuple[int, str], int] = {}
+        for volunteer_id, kind, settlement_id, group_id in (
             Membership.objects.filter(group__district_id__in=list(self.codes))
             .order_by("group__name")
-            .values_list("volunteer_id", "group__kind", "group__settlement_id")
+            .values_list("volunteer_id", "group__kind", "group__settlement_id", "group_id")
         ):
             self.kinds[volunteer_id].append((kind, settlement_id))
+            self.group_of.setdefault((volunteer_id, kind), group_id)
         self.settlements = dict(Settlement.objects.values_list("pk", "centre"))
         self.group_ids: dict[int, list[int]] = defaultdict(list)
         for district_id, group_id in Group.objects.filter(district_id__in=list(self.codes)).values_list(
@@ -1442,6 +1446,8 @@ def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
             filed_by_id=draft.user_id,
             shift_id=draft.duty.shift_id if draft.duty else None,
             district_id=draft.district_id,
+            group_id=country.group_of.get((draft.volunteer_id, draft.kind)),
+            group_kind=draft.kind if (draft.volunteer_id, draft.kind) in country.group_of else "",
             occurred_at=draft.occurred_at,
             location=draft.point,
             category_id=country.categories[draft.category],
@@ -1521,6 +1527,8 @@ def save_demo_reports(
     drafts += _show_every_flag(country, drafts, queue)
     _flag(country, drafts)
     reports, events = _save_drafts(country, drafts)
+    # The reports went in with their statuses in bulk, past the services: count the verified ones now.
+    tallies_rebuild()
     return {"reports": reports, "report_events": events}
 
 
@@ -1866,6 +1874,8 @@ def demo_bulk_reports(count: int, *, now: datetime.datetime | None = None) -> in
                 "reporter_id": duty.volunteer_id,
                 "shift_id": duty.shift_id,
                 "district_id": district_id,
+                "group_id": country.group_of.get((duty.volunteer_id, kind)),
+                "group_kind": kind if (duty.volunteer_id, kind) in country.group_of else "",
                 "occurred_at": moment,
                 "location": point,
                 "category_id": country.categories[category],
@@ -1885,4 +1895,5 @@ def demo_bulk_reports(count: int, *, now: datetime.datetime | None = None) -> in
     _insert_reports(new)
     for first, last in _runs(list(_existing(missing).values())):
         _bulk_history(first, last)
+    tallies_rebuild()
     return len(new)

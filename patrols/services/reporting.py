@@ -29,12 +29,26 @@ from ..choices import (
     ReportStatus,
     VolunteerStatus,
 )
-from ..models import Assignment, Category, District, Outcome, Report, ReportEvent, ReportPhoto, User, Volunteer
+from ..models import (
+    Assignment,
+    Category,
+    District,
+    Group,
+    Membership,
+    Outcome,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    Shift,
+    User,
+    Volunteer,
+)
 from ..scope import manageable_districts
 from .geometry import distance_m
 from .notifications import notify
 from .photos import photo_clean
 from .scheduling import checkin_opens_before, checkin_tolerance_m, close_grace
+from .tallies import tally_report_change
 
 COUNTRY_OUTLINE = Path(__file__).resolve().parent.parent / "data" / "kazakhstan.geojson"
 ERDR_RE = re.compile(r"^\d{15}$")
@@ -91,6 +105,23 @@ def _reporter_shift(volunteer: Volunteer, occurred_at: datetime.datetime) -> Ass
     )
     ranked = sorted(candidates, key=lambda a: a.status == AssignmentStatus.SIGNED_UP)
     return ranked[0] if ranked else None
+
+
+def reporter_group(volunteer: Volunteer, shift: Shift | None, occurred_at: datetime.datetime) -> Group | None:
+    """The group a report counts for: the reporter's group invited to the shift, else their group on that day."""
+    day = timezone.localtime(occurred_at).date()
+    memberships = (
+        Membership.objects.filter(volunteer=volunteer, joined_on__lte=day)
+        .exclude(left_on__lt=day)
+        .select_related("group")
+        .order_by("joined_on", "id")
+    )
+    if shift is not None:
+        invited = memberships.filter(group__in=shift.groups.all()).first()
+        if invited is not None:
+            return invited.group
+    chosen = memberships.first() or Membership.objects.filter(volunteer=volunteer).select_related("group").first()
+    return chosen.group if chosen else None
 
 
 def _previous_position(volunteer: Volunteer, before: datetime.datetime, *, exclude: int | None = None):
@@ -200,12 +231,15 @@ def report_submit(
         raise ValidationError(errors)
     case_number = _clean_case_number(outcome=outcome, case_number=case_number)
     assignment = _reporter_shift(volunteer, occurred_at)
+    group = reporter_group(volunteer, assignment.shift if assignment else None, occurred_at)
     report = Report(
         client_uuid=client_uuid,
         reporter=volunteer,
         filed_by=by,
         shift=assignment.shift if assignment else None,
         district=district_for_point(point),
+        group=group,
+        group_kind=group.kind if group else "",
         occurred_at=occurred_at,
         location=point,
         category=category,
@@ -270,18 +304,31 @@ def _locked_for_inspector(report: Report, by: User) -> Report:
     return locked
 
 
-def _move(report: Report, *, to: str, by: User, allowed_from: Iterable[str], note: str, kind: str) -> Report:
+def _move(
+    report: Report,
+    *,
+    to: str,
+    by: User,
+    allowed_from: Iterable[str],
+    note: str,
+    kind: str,
+    duplicate_of: Report | None = None,
+) -> Report:
+    """Change the status, keep the history and the tallies: all in the caller's transaction."""
     if report.status not in allowed_from:
         raise ValidationError(
             _("A report that is “%(current)s” cannot become “%(target)s”.")
             % {"current": ReportStatus(report.status).label, "target": ReportStatus(to).label}
         )
-    before = report.status
+    before, counted_before = report.status, report.counts
     report.status = to
     report.status_note = note
+    if duplicate_of is not None:
+        report.duplicate_of = duplicate_of
     if to == ReportStatus.VERIFIED:
         report.verified_by, report.verified_at = by, timezone.now()
     report.save()
+    tally_report_change(report, counted_before=counted_before)
     _event(report, kind, by=by, from_status=before, note=note)
     return report
 
@@ -377,7 +424,6 @@ def report_mark_duplicate(*, report: Report, original: Report, by: User) -> Repo
         raise ValidationError({"original": _("The original report is not in your districts.")})
     if original.status == ReportStatus.REJECTED:
         raise ValidationError({"original": _("The original report is rejected: it cannot stand for others.")})
-    report.duplicate_of = original
     note = _("Duplicate of report No. %(number)d.") % {"number": original.pk}
     report = _move(
         report,
@@ -386,6 +432,7 @@ def report_mark_duplicate(*, report: Report, original: Report, by: User) -> Repo
         allowed_from={ReportStatus.SUBMITTED, ReportStatus.NEEDS_INFO, ReportStatus.VERIFIED},
         note=note,
         kind=ReportEventKind.DUPLICATE,
+        duplicate_of=original,
     )
     # Reports that pointed at this one now point at its original.
     Report.objects.filter(duplicate_of=report).update(duplicate_of=original)

@@ -1,0 +1,240 @@
+"""Dashboards through the API: verified totals against the benchmarks, activity, and the benchmarks themselves.
+
+The area comes from `services.figures.dashboard_area` (scope: out of scope is 404); the numbers from the tallies.
+"""
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..choices import BenchmarkLevel, Role
+from ..models import Benchmark, District, Region
+from ..scope import role_of
+from ..services import figures
+from ..services.tallies import ALMATY
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+AREA_PARAMETERS = [
+    OpenApiParameter(
+        "year", OpenApiTypes.INT, description=gettext_lazy("Calendar year (Asia/Almaty); this year when left out.")
+    ),
+    OpenApiParameter("region", OpenApiTypes.STR, description=gettext_lazy("Region code, e.g. KZ-19.")),
+    OpenApiParameter("district", OpenApiTypes.STR, description=gettext_lazy("District code.")),
+]
+
+
+def year_from(value: str | None) -> int:
+    """The year asked for, or this year in Almaty; a clear 400 for anything else."""
+    if value in (None, ""):
+        return timezone.localdate(timezone=ALMATY).year
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        year = None
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError(
+            {"year": [_("Give a year from %(first)d to %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR}]}
+        )
+    return year
+
+
+def area_from(request) -> figures.Area:
+    try:
+        return figures.dashboard_area(
+            request.user, region=request.query_params.get("region"), district=request.query_params.get("district")
+        )
+    except figures.NotInScope as missing:
+        raise Http404 from missing
+
+
+class FigureSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    benchmark = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("The target it is measured against."))
+    benchmark_scope = serializers.ChoiceField(
+        BenchmarkLevel.choices,
+        allow_null=True,
+        help_text=gettext_lazy("Whose target: the area's own, or the national one when the area has none."),
+    )
+    percent = serializers.FloatField(allow_null=True)
+    expected_to_date = serializers.IntegerField(
+        allow_null=True, help_text=gettext_lazy("Where a straight line through the year to the own target is today.")
+    )
+    pace = serializers.ChoiceField(["ahead", "on_track", "behind"], allow_null=True)
+    projection = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("The year end at this pace."))
+
+
+class AreaSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(BenchmarkLevel.choices)
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class GroupKindRowSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    prevented = serializers.IntegerField()
+    solved = serializers.IntegerField()
+
+
+class AreaRowSerializer(serializers.Serializer):
+    level = serializers.CharField(help_text=gettext_lazy("region, district or group"))
+    code = serializers.CharField()
+    name = serializers.CharField()
+    prevented = serializers.IntegerField()
+    solved = serializers.IntegerField()
+    prevented_figure = FigureSerializer(required=False)
+    solved_figure = FigureSerializer(required=False)
+    kind = serializers.CharField(required=False)
+
+
+class MonthRowSerializer(serializers.Serializer):
+    month = serializers.IntegerField(min_value=1, max_value=12)
+    prevented = serializers.IntegerField()
+    solved = serializers.IntegerField()
+    prevented_last_year = serializers.IntegerField()
+    solved_last_year = serializers.IntegerField()
+
+
+class CategoryRowSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    prevented = serializers.IntegerField()
+    solved = serializers.IntegerField()
+    verified = serializers.IntegerField()
+
+
+class TotalsSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    area = AreaSerializer()
+    as_of = serializers.DateField()
+    prevented = FigureSerializer()
+    solved = FigureSerializer()
+    by_group_kind = GroupKindRowSerializer(many=True)
+    by_area = AreaRowSerializer(many=True)
+    by_month = MonthRowSerializer(many=True)
+    by_category = CategoryRowSerializer(many=True)
+
+
+def totals_payload(totals: figures.Totals, categories: list[dict]) -> dict:
+    return {
+        "year": totals.year,
+        "area": {"level": totals.area.level, "code": totals.area.code, "name": totals.area.name},
+        "as_of": totals.as_of,
+        "prevented": totals.prevented.as_dict(),
+        "solved": totals.solved.as_dict(),
+        "by_group_kind": totals.by_group_kind,
+        "by_area": totals.by_area,
+        "by_month": totals.by_month,
+        "by_category": categories,
+    }
+
+
+class TotalsView(APIView):
+    """Verified offenses prevented and crimes solved for a year and an area, against the benchmarks."""
+
+    @extend_schema(parameters=AREA_PARAMETERS, responses={200: TotalsSerializer})
+    def get(self, request):
+        year = year_from(request.query_params.get("year"))
+        area = area_from(request)
+        totals = figures.dashboard_totals(area, year)
+        return Response(TotalsSerializer(totals_payload(totals, figures.by_category(area, year))).data)
+
+
+class ActivitySerializer(serializers.Serializer):
+    active_volunteers = serializers.IntegerField()
+    shifts_held = serializers.IntegerField()
+    patrol_hours = serializers.FloatField()
+    no_show_rate = serializers.FloatField(allow_null=True, help_text=gettext_lazy("Percent of expected people."))
+    reports_waiting = serializers.IntegerField()
+
+
+class ActivityView(APIView):
+    """Active volunteers, shifts held, patrol hours, the no-show rate and reports waiting, for a year and an area."""
+
+    @extend_schema(parameters=AREA_PARAMETERS, responses={200: ActivitySerializer})
+    def get(self, request):
+        year = year_from(request.query_params.get("year"))
+        return Response(ActivitySerializer(figures.dashboard_activity(area_from(request), year)).data)
+
+
+# Benchmarks
+
+
+class IsAdminOrReadOnly(permissions.BasePermission):
+    """Everyone signed in reads the targets in their scope; admins set them."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return role_of(request.user) == Role.ADMIN
+
+
+class BenchmarkSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(
+        slug_field="code", queryset=Region.objects.all(), required=False, allow_null=True
+    )
+    district = serializers.SlugRelatedField(
+        slug_field="code", queryset=District.objects.all(), required=False, allow_null=True
+    )
+    year = serializers.IntegerField(min_value=FIRST_YEAR, max_value=LAST_YEAR)
+
+    class Meta:
+        model = Benchmark
+        fields = [
+            "id",
+            "year",
+            "level",
+            "region",
+            "district",
+            "prevented_target",
+            "solved_target",
+            "note",
+            "updated_at",
+        ]
+        read_only_fields = ["updated_at"]
+        validators = []
+
+    def validate(self, attrs):
+        level = attrs.get("level", getattr(self.instance, "level", None))
+        region = attrs.get("region", getattr(self.instance, "region", None))
+        district = attrs.get("district", getattr(self.instance, "district", None))
+        if level == BenchmarkLevel.NATIONAL:
+            attrs["region"], attrs["district"] = None, None
+        elif level == BenchmarkLevel.REGION:
+            if region is None:
+                raise ValidationError({"region": [_("Choose the region of this target.")]})
+            attrs["district"] = None
+        elif level == BenchmarkLevel.DISTRICT:
+            if district is None:
+                raise ValidationError({"district": [_("Choose the district of this target.")]})
+            attrs["region"] = None
+        candidate = Benchmark(**{**self._current(), **attrs})
+        if self.instance is not None:
+            candidate.pk = self.instance.pk
+        candidate.validate_constraints()
+        return attrs
+
+    def _current(self) -> dict:
+        if self.instance is None:
+            return {}
+        fields = ["year", "level", "region", "district", "prevented_target", "solved_target", "note"]
+        return {name: getattr(self.instance, name) for name in fields}
+
+
+class BenchmarkViewSet(viewsets.ModelViewSet):
+    """Yearly targets per scope (national, region, district); the 2025 national one is 15,000 prevented / 307 solved."""
+
+    serializer_class = BenchmarkSerializer
+    permission_classes = [permissions.IsAuthenticated, IsAdminOrReadOnly]
+    filterset_fields = ["year", "level"]
+
+    def get_queryset(self):
+        return Benchmark.objects.visible_to(self.request.user).select_related("region", "district")

@@ -1,0 +1,175 @@
+"""The kept counts of verified reports: changed with every status change, rebuilt from the reports on demand.
+
+A report counts when it is verified and not a duplicate (`Report.counts`, rule 2 of DESIGN.md), on the day it
+happened in Asia/Almaty time. `tally_report_change` runs inside the transaction that changes the report, so the
+counts and the reports never disagree, even for a moment; `tallies_rebuild` recounts everything and says what differed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Model
+from django.db.models.functions import ExtractMonth, ExtractYear, TruncDate
+
+from ..choices import ReportStatus
+from ..models import CategoryYearTally, District, DistrictMonthTally, RegionMonthTally, Report, ReportTally
+
+ALMATY = zoneinfo.ZoneInfo("Asia/Almaty")
+
+
+@dataclass(frozen=True)
+class Grain:
+    """One tally table: the fields that make its key, and those that only follow from the key."""
+
+    model: type[Model]
+    key: tuple[str, ...]
+    derived: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.key + self.derived
+
+    def named(self, key: tuple) -> dict:
+        return dict(zip(self.key, key, strict=True))
+
+
+GRAINS = (
+    Grain(
+        ReportTally,
+        key=("day", "district_id", "group_id", "group_kind", "category_id", "outcome_id"),
+        derived=("year", "month", "region_id"),
+    ),
+    Grain(DistrictMonthTally, key=("year", "month", "district_id", "group_kind", "outcome_id"), derived=("region_id",)),
+    Grain(RegionMonthTally, key=("year", "month", "region_id", "group_kind", "outcome_id")),
+    Grain(CategoryYearTally, key=("year", "district_id", "category_id", "outcome_id"), derived=("region_id",)),
+)
+
+
+def counting_reports():
+    """The reports that count: verified and not duplicates."""
+    return Report.objects.filter(status=ReportStatus.VERIFIED, duplicate_of__isnull=True)
+
+
+def local_day(moment: datetime.datetime) -> datetime.date:
+    return moment.astimezone(ALMATY).date()
+
+
+def _values_of(report: Report) -> dict:
+    day = local_day(report.occurred_at)
+    region_id = District.objects.values_list("region_id", flat=True).get(pk=report.district_id)
+    return {
+        "day": day,
+        "year": day.year,
+        "month": day.month,
+        "region_id": region_id,
+        "district_id": report.district_id,
+        "group_id": report.group_id,
+        "group_kind": report.group_kind,
+        "category_id": report.category_id,
+        "outcome_id": report.outcome_id,
+    }
+
+
+def _add(grain: Grain, values: dict, delta: int) -> None:
+    key = {name: values[name] for name in grain.key}
+    rows = grain.model.objects.filter(**key)
+    if rows.update(count=F("count") + delta):
+        return
+    try:
+        with transaction.atomic():
+            grain.model.objects.create(**key, **{name: values[name] for name in grain.derived}, count=delta)
+    except IntegrityError:
+        # Another transaction created the row first (PostgreSQL made us wait for it): add to it instead.
+        rows.update(count=F("count") + delta)
+
+
+def tally_report_change(report: Report, *, counted_before: bool) -> None:
+    """Bring the tallies in line with a report whose status changed; call inside the same transaction."""
+    counted_now = report.counts
+    if counted_now == counted_before:
+        return
+    delta = 1 if counted_now else -1
+    values = _values_of(report)
+    for grain in GRAINS:
+        _add(grain, values, delta)
+
+
+# Rebuilding
+
+
+@dataclass(frozen=True)
+class Difference:
+    table: str
+    key: dict
+    kept: int
+    counted: int
+
+
+_EXPRESSIONS = {
+    "day": TruncDate("occurred_at", tzinfo=ALMATY),
+    "year": ExtractYear("occurred_at", tzinfo=ALMATY),
+    "month": ExtractMonth("occurred_at", tzinfo=ALMATY),
+    "region_id": F("district__region_id"),
+}
+
+
+def _counted(grain: Grain) -> Iterator[tuple[tuple, tuple, int]]:
+    names = grain.fields
+    aliases = {f"t_{name}": _EXPRESSIONS.get(name, F(name)) for name in names}
+    rows = (
+        counting_reports()
+        .order_by()
+        .annotate(**aliases)
+        .values(*aliases)
+        .annotate(n=Count("id"))
+        .values_list(*aliases, "n")
+    )
+    width = len(grain.key)
+    for row in rows.iterator(chunk_size=10_000):
+        yield tuple(row[:width]), tuple(row[width:-1]), row[-1]
+
+
+def _lock(models: list[type[Model]]) -> None:
+    """Hold status changes back while recounting (they wait for the tally tables), so none is lost or doubled."""
+    if connection.vendor == "postgresql":
+        tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+
+
+def tallies_rebuild(*, apply: bool = True, batch_size: int = 5000) -> list[Difference]:
+    """Recount the tallies from the reports; return every row that differed, and (unless `apply=False`) fix them."""
+    differences: list[Difference] = []
+    with transaction.atomic():
+        _lock([grain.model for grain in GRAINS])
+        for grain in GRAINS:
+            kept = {
+                tuple(row[:-2]): (row[-2], row[-1])
+                for row in grain.model.objects.exclude(count=0).values_list(*grain.key, "pk", "count").iterator()
+            }
+            to_create, to_update = [], []
+            for key, derived, counted in _counted(grain):
+                pk, count = kept.pop(key, (None, 0))
+                if count == counted:
+                    continue
+                differences.append(Difference(grain.model.__name__, grain.named(key), count, counted))
+                values = grain.named(key) | dict(zip(grain.derived, derived, strict=True))
+                if pk is None:
+                    to_create.append(grain.model(**values, count=counted))
+                else:
+                    to_update.append(grain.model(pk=pk, count=counted))
+            for key, (_pk, count) in kept.items():
+                differences.append(Difference(grain.model.__name__, grain.named(key), count, 0))
+            if apply:
+                stale = [pk for pk, _count in kept.values()]
+                for start in range(0, len(stale), batch_size):
+                    grain.model.objects.filter(pk__in=stale[start : start + batch_size]).delete()
+                grain.model.objects.filter(count=0).delete()
+                grain.model.objects.bulk_update(to_update, ["count"], batch_size=batch_size)
+                grain.model.objects.bulk_create(to_create, batch_size=batch_size)
+    return differences
