@@ -1691,6 +1691,7 @@ def _save_patrols(
 def demo_seed(*, password: str, members_per_group: tuple[int, int] = MEMBERS_PER_GROUP) -> dict[str, int]:
     """Build the demo country, or complete it; returns how many of each thing this run created."""
     # The reports build on this module's people and patrols (and import from it): imported when both are loaded.
+    from .demo_benchmarks import save_demo_benchmarks
     from .demo_reports import save_demo_inbox, save_demo_reports
 
     # `members_per_group` lets tests seed a smaller country.
@@ -1704,6 +1705,7 @@ def demo_seed(*, password: str, members_per_group: tuple[int, int] = MEMBERS_PER
     now = timezone.now()
     created.update(_save_patrols(plan, districts=districts, users=users, now=now))
     created.update(save_demo_reports(rows=plan.districts, districts=districts, users=users, now=now))
+    created["benchmarks"] = save_demo_benchmarks(districts=districts, now=now)
     created["notifications"] = save_demo_inbox(users=users, now=now)
     return created
 

@@ -81,6 +81,7 @@ from .demo import (
     _Roster,
     _ZoneSpot,
 )
+from .figures import summary_details
 from .geometry import distance_m
 from .reminders import reminder_leads
 from .reporting import country_outline, report_queue
@@ -1655,16 +1656,7 @@ def _chief_inbox(user: User, now: datetime.datetime) -> list[tuple[Notification,
         return []
     today = timezone.localdate(now)
     year, week, weekday = today.isocalendar()
-    counted = Report.objects.filter(
-        district__region_id=user.chief_region_id,
-        status=ReportStatus.VERIFIED,
-        duplicate_of__isnull=True,
-        occurred_at__gte=datetime.datetime(today.year, 1, 1, tzinfo=LOCAL),
-    )
-    details = {
-        "prevented": counted.filter(outcome__code=OutcomeCode.PREVENTED).count(),
-        "solved": counted.filter(outcome__code=OutcomeCode.SOLVED).count(),
-    }
+    details = summary_details(user.chief_region, today=today)
     monday = datetime.datetime.combine(today - datetime.timedelta(days=weekday - 1), datetime.time(8), tzinfo=LOCAL)
     summary = Notification(
         key=f"summary:{user.pk}:{year}-W{week:02d}", user=user, kind=NotificationKind.CHIEF_SUMMARY, details=details

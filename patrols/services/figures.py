@@ -443,3 +443,16 @@ def dashboard_activity(area: Area, year: int) -> dict:
         "no_show_rate": round(100 * attendance["missed"] / expected, 1) if expected else None,
         "reports_waiting": waiting,
     }
+
+
+def summary_details(region: Region, *, today: datetime.date | None = None) -> dict:
+    """The weekly chief summary's figures: the region's verified totals of the year against their benchmarks."""
+    today = today or timezone.localdate(timezone=ALMATY)
+    totals = dashboard_totals(Area(BenchmarkLevel.REGION, region=region), today.year, today=today)
+    details: dict = {}
+    for code, value in (("prevented", totals.prevented), ("solved", totals.solved)):
+        details[code] = value.count
+        details[f"{code}_benchmark"] = value.benchmark
+        details[f"{code}_percent"] = value.percent
+        details[f"{code}_pace"] = value.pace
+    return details

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..choices import NotificationKind
 from ..models import Notification
@@ -114,12 +115,31 @@ def _body(notification: Notification) -> tuple[str, str]:
             },
         )
     if kind == NotificationKind.CHIEF_SUMMARY:
-        return (
-            _("Weekly summary"),
-            _("Verified this year: %(prevented)d offenses prevented, %(solved)d crimes solved.")
-            % {"prevented": details.get("prevented", 0), "solved": details.get("solved", 0)},
-        )
+        return _("Weekly summary"), _summary_text(details)
     return NotificationKind(kind).label, NotificationKind(kind).label
+
+
+PACE = {
+    "ahead": gettext_lazy("ahead of the pace"),
+    "on_track": gettext_lazy("on the pace"),
+    "behind": gettext_lazy("behind the pace"),
+}
+
+
+def _summary_text(details: dict) -> str:
+    text = _("Verified this year: %(prevented)d offenses prevented, %(solved)d crimes solved.") % {
+        "prevented": details.get("prevented", 0),
+        "solved": details.get("solved", 0),
+    }
+    for code, line in (
+        ("prevented", _("Prevented: %(percent)s%% of the benchmark of %(benchmark)d")),
+        ("solved", _("Solved: %(percent)s%% of the benchmark of %(benchmark)d")),
+    ):
+        if details.get(f"{code}_benchmark"):
+            text += " " + line % {"percent": details[f"{code}_percent"], "benchmark": details[f"{code}_benchmark"]}
+            pace = PACE.get(details.get(f"{code}_pace") or "")
+            text += f" ({pace})." if pace else "."
+    return text
 
 
 def render(notification: Notification, language: str | None = None) -> Message:

@@ -30,6 +30,7 @@ from ..choices import (
 from ..models import Assignment, Delivery, Notification, Report, Shift, User
 from . import scheduling
 from .channels import DeliveryError, send_email, send_sms
+from .figures import summary_details
 from .messages import render
 from .notifications import notify_many_once, notify_once, preference_for, queue_deliveries
 
@@ -266,22 +267,14 @@ def inspector_digests(*, today: datetime.date | None = None) -> int:
 
 
 def chief_summaries(*, today: datetime.date | None = None) -> int:
-    """The weekly summary for each regional chief: verified totals of the year in their region."""
+    """The weekly summary for each regional chief: the year's verified totals in their region against the benchmarks."""
     today = today or timezone.localdate()
     year, week, _day = today.isocalendar()
-    start = datetime.datetime(today.year, 1, 1, tzinfo=scheduling.LOCAL)
     sent = 0
-    for chief in User.objects.filter(role=Role.CHIEF, is_active=True, chief_region__isnull=False):
-        counted = Report.objects.filter(
-            district__region_id=chief.chief_region_id,
-            status=ReportStatus.VERIFIED,
-            duplicate_of__isnull=True,
-            occurred_at__gte=start,
-        )
-        details = {
-            "prevented": counted.filter(outcome__code="prevented").count(),
-            "solved": counted.filter(outcome__code="solved").count(),
-        }
+    for chief in User.objects.filter(role=Role.CHIEF, is_active=True, chief_region__isnull=False).select_related(
+        "chief_region"
+    ):
+        details = summary_details(chief.chief_region, today=today)
         if notify_once(
             key=f"summary:{chief.pk}:{year}-W{week:02d}", user=chief, kind=NotificationKind.CHIEF_SUMMARY, **details
         ):

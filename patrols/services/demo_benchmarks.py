@@ -1,0 +1,86 @@
+"""The demo's benchmarks: this year's targets for the country, the demo regions and their districts.
+
+Targets are set against what the demo's verified reports project for the year end, some above and some below, so the
+demo chief's dashboard tells a story: some districts ahead of their path, some behind, one close to it.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from ..choices import BenchmarkLevel, OutcomeCode
+from ..models import Benchmark, District, DistrictMonthTally
+from .figures import year_elapsed
+from .tallies import ALMATY
+
+# The ministry's plan for the year after the Year of Prevention (the demo's own figures, for the story).
+NATIONAL_TARGET = {OutcomeCode.PREVENTED: 16_000, OutcomeCode.SOLVED: 330}
+# How far each district's target sits from its projection, in turn: below 1 it is ahead, above 1 behind.
+DISTRICT_STRETCH = (0.82, 1.3, 0.97, 1.18, 0.88, 1.45)
+REGION_STRETCH = 1.08
+NOTE = "Demo"
+
+
+def _projections(districts: list[District], year: int, elapsed: float) -> dict[tuple[int, str], float]:
+    rows = (
+        DistrictMonthTally.objects.filter(year=year, district__in=districts, outcome__code__in=list(NATIONAL_TARGET))
+        .values_list("district_id", "outcome__code")
+        .annotate(n=Sum("count"))
+    )
+    return {(district_id, code): n / elapsed for district_id, code, n in rows}
+
+
+def save_demo_benchmarks(*, districts: dict[str, District], now: datetime.datetime | None = None) -> int:
+    """This year's national, regional and district targets of the demo (missing ones only); returns how many."""
+    today = timezone.localtime(now or timezone.now(), ALMATY).date()
+    year = today.year
+    elapsed = max(year_elapsed(year, today), 0.05)
+    ordered = sorted(districts.values(), key=lambda district: district.code)
+    projected = _projections(ordered, year, elapsed)
+    created = 0
+    _national, new = Benchmark.objects.get_or_create(
+        year=year,
+        level=BenchmarkLevel.NATIONAL,
+        defaults={
+            "prevented_target": NATIONAL_TARGET[OutcomeCode.PREVENTED],
+            "solved_target": NATIONAL_TARGET[OutcomeCode.SOLVED],
+            "note": NOTE,
+        },
+    )
+    created += new
+    regions: dict[int, dict[str, float]] = {}
+    for index, district in enumerate(ordered):
+        stretch = DISTRICT_STRETCH[index % len(DISTRICT_STRETCH)]
+        targets = {}
+        for code in NATIONAL_TARGET:
+            expected = projected.get((district.pk, code), 0.0)
+            regions.setdefault(district.region_id, {}).setdefault(code, 0.0)
+            regions[district.region_id][code] += expected
+            targets[code] = max(1, round(expected * stretch))
+        _benchmark, new = Benchmark.objects.get_or_create(
+            year=year,
+            level=BenchmarkLevel.DISTRICT,
+            district=district,
+            defaults={
+                "prevented_target": targets[OutcomeCode.PREVENTED],
+                "solved_target": targets[OutcomeCode.SOLVED],
+                "note": NOTE,
+            },
+        )
+        created += new
+    for region_id, expected in regions.items():
+        _benchmark, new = Benchmark.objects.get_or_create(
+            year=year,
+            level=BenchmarkLevel.REGION,
+            region_id=region_id,
+            defaults={
+                "prevented_target": max(1, round(expected[OutcomeCode.PREVENTED] * REGION_STRETCH)),
+                "solved_target": max(1, round(expected[OutcomeCode.SOLVED] * REGION_STRETCH)),
+                "note": NOTE,
+            },
+        )
+        created += new
+    return created
