@@ -1,11 +1,17 @@
 """Django admin for administrators, with Leaflet map widgets for every geometry."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from leaflet import PLUGIN_FORMS, PLUGINS
 from leaflet.admin import LeafletGeoAdmin
 
+from .choices import AccessChannel
 from .models import (
+    AccessLogEntry,
+    Benchmark,
+    Category,
     District,
     Group,
     Membership,
@@ -16,23 +22,45 @@ from .models import (
     Volunteer,
     VolunteerStatusChange,
 )
+from .services import audit
+from .web.schedule_forms import ZoneMapWidget
+
+
+class AdminMapWidget(ZoneMapWidget):
+    """The site's map field, with the scripts the admin page lacks: no inline script, as the CSP requires."""
+
+    @property
+    def media(self):
+        # One list, so the admin's media merge keeps maps.js after Leaflet and its plugins.
+        forms_plugin = PLUGINS[PLUGIN_FORMS]
+        return forms.Media(
+            js=["leaflet/leaflet.js", "leaflet/leaflet.extras.js", *forms_plugin["js"], "js/maps.js"],
+            css={"screen": ["leaflet/leaflet.css", *forms_plugin["css"], "css/admin-maps.css"]},
+        )
+
+
+class MapAdmin(LeafletGeoAdmin):
+    """django-leaflet's admin with our map widget instead of its own, which starts the map from an inline script."""
+
+    widget = AdminMapWidget
+    map_template = ZoneMapWidget.template_name
 
 
 @admin.register(Region)
-class RegionAdmin(LeafletGeoAdmin):
+class RegionAdmin(MapAdmin):
     list_display = ["code", "name_kk", "name_ru", "name_en", "kind"]
     search_fields = ["code", "name_kk", "name_ru", "name_en"]
 
 
 @admin.register(District)
-class DistrictAdmin(LeafletGeoAdmin):
+class DistrictAdmin(MapAdmin):
     list_display = ["code", "name_kk", "name_ru", "region"]
     list_filter = ["region"]
     search_fields = ["code", "name_kk", "name_ru", "name_en"]
 
 
 @admin.register(Settlement)
-class SettlementAdmin(LeafletGeoAdmin):
+class SettlementAdmin(MapAdmin):
     list_display = ["code", "name_kk", "name_ru", "district"]
     list_filter = ["district__region"]
     search_fields = ["code", "name_kk", "name_ru", "name_en"]
@@ -72,7 +100,14 @@ class VolunteerAdmin(admin.ModelAdmin):
     list_filter = ["status", "district__region"]
     search_fields = ["last_name", "first_name", "iin", "registration_number", "badge_number"]
     autocomplete_fields = ["district", "user"]
+    readonly_fields = ["anonymised_at"]
     inlines = [MembershipInline, StatusChangeInline]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The change form shows the IIN unmasked: the administrator's reading goes to the access log.
+        if obj is not None:
+            audit.volunteer_iin_shown(request, obj, how=AccessChannel.WEB)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
 
 @admin.register(Group)
@@ -84,8 +119,45 @@ class GroupAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
+@admin.register(Benchmark)
+class BenchmarkAdmin(admin.ModelAdmin):
+    """Yearly targets per scope, set by administrators; dashboards measure verified totals against them."""
+
+    list_display = ["year", "level", "region", "district", "prevented_target", "solved_target", "updated_at"]
+    list_filter = ["year", "level", "region"]
+    autocomplete_fields = ["region", "district"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """The managed list of offense types, in three languages."""
+
+    list_display = ["code", "name_kk", "name_ru", "name_en", "sort_order", "is_active"]
+    list_editable = ["sort_order", "is_active"]
+    search_fields = ["code", "name_kk", "name_ru", "name_en"]
+
+
 @admin.register(RosterImport)
 class RosterImportAdmin(admin.ModelAdmin):
     list_display = ["original_name", "district", "uploaded_by", "status", "total_rows", "created_at"]
     list_filter = ["status"]
     readonly_fields = ["errors"]
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(admin.ModelAdmin):
+    """The access log is evidence: administrators read and filter it, nobody adds, changes or deletes entries."""
+
+    list_display = ["at", "username", "kind", "object_id", "how", "path", "ip"]
+    list_filter = ["kind", "how", "at", ("user", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["username", "path"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
