@@ -17,8 +17,9 @@ from rest_framework.views import APIView
 from ..choices import BenchmarkLevel, Role
 from ..models import Benchmark, District, Region
 from ..scope import role_of
-from ..services import figures
+from ..services import figures, report_map
 from ..services.tallies import ALMATY
+from .fields import SlugRelatedField
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -123,6 +124,11 @@ class TotalsSerializer(serializers.Serializer):
     by_category = CategoryRowSerializer(many=True)
 
 
+# One serializer for every answer: making a new one per request rebuilds (deep-copies) all its nested fields, which
+# cost a totals request more than filling them in. It holds no request state; `to_representation` only reads it.
+TOTALS_OUTPUT = TotalsSerializer()
+
+
 def totals_payload(totals: figures.Totals, categories: list[dict]) -> dict:
     return {
         "year": totals.year,
@@ -145,7 +151,7 @@ class TotalsView(APIView):
         year = year_from(request.query_params.get("year"))
         area = area_from(request)
         totals = figures.dashboard_totals(area, year)
-        return Response(TotalsSerializer(totals_payload(totals, figures.by_category(area, year))).data)
+        return Response(TOTALS_OUTPUT.to_representation(totals_payload(totals, figures.by_category(area, year))))
 
 
 class ActivitySerializer(serializers.Serializer):
@@ -165,6 +171,51 @@ class ActivityView(APIView):
         return Response(ActivitySerializer(figures.dashboard_activity(area_from(request), year)).data)
 
 
+class MapPointSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+    outcome = serializers.CharField(help_text=gettext_lazy("Outcome code."))
+    day = serializers.DateField(help_text=gettext_lazy("The day it happened, Asia/Almaty."))
+
+
+class MapCellSerializer(serializers.Serializer):
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+    count = serializers.IntegerField()
+
+
+class ReportMapSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        ["points", "grid"],
+        help_text=gettext_lazy("Points for a region or a district; a grid of counts for the country (a heat layer)."),
+    )
+    year = serializers.IntegerField()
+    total = serializers.IntegerField(help_text=gettext_lazy("Verified reports of the area and year."))
+    limit = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("The most points sent, newest first."))
+    capped = serializers.BooleanField(help_text=gettext_lazy("True when there are more reports than points sent."))
+    points = MapPointSerializer(many=True)
+    cells = MapCellSerializer(many=True)
+    outcomes = serializers.DictField(child=serializers.CharField(), help_text=gettext_lazy("Outcome names by code."))
+    bounds = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        min_length=4,
+        max_length=4,
+        help_text=gettext_lazy("The area's extent: south, west, north, east."),
+    )
+
+
+class MapView(APIView):
+    """Where the verified reports of a year happened: points of a region or district, a grid for the country."""
+
+    @extend_schema(parameters=AREA_PARAMETERS, responses={200: ReportMapSerializer})
+    def get(self, request):
+        year = year_from(request.query_params.get("year"))
+        # Thousands of points, already JSON-ready: sent as they are (the serializer documents them for the schema).
+        return Response(report_map.report_map(area_from(request), year).as_dict())
+
+
 # Benchmarks
 
 
@@ -178,12 +229,8 @@ class IsAdminOrReadOnly(permissions.BasePermission):
 
 
 class BenchmarkSerializer(serializers.ModelSerializer):
-    region = serializers.SlugRelatedField(
-        slug_field="code", queryset=Region.objects.all(), required=False, allow_null=True
-    )
-    district = serializers.SlugRelatedField(
-        slug_field="code", queryset=District.objects.all(), required=False, allow_null=True
-    )
+    region = SlugRelatedField(slug_field="code", queryset=Region.objects.all(), required=False, allow_null=True)
+    district = SlugRelatedField(slug_field="code", queryset=District.objects.all(), required=False, allow_null=True)
     year = serializers.IntegerField(min_value=FIRST_YEAR, max_value=LAST_YEAR)
 
     class Meta:

@@ -13,7 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, DurationField, F, Q, Sum
+from django.db import connections, router
+from django.db.models import Count, DurationField, F, Model, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,7 +40,6 @@ from ..models import (
     RegionMonthTally,
     Report,
     ReportTally,
-    Shift,
     User,
 )
 from ..scope import NATIONAL_ROLES, districts_in_scope, role_of, sees_figures
@@ -98,6 +98,9 @@ def dashboard_area(user: User, *, region: str | None = None, district: str | Non
     """The area named by codes, or the viewer's own when none is given; `NotInScope` for anything else."""
     if not sees_figures(user):
         raise NotInScope
+    if "\x00" in f"{region or ''}{district or ''}":
+        # No code has a NUL character, and PostgreSQL cannot even compare text with one.
+        raise NotInScope
     if district:
         found = districts_in_scope(user).select_related("region").filter(code=district).first()
         if found is None or (region and found.region.code != region):
@@ -120,6 +123,9 @@ def dashboard_area(user: User, *, region: str | None = None, district: str | Non
 
 def may_open(user: User, area: Area) -> bool:
     """Whether the viewer may drill into `area` (used to link the rows of a breakdown)."""
+    if area.level == BenchmarkLevel.NATIONAL:
+        # The national area names no code: `dashboard_area` would answer with the viewer's own area instead.
+        return sees_nation(user)
     try:
         dashboard_area(user, **area.query())
     except NotInScope:
@@ -148,23 +154,33 @@ def _target(benchmark: Benchmark | None) -> Target | None:
 
 def benchmarks_for(year: int, area: Area) -> tuple[Target | None, Target | None]:
     """(the area's own target, the national target) for the year; either may be missing."""
-    rows = Benchmark.objects.filter(year=year).filter(
-        Q(level=BenchmarkLevel.NATIONAL)
-        | Q(level=BenchmarkLevel.REGION, region=area.region if area.level == BenchmarkLevel.REGION else None)
-        | Q(level=BenchmarkLevel.DISTRICT, district=area.district)
-    )
-    by_level = {row.level: row for row in rows if row.level == area.level or row.level == BenchmarkLevel.NATIONAL}
-    return _target(by_level.get(area.level)), _target(by_level.get(BenchmarkLevel.NATIONAL))
+    own, national, _children = _targets(year, area)
+    return own, national
 
 
-def _child_targets(year: int, area: Area) -> dict[int, Target]:
+def _targets(year: int, area: Area) -> tuple[Target | None, Target | None, dict[int, Target]]:
+    """The area's own target, the national one, and those of the areas one level below (regions of the country,
+    districts of a region) by id, in one query."""
+    scope = Q(level=BenchmarkLevel.NATIONAL)
     if area.level == BenchmarkLevel.NATIONAL:
-        rows = Benchmark.objects.filter(year=year, level=BenchmarkLevel.REGION)
-        return {row.region_id: _target(row) for row in rows}
-    if area.level == BenchmarkLevel.REGION:
-        rows = Benchmark.objects.filter(year=year, level=BenchmarkLevel.DISTRICT, district__region=area.region)
-        return {row.district_id: _target(row) for row in rows}
-    return {}
+        scope |= Q(level=BenchmarkLevel.REGION)
+    elif area.level == BenchmarkLevel.REGION:
+        scope |= Q(level=BenchmarkLevel.REGION, region=area.region)
+        scope |= Q(level=BenchmarkLevel.DISTRICT, district__region_id=area.region.pk)
+    else:
+        scope |= Q(level=BenchmarkLevel.DISTRICT, district=area.district)
+    own = national = None
+    children: dict[int, Target] = {}
+    for row in Benchmark.objects.filter(scope, year=year).order_by():
+        if row.level == BenchmarkLevel.NATIONAL:
+            national = _target(row)
+        if row.level == area.level:
+            own = _target(row)
+        elif row.level == BenchmarkLevel.REGION:
+            children[row.region_id] = _target(row)
+        elif row.level == BenchmarkLevel.DISTRICT:
+            children[row.district_id] = _target(row)
+    return own, national, children
 
 
 # Pace
@@ -223,24 +239,73 @@ def figure(count: int, *, own: int | None, national: int | None, level: str, ela
 
 
 def _outcome_ids() -> dict[int, str]:
+    """The headline outcomes' ids and codes: a tiny query that lets the tallies be read by their outcome index
+    (cheaper than joining the outcomes to every tally row)."""
     return dict(Outcome.objects.filter(code__in=HEADLINE).values_list("pk", "code"))
 
 
-def _month_rows(area: Area, years: list[int]):
-    """Rows (year, month, area id, group kind, outcome id, count) at the grain one level below the area."""
+def _quoted(model: type[Model], *fields: str) -> tuple[str, dict[str, str]]:
+    """A model's table and the columns of `fields`, quoted for SQL."""
+    quote = connections[router.db_for_read(model)].ops.quote_name
+    return quote(model._meta.db_table), {name: quote(model._meta.get_field(name).column) for name in fields}
+
+
+def _fetch(model: type[Model], sql: str, params: list) -> list[tuple]:
+    with connections[router.db_for_read(model)].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _month_sums(area: Area, year: int, outcomes: dict[int, str]) -> list[tuple]:
+    """The area's monthly tallies of the `outcomes`, summed by the database in one statement (a few dozen rows,
+    however many reports there are): (part, year, month, kind of group, child id, outcome code, sum), where part
+    `month` sums by month (for the year and the one before), `kind` by kind of group and `child` by the areas one
+    level below (regions of the country, districts of a region), both for the year.
+
+    Written as SQL: built with the ORM, these three sums cost a dashboard request more than the database spends
+    answering them."""
+    if not outcomes:
+        return []
     if area.level == BenchmarkLevel.NATIONAL:
-        rows = RegionMonthTally.objects.filter(year__in=years)
-        child = "region_id"
+        model, child, scope = RegionMonthTally, "region_id", {}
     else:
-        rows = DistrictMonthTally.objects.filter(year__in=years)
-        rows = rows.filter(district=area.district) if area.district else rows.filter(region=area.region)
-        child = "district_id"
-    return (
-        rows.exclude(count=0)
-        .values("year", "month", child, "group_kind", "outcome_id")
-        .annotate(n=Sum("count"))
-        .values_list("year", "month", child, "group_kind", "outcome_id", "n")
+        model, child = DistrictMonthTally, "district_id"
+        scope = {"district_id": area.district.pk} if area.district else {"region_id": area.region.pk}
+    table, c = _quoted(model, "year", "month", "group_kind", child, "outcome_id", "count", *scope)
+    rows = " AND ".join(
+        [
+            f"{c['count']} <> 0",
+            f"{c['outcome_id']} IN ({', '.join(['%s'] * len(outcomes))})",
+            *(f"{c[name]} = %s" for name in scope),
+        ]
     )
+    chosen = [*outcomes, *scope.values()]
+    year_, outcome, total = c["year"], c["outcome_id"], f"SUM({c['count']})"
+    sql = " UNION ALL ".join(
+        [
+            f"SELECT 'month', {year_}, {c['month']}, '', 0, {outcome}, {total} FROM {table} "
+            f"WHERE {rows} AND {year_} IN (%s, %s) GROUP BY {year_}, {c['month']}, {outcome}",
+            f"SELECT 'kind', {year_}, 0, {c['group_kind']}, 0, {outcome}, {total} FROM {table} "
+            f"WHERE {rows} AND {year_} = %s GROUP BY {year_}, {c['group_kind']}, {outcome}",
+            f"SELECT 'child', {year_}, 0, '', {c[child]}, {outcome}, {total} FROM {table} "
+            f"WHERE {rows} AND {year_} = %s GROUP BY {year_}, {c[child]}, {outcome}",
+        ]
+    )
+    params = [*chosen, year, year - 1, *chosen, year, *chosen, year]
+    return [(*row[:5], outcomes[row[5]], row[6]) for row in _fetch(model, sql, params)]
+
+
+def _summed(rows, outcomes: dict[int, str], *fields: str):
+    """(fields..., outcome code, sum of count) of the `outcomes`, summed by the database: a few dozen rows, however
+    many reports there are."""
+    sums = (
+        rows.filter(outcome_id__in=list(outcomes))
+        .order_by()
+        .values(*fields, "outcome_id")
+        .annotate(n=Sum("count"))
+        .values_list(*fields, "outcome_id", "n")
+    )
+    return [(*row[:-2], outcomes[row[-2]], row[-1]) for row in sums]
 
 
 @dataclass
@@ -265,21 +330,19 @@ def _zero() -> dict[str, int]:
 def dashboard_totals(area: Area, year: int, *, today: datetime.date | None = None) -> Totals:
     """Verified prevented and solved for the area and year, with the breakdowns, read from the tallies."""
     today = today or timezone.localdate(timezone=ALMATY)
-    outcomes = _outcome_ids()
     headline, kinds = _zero(), defaultdict(_zero)
     months = {(y, m): _zero() for y in (year, year - 1) for m in range(1, 13)}
     children: dict[int, dict[str, int]] = defaultdict(_zero)
-    for row_year, month, child, kind, outcome_id, n in _month_rows(area, [year, year - 1]):
-        code = outcomes.get(outcome_id)
-        if code is None:
-            continue
-        months[(row_year, month)][code] += n
-        if row_year != year:
-            continue
-        headline[code] += n
-        kinds[kind][code] += n
-        children[child][code] += n
-    own, national = benchmarks_for(year, area)
+    for part, row_year, month, kind, child_id, code, n in _month_sums(area, year, _outcome_ids()):
+        if part == "month":
+            months[(row_year, month)][code] += n
+            if row_year == year:
+                headline[code] += n
+        elif part == "kind":
+            kinds[kind][code] += n
+        else:
+            children[child_id][code] += n
+    own, national, child_targets = _targets(year, area)
     elapsed = year_elapsed(year, today)
 
     def headline_figure(code: str) -> Figure:
@@ -313,24 +376,30 @@ def dashboard_totals(area: Area, year: int, *, today: datetime.date | None = Non
         prevented=headline_figure(OutcomeCode.PREVENTED),
         solved=headline_figure(OutcomeCode.SOLVED),
         by_group_kind=by_group_kind,
-        by_area=_by_area(area, year, children, national, elapsed),
+        by_area=_by_area(area, year, children, child_targets, national, elapsed),
         by_month=by_month,
     )
 
 
 def _by_area(
-    area: Area, year: int, children: dict[int, dict[str, int]], national: Target | None, elapsed: float
+    area: Area,
+    year: int,
+    children: dict[int, dict[str, int]],
+    targets: dict[int, Target],
+    national: Target | None,
+    elapsed: float,
 ) -> list[dict]:
     """One row per region (national), district (region) or group (district), with counts and targets."""
     if area.level == BenchmarkLevel.DISTRICT:
         return _by_group(area, year)
+    # Only what a row shows: not the boundaries, which can be large.
+    named = ("code", "name_kk", "name_ru", "name_en")
     if area.level == BenchmarkLevel.NATIONAL:
-        places = Region.objects.order_by("code")
+        places = Region.objects.only(*named).order_by("code")
         level = BenchmarkLevel.REGION
     else:
-        places = District.objects.filter(region=area.region).order_by("code")
+        places = District.objects.filter(region=area.region).only(*named).order_by("code")
         level = BenchmarkLevel.DISTRICT
-    targets = _child_targets(year, area)
     rows = []
     for place in places:
         counts = children.get(place.pk, _zero())
@@ -350,15 +419,10 @@ def _by_area(
 
 
 def _by_group(area: Area, year: int) -> list[dict]:
-    outcomes = _outcome_ids()
     counts: dict[int | None, dict[str, int]] = defaultdict(_zero)
-    for group_id, outcome_id, n in (
-        ReportTally.objects.filter(district=area.district, year=year, outcome_id__in=list(outcomes))
-        .values("group_id", "outcome_id")
-        .annotate(n=Sum("count"))
-        .values_list("group_id", "outcome_id", "n")
-    ):
-        counts[group_id][outcomes[outcome_id]] += n
+    tallies = ReportTally.objects.filter(district=area.district, year=year)
+    for group_id, code, n in _summed(tallies, _outcome_ids(), "group_id"):
+        counts[group_id][code] += n
     groups = Group.objects.filter(Q(district=area.district) | Q(pk__in=[pk for pk in counts if pk])).order_by("name")
     rows = [
         {
@@ -376,25 +440,30 @@ def _by_group(area: Area, year: int) -> list[dict]:
 
 
 def by_category(area: Area, year: int) -> list[dict]:
-    """Verified reports by category: prevented, solved and all verified, most first."""
-    outcomes = _outcome_ids()
-    rows = CategoryYearTally.objects.filter(year=year)
-    if area.district:
-        rows = rows.filter(district=area.district)
-    elif area.region:
-        rows = rows.filter(region=area.region)
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: {**_zero(), "verified": 0})
-    for category_id, outcome_id, n in (
-        rows.values("category_id", "outcome_id").annotate(n=Sum("count")).values_list("category_id", "outcome_id", "n")
-    ):
-        counts[category_id]["verified"] += n
-        if outcome_id in outcomes:
-            counts[category_id][outcomes[outcome_id]] += n
-    result = [
-        {"code": category.code, "name": category.name, **counts[category.pk]}
-        for category in Category.objects.filter(pk__in=list(counts))
-    ]
-    return sorted(result, key=lambda row: (-row["verified"], row["name"]))
+    """Verified reports by category: prevented, solved and all verified, most first.
+
+    One statement (sums per category and outcome, then their names and codes), for the reason `_month_sums` gives."""
+    scope = {"district_id": area.district.pk} if area.district else {"region_id": area.region.pk} if area.region else {}
+    table, c = _quoted(CategoryYearTally, "year", "category_id", "outcome_id", "count", *scope)
+    categories, k = _quoted(Category, "id", "code", "name_kk", "name_ru", "name_en", "sort_order")
+    outcomes, o = _quoted(Outcome, "id", "code")
+    where = " AND ".join([f"{c['year']} = %s", *(f"{c[name]} = %s" for name in scope)])
+    sql = (
+        f"SELECT k.{k['id']}, k.{k['code']}, k.{k['name_kk']}, k.{k['name_ru']}, k.{k['name_en']}, o.{o['code']}, s.n "
+        f"FROM (SELECT {c['category_id']} AS category_id, {c['outcome_id']} AS outcome_id, SUM({c['count']}) AS n "
+        f"FROM {table} WHERE {where} GROUP BY {c['category_id']}, {c['outcome_id']}) s "
+        f"JOIN {categories} k ON k.{k['id']} = s.category_id JOIN {outcomes} o ON o.{o['id']} = s.outcome_id "
+        f"ORDER BY k.{k['sort_order']}, k.{k['code']}"
+    )
+    counts: dict[int, dict] = {}
+    for pk, code, name_kk, name_ru, name_en, outcome, n in _fetch(CategoryYearTally, sql, [year, *scope.values()]):
+        if pk not in counts:
+            name = Category(code=code, name_kk=name_kk, name_ru=name_ru, name_en=name_en).name
+            counts[pk] = {"code": code, "name": name, **_zero(), "verified": 0}
+        counts[pk]["verified"] += n
+        if outcome in HEADLINE:
+            counts[pk][outcome] += n
+    return sorted(counts.values(), key=lambda row: (-row["verified"], row["name"]))
 
 
 # Activity: from shifts and assignments, not reports
@@ -416,32 +485,30 @@ def _in_area(queryset, area: Area, prefix: str = ""):
 def dashboard_activity(area: Area, year: int) -> dict:
     """Active volunteers, shifts held, patrol hours, the no-show rate and the reports waiting for verification."""
     start, end = _year_bounds(year)
-    shifts = _in_area(Shift.objects.filter(starts_at__gte=start, starts_at__lt=end), area)
     assignments = _in_area(
         Assignment.objects.filter(shift__starts_at__gte=start, shift__starts_at__lt=end), area, "shift__"
     )
-    attended = assignments.filter(status__in=[AssignmentStatus.COMPLETED, AssignmentStatus.CHECKED_IN])
-    held = shifts.exclude(status=ShiftStatus.CANCELLED).filter(
-        assignments__status__in=[AssignmentStatus.COMPLETED, AssignmentStatus.CHECKED_IN]
-    )
-    attendance = assignments.aggregate(
-        came=Count("pk", filter=Q(status__in=[AssignmentStatus.COMPLETED, AssignmentStatus.CHECKED_IN])),
+    came = Q(status__in=[AssignmentStatus.COMPLETED, AssignmentStatus.CHECKED_IN])
+    # One pass over the year's assignments of the area gives every figure.
+    counts = assignments.aggregate(
+        came=Count("pk", filter=came),
         missed=Count("pk", filter=Q(status=AssignmentStatus.NO_SHOW)),
+        volunteers=Count("volunteer_id", filter=came, distinct=True),
+        shifts=Count("shift_id", filter=came & ~Q(shift__status=ShiftStatus.CANCELLED), distinct=True),
+        hours=Sum(
+            F("check_out_at") - F("check_in_at"),
+            filter=came & Q(check_in_at__isnull=False, check_out_at__isnull=False),
+            output_field=DurationField(),
+        ),
     )
-    expected = attendance["came"] + attendance["missed"]
-    hours = (
-        attended.filter(check_in_at__isnull=False, check_out_at__isnull=False).aggregate(
-            total=Sum(F("check_out_at") - F("check_in_at"), output_field=DurationField())
-        )["total"]
-        or datetime.timedelta()
-    )
-    waiting = _in_area(Report.objects.filter(status=ReportStatus.SUBMITTED), area).count()
+    expected = counts["came"] + counts["missed"]
+    hours = counts["hours"] or datetime.timedelta()
     return {
-        "active_volunteers": attended.values("volunteer_id").distinct().count(),
-        "shifts_held": held.distinct().count(),
+        "active_volunteers": counts["volunteers"],
+        "shifts_held": counts["shifts"],
         "patrol_hours": round(hours.total_seconds() / 3600, 1),
-        "no_show_rate": round(100 * attendance["missed"] / expected, 1) if expected else None,
-        "reports_waiting": waiting,
+        "no_show_rate": round(100 * counts["missed"] / expected, 1) if expected else None,
+        "reports_waiting": _in_area(Report.objects.filter(status=ReportStatus.SUBMITTED), area).count(),
     }
 
 
@@ -456,3 +523,12 @@ def summary_details(region: Region, *, today: datetime.date | None = None) -> di
         details[f"{code}_percent"] = value.percent
         details[f"{code}_pace"] = value.pace
     return details
+
+
+def dashboard_years(*, today: datetime.date | None = None) -> list[int]:
+    """The years a dashboard offers, newest first: those with verified reports or benchmarks, and this year."""
+    today = today or timezone.localdate(timezone=ALMATY)
+    years = set(RegionMonthTally.objects.exclude(count=0).values_list("year", flat=True).distinct())
+    years |= set(Benchmark.objects.values_list("year", flat=True).distinct())
+    years.add(today.year)
+    return sorted(years, reverse=True)

@@ -1,0 +1,209 @@
+"""The dashboard's tables as rows, and as CSV and XLSX files for the monthly briefing.
+
+Every table comes from the figures services (`figures.dashboard_totals`, `by_category`, `dashboard_activity`), for
+an area that `figures.dashboard_area` already checked against the viewer's scope; headers are in the viewer's language.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.utils.dates import MONTHS
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from ..choices import BenchmarkLevel, GroupKind
+from . import figures
+from .figures import Area
+
+Value = str | int | float | None
+# A text cell starting with one of these is a formula to a spreadsheet: names come from people, so they stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def pace_label(pace: str | None) -> str:
+    """The pace of a figure in words: ahead of, on or behind a straight-line path to the target."""
+    return {
+        "ahead": _("ahead of the pace"),
+        "on_track": _("on track"),
+        "behind": _("behind the pace"),
+    }.get(pace or "", "")
+
+
+def benchmark_label(scope: str | None, area: Area) -> str:
+    """Whose target a figure is measured against: the area's own or, when it has none, the national one."""
+    if scope == BenchmarkLevel.NATIONAL and area.level != BenchmarkLevel.NATIONAL:
+        return _("national target")
+    if scope == BenchmarkLevel.NATIONAL:
+        return _("target for Kazakhstan")
+    if scope:
+        return _("target for %(area)s") % {"area": area.name}
+    return ""
+
+
+@dataclass
+class Table:
+    """One dashboard table: a key for the file name, a title, translated headers and rows of plain values."""
+
+    key: str
+    title: str
+    headers: list[str]
+    rows: list[list[Value]]
+
+
+def _areas(area: Area, year: int) -> Table:
+    totals = figures.dashboard_totals(area, year)
+    if area.level == BenchmarkLevel.DISTRICT:
+        kinds = dict(GroupKind.choices)
+        return Table(
+            key="areas",
+            title=_("By group"),
+            headers=[_("Group"), _("Kind of group"), _("Offenses prevented"), _("Crimes solved")],
+            rows=[
+                [row["name"], str(kinds.get(row["kind"], "")), row["prevented"], row["solved"]]
+                for row in totals.by_area
+            ],
+        )
+    headers = [_("Code"), _("Region") if area.level == BenchmarkLevel.NATIONAL else _("District")]
+    for label in (_("Offenses prevented"), _("Crimes solved")):
+        headers += [
+            label,
+            _("%(figure)s: target") % {"figure": label},
+            _("%(figure)s: percent of the target") % {"figure": label},
+        ]
+    rows = []
+    for row in totals.by_area:
+        line: list[Value] = [row["code"], row["name"]]
+        for code in figures.HEADLINE:
+            figure = row[f"{code}_figure"]
+            line += [row[code], figure["benchmark"], figure["percent"]]
+        rows.append(line)
+    title = _("By region") if area.level == BenchmarkLevel.NATIONAL else _("By district")
+    return Table(key="areas", title=title, headers=headers, rows=rows)
+
+
+def _group_kinds(area: Area, year: int) -> Table:
+    totals = figures.dashboard_totals(area, year)
+    return Table(
+        key="group-kinds",
+        title=_("By kind of group"),
+        headers=[_("Kind of group"), _("Offenses prevented"), _("Crimes solved")],
+        rows=[[row["name"], row["prevented"], row["solved"]] for row in totals.by_group_kind],
+    )
+
+
+def _months(area: Area, year: int) -> Table:
+    totals = figures.dashboard_totals(area, year)
+    years = {"year": year, "last": year - 1}
+    return Table(
+        key="months",
+        title=_("By month"),
+        headers=[
+            _("Month"),
+            _("Offenses prevented, %(year)s") % years,
+            _("Offenses prevented, %(last)s") % years,
+            _("Crimes solved, %(year)s") % years,
+            _("Crimes solved, %(last)s") % years,
+        ],
+        rows=[
+            [
+                capfirst(str(MONTHS[row["month"]])),
+                row["prevented"],
+                row["prevented_last_year"],
+                row["solved"],
+                row["solved_last_year"],
+            ]
+            for row in totals.by_month
+        ],
+    )
+
+
+def _categories(area: Area, year: int) -> Table:
+    return Table(
+        key="categories",
+        title=_("By category"),
+        headers=[_("Category"), _("Offenses prevented"), _("Crimes solved"), _("All verified reports")],
+        rows=[
+            [row["name"], row["prevented"], row["solved"], row["verified"]] for row in figures.by_category(area, year)
+        ],
+    )
+
+
+def _activity(area: Area, year: int) -> Table:
+    activity = figures.dashboard_activity(area, year)
+    return Table(
+        key="activity",
+        title=_("Activity"),
+        headers=[_("Measure"), _("Value")],
+        rows=[
+            [_("Active volunteers"), activity["active_volunteers"]],
+            [_("Shifts held"), activity["shifts_held"]],
+            [_("Patrol hours"), activity["patrol_hours"]],
+            [_("No-show rate, %"), activity["no_show_rate"]],
+            [_("Reports waiting for verification"), activity["reports_waiting"]],
+        ],
+    )
+
+
+TABLES: dict[str, Callable[[Area, int], Table]] = {
+    "areas": _areas,
+    "group-kinds": _group_kinds,
+    "months": _months,
+    "categories": _categories,
+    "activity": _activity,
+}
+FORMATS = ("csv", "xlsx")
+
+
+def dashboard_table(name: str, area: Area, year: int) -> Table:
+    """The named table (one of `TABLES`) of the area and year; `KeyError` for a name that is not one."""
+    return TABLES[name](area, year)
+
+
+def table_filename(table: Table, area: Area, year: int, extension: str) -> str:
+    """Like `dashboard-areas-KZ-19-2025.csv`: what, where and when, in ASCII."""
+    return f"dashboard-{table.key}-{area.code}-{year}.{extension}"
+
+
+def _as_text(value: Value) -> Value:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def table_csv(table: Table) -> bytes:
+    """The table as CSV in UTF-8 with a byte order mark, so Excel opens Cyrillic and Kazakh letters right."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(table.headers)
+    for row in table.rows:
+        writer.writerow(["" if value is None else _as_text(value) for value in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def table_xlsx(table: Table) -> bytes:
+    """The table as an XLSX workbook: headers in bold, numbers as numbers, names never read as formulas."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = table.key
+    sheet.append(table.headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in table.rows:
+        sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    sheet.freeze_panes = "A2"
+    for index, header in enumerate(table.headers, start=1):
+        widest = max([len(header)] + [len(str(row[index - 1] or "")) for row in table.rows])
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(10, widest + 2), 60)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,365 @@
+"""The dashboard (`/dashboard/`), its exports (CSV, XLSX) and the monthly district report (PDF).
+
+Every number comes from the figures services, for the area that `figures.dashboard_area` allows the viewer (out of
+scope, or not a police role: 404). This module only shapes them for the page: bars, the month chart as server-drawn
+SVG (no script, no inline style: the page runs under `style-src 'self'; script-src 'self'`), links to drill down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS, MONTHS_3
+from django.utils.http import content_disposition_header, urlencode
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from ..api.dashboard import FIRST_YEAR, LAST_YEAR
+from ..choices import BenchmarkLevel, GroupKind, OutcomeCode, Role
+from ..models import District, Group
+from ..scope import districts_in_scope, role_of
+from ..services import exports, figures, monthly_report
+from ..services.tallies import ALMATY
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class BadInput(ValueError):
+    """A query parameter that is not what the page needs; the message is translated and shown with a 400."""
+
+
+def _bad_request(request, message: str) -> HttpResponse:
+    return render(request, "dashboard/bad_request.html", {"message": message}, status=400)
+
+
+def _area(request) -> figures.Area:
+    try:
+        return figures.dashboard_area(
+            request.user, region=request.GET.get("region") or None, district=request.GET.get("district") or None
+        )
+    except figures.NotInScope as missing:
+        raise Http404 from missing
+
+
+def _number(value: str | None, *, low: int, high: int, default: int, message: str) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise BadInput(message)
+    return number
+
+
+def _year(request) -> int:
+    return _number(
+        request.GET.get("year"),
+        low=FIRST_YEAR,
+        high=LAST_YEAR,
+        default=timezone.localdate(timezone=ALMATY).year,
+        message=_("Give a year from %(first)d to %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR},
+    )
+
+
+def _link(name: str, year: int, area: figures.Area | None = None, **query: str) -> str:
+    params = {"year": year, **(area.query() if area else {}), **query}
+    return f"{reverse(name)}?{urlencode(params)}"
+
+
+# Shapes for the page
+
+
+def _share(value: float, whole: float) -> str:
+    """`value` as a percentage of `whole` for an SVG width, clamped to 0..100, with a dot whatever the language."""
+    if not whole:
+        return "0"
+    return f"{max(0.0, min(100.0, 100 * value / whole)):.1f}"
+
+
+@dataclass
+class Card:
+    """A headline card: the figure, whose target it is measured against, and the bar to draw."""
+
+    code: str
+    label: str
+    figure: figures.Figure
+    target: str
+    pace: str
+    done: str
+    expected: str | None
+
+
+def _card(code: str, label: str, figure: figures.Figure, area: figures.Area) -> Card:
+    whole = figure.benchmark or 0
+    return Card(
+        code=code,
+        label=label,
+        figure=figure,
+        target=exports.benchmark_label(figure.benchmark_scope, area),
+        pace=exports.pace_label(figure.pace),
+        done=_share(figure.count, whole),
+        expected=_share(figure.expected_to_date, whole) if figure.expected_to_date is not None and whole else None,
+    )
+
+
+def _area_rows(user, year: int, area: figures.Area, rows: list[dict]) -> list[dict]:
+    """The breakdown by area with drill-down links and bars.
+
+    Every region row of the national page and every district row of a region's page may be opened by whoever may
+    open the page itself (only national roles see the country; a chief's region holds the chief's districts), so the
+    links need no check per row. Groups link to their page when the viewer may open it.
+    """
+    top = {code: max([row[code] for row in rows] + [0]) for code in figures.HEADLINE}
+    groups = set()
+    if area.level == BenchmarkLevel.DISTRICT:
+        ids = [int(row["code"]) for row in rows if row["code"]]
+        groups = {str(pk) for pk in Group.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)}
+    shaped = []
+    for row in rows:
+        url = None
+        if row["level"] == BenchmarkLevel.REGION:
+            url = _link("dashboard", year, region=row["code"])
+        elif row["level"] == BenchmarkLevel.DISTRICT:
+            url = _link("dashboard", year, district=row["code"])
+        elif row["code"] in groups:
+            url = reverse("group-detail", args=[int(row["code"])])
+        shaped.append(
+            {
+                **row,
+                "kind_name": str(GroupKind(row["kind"]).label) if row.get("kind") in GroupKind.values else "",
+                "url": url,
+                "bars": {code: _share(row[code], top[code]) for code in figures.HEADLINE},
+            }
+        )
+    return shaped
+
+
+def _kind_rows(rows: list[dict]) -> list[dict]:
+    top = {code: max([row[code] for row in rows] + [0]) for code in figures.HEADLINE}
+    return [{**row, "bars": {code: _share(row[code], top[code]) for code in figures.HEADLINE}} for row in rows]
+
+
+def _category_rows(rows: list[dict]) -> list[dict]:
+    top = max([row["verified"] for row in rows] + [0])
+    return [{**row, "bar": _share(row["verified"], top)} for row in rows]
+
+
+def _nice_top(value: int) -> int:
+    """The chart's top: the smallest of 1, 2, 4, then 1, 2, 2.5, 5 × 10ⁿ, that holds the value."""
+    for small in (1, 2, 4):
+        if value <= small:
+            return small
+    scale = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * scale:
+            return int(step * scale)
+    return value
+
+
+CHART_WIDTH, CHART_HEIGHT = 360, 190
+CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 40, 6, 10, 22
+
+
+def month_chart(rows: list[dict], code: str, year: int) -> dict:
+    """Bars for this year and last year, month by month, as SVG geometry (strings with dots, for attributes)."""
+    now_key, last_key = code, f"{code}_last_year"
+    top = _nice_top(max([row[now_key] for row in rows] + [row[last_key] for row in rows] + [0]))
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    slot = (CHART_WIDTH - CHART_LEFT - CHART_RIGHT) / 12
+    bar = slot * 0.36
+    base = CHART_TOP + plot_height
+
+    def height(value: int) -> float:
+        return plot_height * value / top
+
+    months = []
+    for index, row in enumerate(rows):
+        left = CHART_LEFT + index * slot + slot * 0.12
+        name = capfirst(str(MONTHS[row["month"]]))
+        bars = []
+        for key, css, offset, which in (
+            (last_key, "last", 0.0, year - 1),
+            (now_key, "now", bar, year),
+        ):
+            value = row[key]
+            bars.append(
+                {
+                    "css": css,
+                    "x": f"{left + offset:.1f}",
+                    "y": f"{base - height(value):.1f}",
+                    "width": f"{bar:.1f}",
+                    "height": f"{height(value):.1f}",
+                    "title": f"{name} {which}: {value}",
+                }
+            )
+        months.append(
+            {
+                "label": capfirst(str(MONTHS_3[row["month"]])),
+                "label_x": f"{CHART_LEFT + index * slot + slot / 2:.1f}",
+                "bars": bars,
+            }
+        )
+    # A line at the middle only where it falls on a whole number.
+    levels = [0, top // 2, top] if top % 2 == 0 else [0, top]
+    ticks = [{"value": value, "y": f"{base - height(value):.1f}"} for value in levels]
+    return {
+        "code": code,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "right": CHART_WIDTH - CHART_RIGHT,
+        "label_y": CHART_HEIGHT - 6,
+        "tick_x": CHART_LEFT - 6,
+        "months": months,
+        "ticks": ticks,
+    }
+
+
+def _crumbs(user, year: int, area: figures.Area) -> list[dict]:
+    chain = [area]
+    while chain[-1].parent is not None:
+        chain.append(chain[-1].parent)
+    crumbs = []
+    for step in reversed(chain[1:]):
+        if figures.may_open(user, step):
+            crumbs.append({"name": step.name, "url": _link("dashboard", year, step)})
+    crumbs.append({"name": area.name, "url": None})
+    return crumbs
+
+
+def _default_month(year: int) -> int:
+    """The month a monthly report is usually asked for: the last one that has ended (or January)."""
+    today = timezone.localdate(timezone=ALMATY)
+    if year < today.year:
+        return 12
+    if year > today.year:
+        return 1
+    return max(1, today.month - 1)
+
+
+def _report_districts(area: figures.Area):
+    if area.district:
+        return [area.district]
+    if area.region:
+        return list(District.objects.filter(region=area.region).order_by("code"))
+    return []
+
+
+def _exports(year: int, area: figures.Area) -> dict[str, dict[str, str]]:
+    query = urlencode({"year": year, **area.query()})
+    # Keyed with underscores so that templates can name them (export_links.group_kinds.csv).
+    return {
+        table.replace("-", "_"): {
+            fmt: f"{reverse('dashboard-export', kwargs={'table': table, 'fmt': fmt})}?{query}"
+            for fmt in exports.FORMATS
+        }
+        for table in exports.TABLES
+    }
+
+
+@login_required
+@require_GET
+def dashboard(request) -> HttpResponse:
+    """Verified totals against the benchmarks, the breakdowns, the map and activity for one area and year."""
+    user = request.user
+    area = _area(request)
+    try:
+        year = _year(request)
+    except BadInput as error:
+        return _bad_request(request, str(error))
+    totals = figures.dashboard_totals(area, year)
+    activity = figures.dashboard_activity(area, year)
+    years = figures.dashboard_years()
+    if year not in years:
+        years = sorted([*years, year], reverse=True)
+    role = role_of(user)
+    inspector_districts = []
+    if role == Role.INSPECTOR:
+        inspector_districts = [
+            {"name": d.name, "url": _link("dashboard", year, district=d.code), "current": d == area.district}
+            for d in districts_in_scope(user).select_related("region").order_by("code")
+        ]
+    verify_url = reverse("verify-queue")
+    if area.district:
+        verify_url += f"?{urlencode({'district': area.district.code})}"
+    context = {
+        "area": area,
+        "year": year,
+        "years": years,
+        "totals": totals,
+        "cards": [
+            _card(OutcomeCode.PREVENTED, _("Offenses prevented"), totals.prevented, area),
+            _card(OutcomeCode.SOLVED, _("Crimes solved"), totals.solved, area),
+        ],
+        "by_area": _area_rows(user, year, area, totals.by_area),
+        "by_kind": _kind_rows(totals.by_group_kind),
+        "by_category": _category_rows(figures.by_category(area, year)),
+        "charts": [
+            {"title": _("Offenses prevented by month"), **month_chart(totals.by_month, OutcomeCode.PREVENTED, year)},
+            {"title": _("Crimes solved by month"), **month_chart(totals.by_month, OutcomeCode.SOLVED, year)},
+        ],
+        "by_month": [{**row, "name": capfirst(str(MONTHS[row["month"]]))} for row in totals.by_month],
+        "activity": activity,
+        "crumbs": _crumbs(user, year, area),
+        "inspector_districts": inspector_districts if len(inspector_districts) > 1 else [],
+        "export_links": _exports(year, area),
+        "map_url": f"{reverse('api:dashboard-map')}?{urlencode({'year': year, **area.query()})}",
+        "verify_url": verify_url,
+        "report_districts": _report_districts(area),
+        "months": [(number, capfirst(str(MONTHS[number]))) for number in range(1, 13)],
+        "default_month": _default_month(year),
+    }
+    return render(request, "dashboard/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def dashboard_export(request, table: str, fmt: str) -> HttpResponse:
+    """One of the dashboard's tables as CSV (UTF-8 with a BOM) or XLSX, for the same area and year."""
+    area = _area(request)
+    if table not in exports.TABLES or fmt not in exports.FORMATS:
+        raise Http404
+    try:
+        year = _year(request)
+    except BadInput as error:
+        return _bad_request(request, str(error))
+    data = exports.dashboard_table(table, area, year)
+    if fmt == "csv":
+        response = HttpResponse(exports.table_csv(data), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(exports.table_xlsx(data), content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, exports.table_filename(data, area, year, fmt))
+    return response
+
+
+@login_required
+@require_GET
+def monthly_pdf(request) -> HttpResponse:
+    """The monthly activity report of one district as a PDF: its inspectors, its region's chief, analysts, admins."""
+    area = _area(request)
+    if area.district is None:
+        return _bad_request(request, _("Choose the district of the monthly report."))
+    try:
+        year = _year(request)
+        month = _number(
+            request.GET.get("month"),
+            low=1,
+            high=12,
+            default=_default_month(year),
+            message=_("Give a month from 1 to 12."),
+        )
+    except BadInput as error:
+        return _bad_request(request, str(error))
+    data = monthly_report.monthly_figures(area.district, year, month)
+    response = HttpResponse(monthly_report.monthly_report_pdf(data), content_type="application/pdf")
+    filename = f"monthly-report-{area.district.code}-{year}-{month:02d}.pdf"
+    response["Content-Disposition"] = content_disposition_header(False, filename)
+    return response
