@@ -1,5 +1,6 @@
 """Production behaviour of the settings: safe by default when DEBUG is off."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -9,8 +10,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Settings the tests set themselves: not taken from the environment the suite runs in.
+OWN = {"DEBUG", "SECRET_KEY", "HTTPS", "ALLOWED_HOSTS", "STAFF_2FA", "TRUSTED_PROXIES", "SHARED_DEVICE_SESSION_SECONDS"}
+OWN_PREFIXES = ("THROTTLE_", "AXES_")
+SIGN_IN_SETTINGS = (
+    "import json; from django.conf import settings as s; print(json.dumps({"
+    "'staff_2fa': s.STAFF_2FA, 'failure_limit': s.AXES_FAILURE_LIMIT, "
+    "'cool_off': s.AXES_COOLOFF_TIME.total_seconds(), 'rates': s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], "
+    "'shared_seconds': s.SHARED_DEVICE_SESSION_SECONDS, 'proxies': s.TRUSTED_PROXIES, "
+    "'secure_cookie': getattr(s, 'SESSION_COOKIE_SECURE', False), "
+    "'csp_script': s.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src']}))"
+)
+
+
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "HTTPS", "ALLOWED_HOSTS"}}
+    clean = {k: v for k, v in os.environ.items() if k not in OWN and not k.startswith(OWN_PREFIXES)}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -39,3 +53,44 @@ def test_it_refuses_to_start_without_a_secret_when_debug_is_off():
     result = manage("check", DEBUG="0")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def sign_in_settings(**env: str) -> dict:
+    result = manage("shell", "-c", SIGN_IN_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_production_protects_sign_in_by_default():
+    assert sign_in_settings(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="patrol.example.kz") == {
+        "staff_2fa": True,
+        "failure_limit": 5,
+        "cool_off": 30 * 60,
+        "rates": {"token": "30/min", "reports": "60/min", "signup": "30/min"},
+        "shared_seconds": 15 * 60,
+        "proxies": 0,
+        "secure_cookie": True,
+        "csp_script": ["'self'"],
+    }
+
+
+def test_the_demo_signs_staff_in_without_codes():
+    assert sign_in_settings(DEBUG="1")["staff_2fa"] is False
+
+
+def test_sign_in_protection_is_tuned_from_the_environment():
+    tuned = sign_in_settings(
+        DEBUG="1",
+        STAFF_2FA="1",
+        AXES_FAILURE_LIMIT="10",
+        AXES_COOLOFF_MINUTES="5",
+        THROTTLE_TOKEN="2000/min",
+        THROTTLE_REPORTS="off",
+        THROTTLE_SIGNUP="5/s",
+        SHARED_DEVICE_SESSION_SECONDS="600",
+        TRUSTED_PROXIES="1",
+    )
+    assert tuned["staff_2fa"] is True
+    assert (tuned["failure_limit"], tuned["cool_off"]) == (10, 300)
+    assert tuned["rates"] == {"token": "2000/min", "reports": None, "signup": "5/s"}
+    assert (tuned["shared_seconds"], tuned["proxies"]) == (600, 1)

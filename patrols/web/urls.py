@@ -1,14 +1,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import inbox, replies, reports, schedule_views, verify, views
+from . import accounts, dashboard, inbox, replies, reports, schedule_views, verify, views
 
 urlpatterns = [
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("accounts/login/", accounts.SignInView.as_view(), name="login"),
+    path("accounts/login/code/", accounts.sign_in_code, name="login-code"),
+    path("accounts/two-factor/setup/", accounts.two_factor_setup, name="two-factor-setup"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("groups/", views.group_list, name="group-list"),
@@ -60,4 +58,7 @@ urlpatterns = [
     path("verify/", verify.verify_queue, name="verify-queue"),
     path("verify/bulk/", verify.verify_bulk, name="verify-bulk"),
     path("reports/<int:pk>/action/", verify.report_action, name="report-action"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/export/<slug:table>.<slug:fmt>", dashboard.dashboard_export, name="dashboard-export"),
+    path("dashboard/monthly.pdf", dashboard.monthly_pdf, name="dashboard-monthly-pdf"),
 ]

@@ -76,7 +76,9 @@
       }).addTo(map);
       if (guide.getBounds().isValid()) { map.fitBounds(guide.getBounds()); }
     }
-    new ZoneField({
+    // A point (a place's centre, in the admin) is drawn with a marker; zones and routes with ZoneField.
+    var Field = /Point$/.test(element.dataset.geomType) ? L.GeometryField : ZoneField;
+    new Field({
       fieldid: element.dataset.field,
       geom_type: element.dataset.geomType,
       modifiable: element.hasAttribute("data-modifiable"),
@@ -85,6 +87,15 @@
     }).addTo(map);
   }
 
-  document.querySelectorAll('[data-map="shapes"]').forEach(showShapes);
-  if (ZoneField) { document.querySelectorAll('[data-map="draw"]').forEach(startDrawing); }
+  function start() {
+    document.querySelectorAll('[data-map="shapes"]').forEach(showShapes);
+    if (ZoneField) { document.querySelectorAll('[data-map="draw"]').forEach(startDrawing); }
+  }
+
+  // Pages load this at the end of the body; the admin loads form media in the head, before the fields exist.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();

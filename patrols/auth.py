@@ -1,0 +1,119 @@
+"""How people sign in over HTTP: the client's address, the lockout after repeated failures (django-axes), sessions on
+shared phones, and the second factor that police and ministry accounts must give (the rules are in
+`services.signin`)."""
+
+import math
+import time
+
+from axes.backends import AxesStandaloneBackend
+from axes.helpers import get_cool_off
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django_otp import login as otp_login
+
+from .services import signin
+
+# When a session on a shared device was last used (seconds since the epoch); absent on a personal device.
+SHARED_DEVICE_SEEN = "shared_device_seen"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or with TRUSTED_PROXIES proxies in front of the app, the address the first
+    of them saw (counted from the right of X-Forwarded-For, the part a client cannot forge)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXIES
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if proxies <= 0 or not hops:
+        return remote
+    return hops[-min(proxies, len(hops))]
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """Refuses a username that failed too often from this address, before any password is checked.
+
+    Without a request (a shell, a management command, the test client's `login`) there is no client to lock out, so
+    the check is left to the requests that have one."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def lockout_message() -> str:
+    """Why a sign-in is refused; the wait restarts with every attempt made while locked out."""
+    minutes = max(1, math.ceil(get_cool_off().total_seconds() / 60))
+    return ngettext(
+        "Too many failed sign-in attempts. Wait %(minutes)d minute, then try again.",
+        "Too many failed sign-in attempts. Wait %(minutes)d minutes, then try again.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """What a locked-out client gets (AXES_LOCKOUT_CALLABLE): the sign-in page saying so, or JSON for the API."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": lockout_message()}, status=429)
+    from .web.accounts import locked_out_page
+
+    return locked_out_page(request, lockout_message())
+
+
+def sign_in(request: HttpRequest, user, *, shared_device: bool, backend: str | None = None, device=None) -> None:
+    """Start the session (verified by `device` when a code was given): on a shared device it ends when the browser
+    closes or after a short idle time."""
+    login(request, user, backend=backend)
+    if device is not None:
+        otp_login(request, device)
+    if shared_device:
+        request.session.set_expiry(0)
+        request.session[SHARED_DEVICE_SEEN] = int(time.time())
+
+
+class SharedDeviceSessionMiddleware:
+    """Ends a shared device's session after SHARED_DEVICE_SESSION_SECONDS without a request (sliding)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        seen = request.session.get(SHARED_DEVICE_SEEN)
+        if seen is not None:
+            now = int(time.time())
+            idle_limit = settings.SHARED_DEVICE_SESSION_SECONDS
+            if now - seen > idle_limit:
+                logout(request)
+                if not request.path_info.startswith("/api/"):
+                    minutes = max(1, idle_limit // 60)
+                    messages.info(
+                        request,
+                        ngettext(
+                            "You were signed out after %(minutes)d minute without activity on a shared device.",
+                            "You were signed out after %(minutes)d minutes without activity on a shared device.",
+                            minutes,
+                        )
+                        % {"minutes": minutes},
+                    )
+            else:
+                request.session[SHARED_DEVICE_SEEN] = now
+        return self.get_response(request)
+
+
+class StaffSecondFactorMiddleware:
+    """With STAFF_2FA on, a police or ministry session that was not verified with a code (a password-only sign-in,
+    or one from before the setting was turned on) is ended: the pages then ask to sign in again."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and signin.second_factor_required(user) and not user.is_verified():
+            logout(request)
+            if not request.path_info.startswith("/api/"):
+                messages.info(request, _("Sign in again with the code from your authenticator app."))
+        return self.get_response(request)
