@@ -140,6 +140,7 @@ class ReportEventKind(models.TextChoices):
     RESUBMITTED = "resubmitted", _("Answered and sent again")
     DUPLICATE = "duplicate", _("Marked as a duplicate")
     PHOTO_ADDED = "photo_added", _("Photo added")
+    REDACTED = "redacted", _("Details of other people removed after the retention period")
 
 
 class ReportFlag(models.TextChoices):
@@ -155,3 +156,16 @@ class BenchmarkLevel(models.TextChoices):
     NATIONAL = "national", _("Kazakhstan")
     REGION = "region", _("Region")
     DISTRICT = "district", _("District")
+
+
+class AccessKind(models.TextChoices):
+    """Personal data whose unmasked reading is written to the access log."""
+
+    VOLUNTEER_IIN = "volunteer_iin", _("Volunteer's IIN")
+    REPORT_THIRD_PARTY = "report_third_party", _("Details of other people in a report")
+
+
+class AccessChannel(models.TextChoices):
+    API = "api", _("API")
+    WEB = "web", _("Web page")
+    EXPORT = "export", _("Export")

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import reminders, scheduling
+from .services import reminders, retention, scheduling
 from .services.roster_import import roster_import_run
 
 
@@ -50,3 +50,9 @@ def send_inspector_digests() -> int:
 @shared_task
 def send_chief_summaries() -> int:
     return reminders.chief_summaries()
+
+
+@shared_task
+def apply_retention() -> dict:
+    """Daily: anonymise volunteers, remove details of other people and delete roster files past their period."""
+    return retention.retention_apply().as_dict()

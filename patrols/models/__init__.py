@@ -1,5 +1,6 @@
 """The domain's models, one module per concept (names from DESIGN.md's vocabulary)."""
 
+from .audit import AccessLogEntry
 from .figures import Benchmark, CategoryYearTally, DistrictMonthTally, RegionMonthTally, ReportTally
 from .geo import District, Region, Settlement
 from .notify import Delivery, Notification, NotificationPreference
@@ -8,6 +9,7 @@ from .reports import Category, Outcome, Report, ReportEvent, ReportPhoto
 from .schedule import Assignment, CalendarFeed, Shift, ShiftEvent, ShiftSeries, Zone
 
 __all__ = [
+    "AccessLogEntry",
     "Assignment",
     "Benchmark",
     "CalendarFeed",

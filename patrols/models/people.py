@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import GroupKind, Role, RosterImportStatus, VolunteerStatus
@@ -83,6 +84,12 @@ class Volunteer(models.Model):
     medical_check_passed = models.BooleanField(_("medical checks passed"), null=True, blank=True)
     consent_at = models.DateTimeField(_("consent to personal data processing given at"))
     consent_version = models.CharField(_("consent text version"), max_length=20)
+    anonymised_at = models.DateTimeField(
+        _("anonymised at"),
+        null=True,
+        blank=True,
+        help_text=_("Personal data replaced with neutral values after the retention period."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -124,6 +131,8 @@ class Volunteer(models.Model):
 
     @property
     def full_name(self) -> str:
+        if self.anonymised_at is not None:
+            return gettext("Anonymised volunteer #%(id)d") % {"id": self.pk}
         return " ".join(part for part in (self.last_name, self.first_name, self.patronymic) if part)
 
     @property

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from ..choices import ReportFlag, ReportStatus
+from ..choices import AccessChannel, ReportFlag, ReportStatus
 from ..models import Report
 from ..scope import (
     AREA_ROLES,
@@ -33,7 +33,7 @@ from ..scope import (
     role_of,
     sees_third_party_details,
 )
-from ..services import reporting
+from ..services import audit, reporting
 from .forms import add_service_errors
 from .verify_forms import QueueFilterForm, ReportActionForm
 
@@ -257,12 +257,15 @@ def _render_detail(request, report: Report, *, form: ReportActionForm | None = N
     is_reporter = report.reporter.user_id == user.pk
     can_decide = Report.objects.verifiable_by(user).filter(pk=report.pk).exists()
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    third_party = sees_third_party_details(user)
+    if third_party:
+        audit.report_third_party_shown(request, report, how=AccessChannel.WEB)
     context = {
         "report": report,
         "photos": report.photos.all(),
         "police": police,
         "flags": describe_flags(report.flags, _visible_twins(user, _twin_ids([report]))) if police else [],
-        "third_party": sees_third_party_details(user),
+        "third_party": third_party,
         "sees_note": police or is_reporter,
         "history": report.events.select_related("by").order_by("at", "id") if police else None,
         "duplicates": report.duplicates.order_by("id") if police else None,

@@ -11,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ..api.filters import GroupFilter, VolunteerFilter
-from ..choices import Role, VolunteerStatus
+from ..choices import AccessChannel, Role, VolunteerStatus
 from ..models import Group, Membership, RosterImport, Volunteer
 from ..scope import can_manage_people, role_of, sees_personal_data
-from ..services import overview, reminders, reporting, roster, roster_import
+from ..services import audit, overview, reminders, reporting, roster, roster_import
 from ..services.roster import ALLOWED_TRANSITIONS
 from . import forms
 
@@ -201,6 +201,9 @@ def volunteer_list(request):
     filterset = VolunteerFilter(request.GET, queryset=queryset, request=request)
     page = _page(request, filterset.qs)
     rows = [(v, sees_personal_data(request.user, v, scoped=True)) for v in page]
+    for v, personal in rows:
+        if personal:
+            audit.volunteer_iin_shown(request, v, how=AccessChannel.WEB)
     return render(
         request,
         "patrols/volunteer_list.html",
@@ -218,12 +221,15 @@ def volunteer_list(request):
 def volunteer_detail(request, pk: int):
     volunteer = _visible_volunteer(request.user, pk)
     can_manage = Volunteer.objects.manageable_by(request.user).filter(pk=volunteer.pk).exists()
+    personal = sees_personal_data(request.user, volunteer)
+    if personal:
+        audit.volunteer_iin_shown(request, volunteer, how=AccessChannel.WEB)
     return render(
         request,
         "patrols/volunteer_detail.html",
         {
             "v": volunteer,
-            "personal": sees_personal_data(request.user, volunteer),
+            "personal": personal,
             "memberships": volunteer.memberships.select_related("group").order_by("-joined_on"),
             "history": volunteer.status_changes.select_related("by"),
             "can_manage": can_manage,
