@@ -1,6 +1,12 @@
-"""One translation of service errors for the API: a Django ValidationError becomes a 400 like DRF's own."""
+"""One translation of errors for the API: a Django ValidationError becomes a 400 like DRF's own, and a refusal for
+too many requests (rate limit or sign-in lockout) a 429 with a translated `detail` and Retry-After."""
+
+import math
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import ngettext
+from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -16,7 +22,34 @@ def as_drf_error(error: DjangoValidationError) -> exceptions.ValidationError:
     return exceptions.ValidationError(detail)
 
 
+class TooManyRequests(exceptions.Throttled):
+    """429 with our own sentence (DRF's glues two together) and the wait in Retry-After."""
+
+    def __init__(self, wait: float | None = None, detail: str | None = None):
+        seconds = max(1, math.ceil(wait)) if wait else None
+        if detail is None:
+            seconds = seconds or 1
+            detail = ngettext(
+                "Too many requests: try again in %(seconds)d second.",
+                "Too many requests: try again in %(seconds)d seconds.",
+                seconds,
+            ) % {"seconds": seconds}
+        super().__init__(detail=detail)
+        self.wait = seconds
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = as_drf_error(exc)
+    elif isinstance(exc, exceptions.Throttled) and not isinstance(exc, TooManyRequests):
+        exc = TooManyRequests(exc.wait)
     return drf_exception_handler(exc, context)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The site's 404: under /api/ the API's JSON answer (an address no route matches), elsewhere the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": str(exceptions.NotFound.default_detail)}, status=404, json_dumps_params={"ensure_ascii": False}
+        )
+    return page_not_found(request, exception)

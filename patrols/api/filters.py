@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import BooleanFilter
 
 from ..choices import AssignmentStatus, GroupKind, ShiftStatus, VolunteerStatus, ZoneKind
 from ..models import Assignment, District, Group, Notification, Settlement, Shift, ShiftSeries, Volunteer, Zone
@@ -34,7 +35,7 @@ class GroupFilter(django_filters.FilterSet):
     district = django_filters.CharFilter(field_name="district__code", label=_("district code"))
     region = django_filters.CharFilter(field_name="district__region__code", label=_("region code"))
     kind = django_filters.ChoiceFilter(choices=GroupKind.choices, label=_("kind"))
-    is_active = django_filters.BooleanFilter(label=_("active"))
+    is_active = BooleanFilter(label=_("active"))
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=_("name contains"))
 
     class Meta:
@@ -73,7 +74,7 @@ class ZoneFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=ZoneKind.choices, label=_("kind"))
     # Archived zones are left out of lists unless asked for (the view applies that default on lists only,
     # so an archived zone's own address keeps working).
-    archived = django_filters.BooleanFilter(field_name="is_archived", label=_("archived (default: false)"))
+    archived = BooleanFilter(field_name="is_archived", label=_("archived (default: false)"))
 
     class Meta:
         model = Zone
@@ -143,10 +144,9 @@ class ShiftFilter(django_filters.FilterSet):
     window_from = MomentFilter(edge="from", label=_("from: shifts ending after this date or time"))
     window_to = MomentFilter(edge="to", label=_("to: shifts starting before this date or time (a date: its end)"))
     status = django_filters.ChoiceFilter(choices=ShiftStatus.choices, label=_("status"))
-    mine = django_filters.BooleanFilter(method="filter_mine", label=_("shifts I am on (not cancelled)"))
-    open = django_filters.BooleanFilter(
-        method="filter_open", label=_("open for sign-up: scheduled, not started, my groups invited")
-    )
+    # The API's BooleanFilter (django_filters.rest_framework) takes `1`/`0` too; the base one ignored `?open=1`.
+    mine = BooleanFilter(method="filter_mine", label=_("shifts I am on (not cancelled)"))
+    open = BooleanFilter(method="filter_open", label=_("open for sign-up: scheduled, not started, my groups invited"))
 
     class Meta:
         model = Shift
@@ -178,7 +178,7 @@ ShiftFilter.base_filters["to"] = ShiftFilter.base_filters.pop("window_to")
 class ShiftSeriesFilter(django_filters.FilterSet):
     district = django_filters.CharFilter(field_name="district__code", label=_("district code"))
     zone = django_filters.NumberFilter(field_name="zone_id", label=_("zone id"))
-    is_active = django_filters.BooleanFilter(label=_("active"))
+    is_active = BooleanFilter(label=_("active"))
 
     class Meta:
         model = ShiftSeries
@@ -186,7 +186,7 @@ class ShiftSeriesFilter(django_filters.FilterSet):
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label=_("unread only"))
+    unread = BooleanFilter(field_name="read_at", lookup_expr="isnull", label=_("unread only"))
 
     class Meta:
         model = Notification

@@ -11,6 +11,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_filters.rest_framework import BooleanFilter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -19,12 +20,14 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from ..choices import ReportFlag, ReportStatus
+from ..choices import AccessChannel, ReportFlag, ReportStatus
 from ..models import Category, Outcome, Report, ReportEvent, ReportPhoto
 from ..scope import manageable_districts, sees_third_party_details
-from ..services import reporting
+from ..services import audit, reporting
 from ..services.geometry import point_from
+from .fields import SlugRelatedField
 from .filters import MomentField
+from .throttles import ReportThrottle
 
 # Managed lists
 
@@ -89,7 +92,7 @@ class ReportFlagSerializer(serializers.Serializer):
 
 class ReportEventSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ReportEvent
@@ -164,7 +167,10 @@ class ReportSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_third_party_details(self, obj):
-        return obj.third_party_details if _is_police(self) else None
+        if not _is_police(self):
+            return None
+        audit.report_third_party_shown(self.context["request"], obj, how=AccessChannel.API)
+        return obj.third_party_details
 
 
 class ReportDetailSerializer(ReportSerializer):
@@ -188,8 +194,8 @@ class ReportInputSerializer(serializers.Serializer):
     )
     lat = serializers.FloatField()
     lng = serializers.FloatField()
-    category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.all())
-    outcome = serializers.SlugRelatedField(slug_field="code", queryset=Outcome.objects.all())
+    category = SlugRelatedField(slug_field="code", queryset=Category.objects.all())
+    outcome = SlugRelatedField(slug_field="code", queryset=Outcome.objects.all())
     # Blank passes here so that the service answers with its own message.
     description = serializers.CharField(allow_blank=True)
     case_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
@@ -278,8 +284,8 @@ class ReportFilter(django_filters.FilterSet):
     occurred_to = OccurredFilter(
         edge="to", label=gettext_lazy("to: happened before this date or time (a date: its end)")
     )
-    mine = django_filters.BooleanFilter(method="filter_mine", label=gettext_lazy("reports I filed"))
-    flagged = django_filters.BooleanFilter(method="filter_flagged", label=gettext_lazy("with flags for the inspector"))
+    mine = BooleanFilter(method="filter_mine", label=gettext_lazy("reports I filed"))
+    flagged = BooleanFilter(method="filter_flagged", label=gettext_lazy("with flags for the inspector"))
 
     class Meta:
         model = Report
@@ -339,6 +345,10 @@ class ReportViewSet(
 
     def get_serializer_class(self):
         return ReportSerializer if self.action == "list" else ReportDetailSerializer
+
+    def get_throttles(self):
+        # Filing is limited per volunteer; a phone's outbox retries a refused report later.
+        return [ReportThrottle()] if self.action == "create" else super().get_throttles()
 
     def _input(self, serializer_class):
         data = serializer_class(data=self.request.data, context=self.get_serializer_context())

@@ -8,13 +8,12 @@ import json
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from ..choices import AssignmentStatus, GroupKind, Role, ShiftStatus, ZoneKind
+from ..choices import AccessChannel, AssignmentStatus, GroupKind, Role, ShiftStatus, ZoneKind
 from ..models import (
     Assignment,
     District,
@@ -31,8 +30,10 @@ from ..models import (
     Zone,
 )
 from ..scope import districts_in_scope, manageable_districts, regions_in_scope, sees_personal_data
+from ..services import audit
 from ..services.messages import render
 from ..validators import mask_iin, mask_phone
+from .fields import SlugRelatedField
 
 
 def _requesting_user(serializer):
@@ -108,7 +109,7 @@ class MeSerializer(serializers.ModelSerializer):
     def get_regions(self, obj) -> list[str]:
         return list(regions_in_scope(obj).order_by("code").values_list("code", flat=True))
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_volunteer(self, obj) -> int | None:
         volunteer = getattr(obj, "volunteer", None)
         return volunteer.pk if volunteer else None
@@ -116,10 +117,10 @@ class MeSerializer(serializers.ModelSerializer):
 
 class GroupSerializer(serializers.ModelSerializer):
     district = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    settlement = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    settlement = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     leader_name = serializers.SerializerMethodField()
-    inspector = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    inspector = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     member_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -148,15 +149,11 @@ class GroupInputSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=GroupKind.choices)
-    district = serializers.SlugRelatedField(slug_field="code", queryset=District.objects.none())
-    settlement = serializers.SlugRelatedField(
-        slug_field="code", queryset=Settlement.objects.all(), required=False, allow_null=True
-    )
+    district = SlugRelatedField(slug_field="code", queryset=District.objects.none())
+    settlement = SlugRelatedField(slug_field="code", queryset=Settlement.objects.all(), required=False, allow_null=True)
     institution = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     leader = serializers.PrimaryKeyRelatedField(queryset=Volunteer.objects.none(), required=False, allow_null=True)
-    inspector = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.none(), required=False, allow_null=True
-    )
+    inspector = SlugRelatedField(slug_field="username", queryset=User.objects.none(), required=False, allow_null=True)
     is_active = serializers.BooleanField(required=False, default=True)
 
     def __init__(self, *args, **kwargs):
@@ -229,12 +226,15 @@ class VolunteerSerializer(serializers.ModelSerializer):
         return cache[obj.pk]
 
     def get_iin(self, obj) -> str:
-        return obj.iin if self._personal(obj) else mask_iin(obj.iin)
+        if not self._personal(obj):
+            return mask_iin(obj.iin)
+        audit.volunteer_iin_shown(self.context["request"], obj, how=AccessChannel.API)
+        return obj.iin
 
     def get_phone(self, obj) -> str:
         return obj.phone_display if self._personal(obj) else mask_phone(obj.phone)
 
-    @extend_schema_field(OpenApiTypes.DATE)
+    @extend_schema_field(serializers.DateField(allow_null=True, help_text=_("Null unless you may see it.")))
     def get_birth_date(self, obj):
         return obj.birth_date.isoformat() if self._personal(obj) else None
 
@@ -251,7 +251,7 @@ class VolunteerSerializer(serializers.ModelSerializer):
 
 
 class VolunteerCreateSerializer(serializers.Serializer):
-    district = serializers.SlugRelatedField(slug_field="code", queryset=District.objects.none())
+    district = SlugRelatedField(slug_field="code", queryset=District.objects.none())
     last_name = serializers.CharField(max_length=100)
     first_name = serializers.CharField(max_length=100)
     patronymic = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -308,7 +308,7 @@ class DocumentsSerializer(serializers.Serializer):
 
 
 class StatusChangeSerializer(serializers.ModelSerializer):
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = VolunteerStatusChange
@@ -318,6 +318,14 @@ class StatusChangeSerializer(serializers.ModelSerializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"})
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "The 6-digit code from the authenticator app: required for inspectors, chiefs, analysts and admins "
+            "when two-factor sign-in is on."
+        ),
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer):
@@ -371,7 +379,7 @@ class ZoneSerializer(GeoFeatureModelSerializer):
 
 
 class ZoneInputSerializer(serializers.Serializer):
-    district = serializers.SlugRelatedField(slug_field="code", queryset=District.objects.none())
+    district = SlugRelatedField(slug_field="code", queryset=District.objects.none())
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=ZoneKind.choices, default=ZoneKind.AREA)
     geometry = GeoJSONGeometryField()
@@ -439,9 +447,7 @@ class ShiftInputSerializer(serializers.Serializer):
     min_volunteers = serializers.IntegerField(min_value=1, max_value=500, default=2)
     max_volunteers = serializers.IntegerField(min_value=1, max_value=500, default=6)
     groups = serializers.PrimaryKeyRelatedField(many=True, queryset=Group.objects.none(), required=False)
-    inspector = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.none(), required=False, allow_null=True
-    )
+    inspector = SlugRelatedField(slug_field="username", queryset=User.objects.none(), required=False, allow_null=True)
     briefing = serializers.CharField(required=False, allow_blank=True, default="")
 
     def __init__(self, *args, **kwargs):
@@ -519,7 +525,7 @@ class AttendanceMarkSerializer(serializers.Serializer):
 
 class ShiftEventSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     volunteer_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -577,9 +583,7 @@ class ShiftSeriesInputSerializer(serializers.Serializer):
     min_volunteers = serializers.IntegerField(min_value=1, max_value=500, default=2)
     max_volunteers = serializers.IntegerField(min_value=1, max_value=500, default=6)
     groups = serializers.PrimaryKeyRelatedField(many=True, queryset=Group.objects.none(), required=False)
-    inspector = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.none(), required=False, allow_null=True
-    )
+    inspector = SlugRelatedField(slug_field="username", queryset=User.objects.none(), required=False, allow_null=True)
     briefing = serializers.CharField(required=False, allow_blank=True, default="")
 
     def __init__(self, *args, **kwargs):

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import reports, views
+from . import audit, dashboard, reports, views
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -16,10 +16,15 @@ router.register("notifications", views.NotificationViewSet, basename="notificati
 router.register("categories", reports.CategoryViewSet, basename="category")
 router.register("outcomes", reports.OutcomeViewSet, basename="outcome")
 router.register("reports", reports.ReportViewSet, basename="report")
+router.register("benchmarks", dashboard.BenchmarkViewSet, basename="benchmark")
+router.register("access-log", audit.AccessLogViewSet, basename="access-log")
 
 app_name = "api"
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("dashboard/totals/", dashboard.TotalsView.as_view(), name="dashboard-totals"),
+    path("dashboard/activity/", dashboard.ActivityView.as_view(), name="dashboard-activity"),
+    path("dashboard/map/", dashboard.MapView.as_view(), name="dashboard-map"),
     path("", include(router.urls)),
 ]

@@ -1,5 +1,6 @@
 """API endpoints: querysets come from `scope`, writes go to `services`; nothing else happens here."""
 
+from axes.helpers import get_cool_off
 from django.contrib.auth import authenticate
 from django.db.models import CharField, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
+from ..auth import lockout_message
 from ..choices import SEAT_STATUSES, AssignmentStatus
 from ..models import (
     Assignment,
@@ -29,9 +31,10 @@ from ..models import (
     Zone,
 )
 from ..scope import AREA_ROLES, NATIONAL_ROLES, can_manage_people, role_of
-from ..services import inbox, roster, scheduling
+from ..services import inbox, roster, scheduling, signin
 from ..services.geometry import point_from
 from . import serializers as s
+from .errors import TooManyRequests
 from .filters import (
     DistrictFilter,
     GroupFilter,
@@ -42,21 +45,29 @@ from .filters import (
     VolunteerFilter,
     ZoneFilter,
 )
+from .throttles import SignupThrottle, TokenThrottle
 
 
 class TokenView(APIView):
-    """Exchange a username and password for an API token."""
+    """Exchange a username and password (and, for police and ministry accounts when two-factor sign-in is on, the
+    `otp` code) for an API token. Repeated failures lock the username out from that address (429)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [TokenThrottle]
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenResponseSerializer})
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        # The lockout marks the request it was given; the web pages get its answer from the middleware.
+        if getattr(request, "axes_locked_out", False):
+            raise TooManyRequests(wait=get_cool_off().total_seconds(), detail=lockout_message())
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": [_("The username or password is wrong.")]})
+        if signin.second_factor_required(user):
+            signin.second_factor_verify(user=user, code=data.validated_data.get("otp", ""))
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -166,7 +177,7 @@ class GroupViewSet(
         return self._output(group)
 
     @extend_schema(responses=s.VolunteerSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def members(self, request, pk=None):
         """The group's current roster (personal data masked as for the volunteers list)."""
         group = self.get_object()
@@ -311,7 +322,7 @@ class VolunteerViewSet(
         return self._step(roster.volunteer_issue_documents, s.DocumentsSerializer)
 
     @extend_schema(responses=s.StatusChangeSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def history(self, request, pk=None):
         """Who moved the volunteer through the lifecycle, and when."""
         volunteer = self.get_object()
@@ -527,7 +538,7 @@ class ShiftViewSet(
         return self._output(scheduling.shift_cancel(shift=shift, by=request.user, reason=data["reason"]))
 
     @extend_schema(request=s.VolunteerChoiceSerializer, responses={201: s.AttendanceSerializer})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=[SignupThrottle])
     def signup(self, request, pk=None):
         """Take a seat, or a place on the waiting list when the shift is full."""
         shift = self.get_object()
@@ -567,7 +578,7 @@ class ShiftViewSet(
 
     @extend_schema(methods=["get"], request=None, responses=s.AttendanceSerializer(many=True))
     @extend_schema(methods=["post"], request=s.AttendanceMarkSerializer, responses=s.AttendanceSerializer)
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=None)
     def attendance(self, request, pk=None):
         """GET: the roster as far as you may see it (a volunteer sees their own row).
         POST: the inspector marks a volunteer as not come or excused."""
@@ -589,7 +600,7 @@ class ShiftViewSet(
         return self._assignment_output(marked)
 
     @extend_schema(responses=s.ShiftEventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def history(self, request, pk=None):
         """Who created, changed, cancelled, signed up or marked whom, and when (newest first)."""
         shift = self.get_object()
