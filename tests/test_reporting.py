@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import math
 import threading
 import uuid
 
@@ -15,7 +16,7 @@ from PIL import Image
 
 from patrols.models import Category, Notification, Outcome, Report, ReportPhoto
 from patrols.services import reporting, scheduling
-from tests.factories import DistrictFactory, ShiftFactory
+from tests.factories import DistrictFactory, MembershipFactory, ShiftFactory, UserFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +196,31 @@ def test_a_likely_duplicate_from_another_volunteer_is_flagged(volunteer, leader)
     assert twin and twin[0]["reports"] == [first.pk]
     other_kind, _ = file_report(leader, point=near, category=category("littering"))
     assert "likely_duplicate" not in [flag["code"] for flag in other_kind.flags]
+
+
+def test_twins_are_reports_within_the_radius_north_south_east_or_west(volunteer, leader, teammates):
+    """300 m by default: 280 m away in any direction is a twin, 330 m is not (the SQL box cuts none too early)."""
+    first, _ = file_report(volunteer)
+    metres_lat = 1 / 111_320
+    metres_lng = 1 / (111_320 * math.cos(math.radians(first.location.y)))
+    moves = {"north": (0, 280 * metres_lat), "south": (0, -280 * metres_lat), "east": (280 * metres_lng, 0)}
+    moves |= {"west": (-280 * metres_lng, 0), "far east": (330 * metres_lng, 0), "far north": (0, 330 * metres_lat)}
+    for (name, (dx, dy)), person in zip(moves.items(), teammates, strict=True):
+        point = Point(first.location.x + dx, first.location.y + dy, srid=4326)
+        report, _ = file_report(person, point=point)
+        twins = [flag["reports"] for flag in report.flags if flag["code"] == "likely_duplicate"]
+        assert (twins == [[first.pk]]) == (not name.startswith("far")), (name, report.flags)
+
+
+@pytest.fixture
+def teammates(group):
+    """Six more registered volunteers of `group`, with accounts."""
+    people = []
+    for number in range(6):
+        person = VolunteerFactory(district=group.district, user=UserFactory(username=f"mate{number}"))
+        MembershipFactory(volunteer=person, group=group)
+        people.append(person.user)
+    return people
 
 
 def test_every_verification_step_is_recorded_and_told(volunteer, inspector):

@@ -241,6 +241,10 @@ def test_the_list_filters_by_place_window_status_mine_and_open(api, volunteer, i
     assert ids("status=cancelled") == {cancelled.pk}
     assert ids("mine=true") == {next_week.pk}
     assert ids("open=true") == {shift.pk, next_week.pk}
+    # Phones send 1 and 0 as often as true and false.
+    assert ids("mine=1") == {next_week.pk}
+    assert ids("open=1") == {shift.pk, next_week.pk}
+    assert next_week.pk not in ids("mine=0")
     assert ids(f"district=KZ-19-TAL&zone={zone.pk}") == {shift.pk, next_week.pk, cancelled.pk}
     assert ids("district=KZ-35-ABA") == set()
     assert client.get("/api/v1/shifts/?from=tomorrow").status_code == 400

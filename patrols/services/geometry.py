@@ -1,7 +1,9 @@
 """Distances in metres and shape checks, the same on PostGIS and SpatiaLite (computed with GEOS, not SQL)."""
 
+import math
+
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
-from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -25,6 +27,15 @@ def distance_m(geometry: GEOSGeometry, point: Point) -> float:
     shape = geometry.transform(transform, clone=True)
     where = point.transform(transform, clone=True)
     return shape.distance(where)
+
+
+def box_around(point: Point, metres: float) -> Polygon:
+    """A lat/lng box holding every place within `metres` of the point (a little more), for a first cut in SQL."""
+    dlat = metres * 1.1 / 111_320
+    dlng = metres * 1.1 / (111_320 * max(math.cos(math.radians(point.y)), 0.01))
+    box = Polygon.from_bbox((point.x - dlng, point.y - dlat, point.x + dlng, point.y + dlat))
+    box.srid = point.srid
+    return box
 
 
 def point_from(lat, lng) -> Point:
