@@ -10,11 +10,12 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgis://root@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help run test lint format messages bench system-run system-test venv
+.PHONY: help run test lint format messages bench load system-run system-test venv
 
 help:
 	@echo "make run    install what is missing, migrate, seed the demo once, serve with a Celery worker and beat"
 	@echo "make test   install what is missing and run the whole suite on PostGIS and Redis"
+	@echo "make load   200 simulated people against the production server (gunicorn, Celery) on loopback"
 
 system-run:
 	@scripts/system-deps.sh run
@@ -45,8 +46,14 @@ test: system-test venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv -v 0
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
+# BENCH picks the benchmarks (default both): BENCH=reminders or BENCH=dashboard; BENCH_ARGS go to each one run.
+BENCH ?= reminders dashboard
 bench: system-test venv
-	$(PY) bench/reminders.py $(BENCH_ARGS)
+	@set -e; for name in $(BENCH); do $(PY) bench/$$name.py $(BENCH_ARGS); done
+
+# Settings: LOAD_DATABASE_URL, LOAD_REDIS_URL, LOAD_USERS, LOAD_DURATION, WEB_WORKERS, WEB_THREADS (see bench/load.py).
+load: system-test venv
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 lint:
 	$(VENV)/bin/ruff check .

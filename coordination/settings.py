@@ -7,11 +7,13 @@ the https protections unless `HTTPS=0`.
 
 import os
 import socket
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,19 +64,33 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "leaflet",
     "django_celery_beat",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "patrols",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the locale, so that its 404 speaks the reader's language.
+    "patrols.middleware.NulInPathMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "patrols.auth.SharedDeviceSessionMiddleware",
+    "patrols.auth.StaffSecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Writes who was shown IINs and details of other people unmasked (one insert per request).
+    "patrols.middleware.AccessLogMiddleware",
+    # Last: turns a sign-in refused by the lockout into the translated lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "coordination.urls"
@@ -104,6 +120,8 @@ DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or 
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "patrols.User"
+# The lockout check comes first: a locked-out username is refused from that address even with the right password.
+AUTHENTICATION_BACKENDS = ["patrols.auth.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -139,6 +157,26 @@ STORAGES = {
         )
     },
 }
+# Uploaded files (report photos, roster files) go through Django's storage API: MEDIA_ROOT by default (a folder all
+# web and worker machines share), or an S3-compatible bucket when STORAGE_S3_BUCKET is set. Keys come from
+# AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the machine's role); the bucket stays private and links are signed.
+STORAGE_S3_BUCKET = os.environ.get("STORAGE_S3_BUCKET", "")
+if STORAGE_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("STORAGE_S3_REGION") or None,
+            # "path" for servers without a wildcard DNS name per bucket (MinIO, Ceph, most self-hosted ones).
+            "addressing_style": os.environ.get("STORAGE_S3_ADDRESSING_STYLE") or None,
+            "location": os.environ.get("STORAGE_S3_PREFIX", ""),
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": int(os.environ.get("STORAGE_S3_URL_SECONDS", 3600)),
+            "file_overwrite": False,
+        },
+    }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 ROSTER_IMPORT_MAX_BYTES = int(os.environ.get("ROSTER_IMPORT_MAX_BYTES", 10 * 1024 * 1024))
@@ -217,6 +255,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=9, minute=0, day_of_week=1),
         "options": {"expires": 60 * 60},
     },
+    "apply-retention": {
+        "task": "patrols.tasks.apply_retention",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 6 * 60 * 60},
+    },
 }
 
 # Patrol rules that an administrator may tune.
@@ -238,10 +281,21 @@ REPORT_DUPLICATE_WINDOW_MINUTES = int(os.environ.get("REPORT_DUPLICATE_WINDOW_MI
 # How late a report may be filed (an offline phone may send it days later).
 REPORT_MAX_AGE_DAYS = int(os.environ.get("REPORT_MAX_AGE_DAYS", 30))
 
+# Personal data retention (patrols.services.retention, daily). A volunteer who left (retired, refused, or out of
+# every group) is anonymised this many days after leaving; the details of other people in a rejected report are
+# removed this many days after the rejection; an uploaded roster file (it holds IINs) is deleted this many days
+# after the upload, its import record stays.
+RETENTION_VOLUNTEER_DAYS = int(os.environ.get("RETENTION_VOLUNTEER_DAYS", 3 * 365))
+RETENTION_THIRD_PARTY_DAYS = int(os.environ.get("RETENTION_THIRD_PARTY_DAYS", 90))
+RETENTION_ROSTER_FILE_DAYS = int(os.environ.get("RETENTION_ROSTER_FILE_DAYS", 30))
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions live in the database, read through the shared Redis cache when there is one, so any web process on any
+# machine serves any request. A per-process cache (locmem) would serve stale sessions: then the database alone.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 
 # Email: EMAIL_URL like smtp://user:pass@host:587?tls=1; console output when unset.
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
@@ -290,6 +344,44 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Signing in. Proxies in front of the app that append to X-Forwarded-For (0: the client is REMOTE_ADDR); the lockout
+# and the API's rate limits both take the client's address from there.
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+# Lockout (django-axes): a username that fails this often from one address is refused for the cool-off, which
+# restarts with every attempt made meanwhile. Other people behind the same address are not affected.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 30)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "patrols.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "patrols.auth.lockout_response"
+# Only failures are kept (they make the lockout), not a row for every sign-in and sign-out.
+AXES_DISABLE_ACCESS_LOG = True
+# No banner on every start; failures and lockouts are still logged as warnings.
+AXES_VERBOSE = False
+# "This is a shared device" at sign-in: the session ends when the browser closes and after this long idle.
+SHARED_DEVICE_SESSION_SECONDS = int(os.environ.get("SHARED_DEVICE_SESSION_SECONDS", 15 * 60))
+# Police and ministry accounts (inspector, chief, analyst, admin) sign in with a code from an authenticator app.
+STAFF_2FA = env_bool("STAFF_2FA", not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Volunteer patrols")
+# The admin lists and deletes people's authenticator devices but never shows their secrets.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF rate such as "60/min" from the environment; "off" turns the limit off."""
+    value = os.environ.get(name, "").strip() or default
+    return None if value.lower() in {"off", "none", "0"} else value
+
+
+# API rate limits, per signed-in user except the token (per address: many volunteers may share one mobile-network
+# address, so it is generous; the lockout stops password guessing per username).
+THROTTLE_RATES = {
+    "token": env_rate("THROTTLE_TOKEN", "30/min"),
+    "reports": env_rate("THROTTLE_REPORTS", "60/min"),
+    "signup": env_rate("THROTTLE_SIGNUP", "30/min"),
+}
+
 SILENCED_SYSTEM_CHECKS = [
     # Debian 12 ships GDAL 3.6, older than the 3.9 that can block file and network access from spatial reference
     # strings. The app never passes user-supplied spatial reference strings to GDAL: SRIDs are fixed in code.
@@ -308,8 +400,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "patrols.api.schema.PatrolAutoSchema",
     "EXCEPTION_HANDLER": "patrols.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Volunteer patrol coordination API",
@@ -329,6 +423,7 @@ SPECTACULAR_SETTINGS = {
         "ShiftEventKindEnum": "patrols.choices.ShiftEventKind",
         "NotificationKindEnum": "patrols.choices.NotificationKind",
         "ReportStatusEnum": "patrols.choices.ReportStatus",
+        "BenchmarkLevelEnum": "patrols.choices.BenchmarkLevel",
         "ReportEventKindEnum": "patrols.choices.ReportEventKind",
         "ReportFlagEnum": "patrols.choices.ReportFlag",
     },
@@ -336,6 +431,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No badge from the public validator: the docs load nothing from other sites.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 LEAFLET_CONFIG = {
@@ -352,9 +449,30 @@ LEAFLET_CONFIG = {
     ],
 }
 
+# Content Security Policy: scripts and styles only from our own files, never inline; map tiles from the tile
+# server; photo previews on the report form are blob: images; the service worker is /sw.js.
+_TILES = urlparse(LEAFLET_CONFIG["TILES"][0][1])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:", f"{_TILES.scheme}://{_TILES.netloc}"],
+        "connect-src": [SELF],
+        "worker-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes reports every sign-in at INFO; its warnings (failures, lockouts) are what matters.
+    # fontTools (the monthly PDF's font subsetting) reports every table it subsets at INFO.
+    "loggers": {"axes": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }

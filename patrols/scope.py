@@ -10,6 +10,7 @@ queryset, so views answer 404 and nothing tells whether it exists.
 - group leader: themselves, their groups and the rosters of the groups they lead.
 - volunteer: themselves and their groups.
 - geography (regions, districts, settlements) is reference data every signed-in user may read.
+- the access log of personal data: administrators only.
 """
 
 from __future__ import annotations

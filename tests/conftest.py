@@ -5,6 +5,7 @@ Our district (`district`, KZ-19 Almaty Region) is kept by `inspector`; `neighbou
 """
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from patrols.choices import Role
@@ -133,6 +134,13 @@ def web(client):
 def fast_password_hashing(settings):
     """Real hashing is slow by design; the tests need speed, not strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """The API's rate-limit counts live in the cache (Redis): every test starts with none. Lockout counts are rows
+    in the database and go with each test's transaction."""
+    cache.clear()
 
 
 @pytest.fixture
