@@ -1,19 +1,14 @@
 """The access log of personal data through the API: administrators only; for everyone else it does not exist (404)."""
 
-import datetime
-
 import django_filters
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import NotFound
 
 from ..choices import AccessChannel, AccessKind
 from ..models import AccessLogEntry
 from ..scope import reads_access_log
-from .filters import MomentField
+from .filters import MomentBoundFilter
 
 
 class AccessLogEntrySerializer(serializers.ModelSerializer):
@@ -26,37 +21,15 @@ class AccessLogEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class AtFilter(django_filters.Filter):
-    """`from` keeps entries at or after a moment, `to` at or before it; a date as `to` means the whole day (Almaty)."""
-
-    field_class = MomentField
-
-    def __init__(self, *args, edge: str, **kwargs):
-        self.edge = edge
-        super().__init__(*args, **kwargs)
-
-    def filter(self, qs, value):
-        if value is None:
-            return qs
-        if self.edge == "from":
-            return qs.filter(at__gte=value if isinstance(value, datetime.datetime) else _start_of(value))
-        if isinstance(value, datetime.datetime):
-            return qs.filter(at__lte=value)
-        return qs.filter(at__lt=_start_of(value + datetime.timedelta(days=1)))
-
-
 class AccessLogFilter(django_filters.FilterSet):
     user = django_filters.CharFilter(field_name="username", label=_("the reader's username"))
     kind = django_filters.ChoiceFilter(choices=AccessKind.choices, label=_("what was read"))
     how = django_filters.ChoiceFilter(choices=AccessChannel.choices, label=_("how it was read"))
     object_id = django_filters.NumberFilter(label=_("the volunteer's or report's id"))
-    at_from = AtFilter(edge="from", label=_("from: at or after this date or time"))
-    at_to = AtFilter(edge="to", label=_("to: at or before this date or time (a date: its end)"))
+    at_from = MomentBoundFilter(field_name="at", edge="from", label=_("from: at or after this date or time"))
+    at_to = MomentBoundFilter(
+        field_name="at", edge="to", label=_("to: at or before this date or time (a date: its end)")
+    )
 
     class Meta:
         model = AccessLogEntry

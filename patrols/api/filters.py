@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import BooleanFilter
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from ..choices import AssignmentStatus, GroupKind, ShiftStatus, VolunteerStatus, ZoneKind
 from ..models import Assignment, District, Group, Notification, Settlement, Shift, ShiftSeries, Volunteer, Zone
@@ -105,6 +107,30 @@ class MomentField(forms.Field):
 
 def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MomentBoundFilter(django_filters.Filter):
+    """`edge="from"` keeps rows whose `field_name` is at or after a moment, `edge="to"` at or before it.
+
+    A date as `to` means the whole of that day (Almaty time).
+    """
+
+    field_class = MomentField
+
+    def __init__(self, *args, edge: str, **kwargs):
+        self.edge = edge
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        name = self.field_name
+        if self.edge == "from":
+            return qs.filter(**{f"{name}__gte": value if isinstance(value, datetime.datetime) else _start_of(value)})
+        if isinstance(value, datetime.datetime):
+            return qs.filter(**{f"{name}__lte": value})
+        return qs.filter(**{f"{name}__lt": _start_of(value + datetime.timedelta(days=1))})
 
 
 class MomentFilter(django_filters.CharFilter):

@@ -4,15 +4,12 @@ and the managed lists the report form needs (categories and outcomes).
 Querysets come from `scope`, writes go to `services.reporting`; serializers only shape and parse.
 """
 
-import datetime
-
 import django_filters
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import BooleanFilter
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -26,7 +23,7 @@ from ..scope import manageable_districts, sees_third_party_details
 from ..services import audit, reporting
 from ..services.geometry import point_from
 from .fields import SlugRelatedField
-from .filters import MomentField
+from .filters import MomentBoundFilter
 from .throttles import ReportThrottle
 
 # Managed lists
@@ -248,41 +245,18 @@ class BulkVerifyResultSerializer(serializers.Serializer):
 # Filters
 
 
-def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class OccurredFilter(django_filters.Filter):
-    """`from` keeps reports that happened at or after a moment, `to` at or before it.
-
-    A date as `to` means the whole of that day (Almaty time).
-    """
-
-    field_class = MomentField
-
-    def __init__(self, *args, edge: str, **kwargs):
-        self.edge = edge
-        super().__init__(*args, **kwargs)
-
-    def filter(self, qs, value):
-        if value is None:
-            return qs
-        if self.edge == "from":
-            return qs.filter(occurred_at__gte=value if isinstance(value, datetime.datetime) else _start_of(value))
-        if isinstance(value, datetime.datetime):
-            return qs.filter(occurred_at__lte=value)
-        return qs.filter(occurred_at__lt=_start_of(value + datetime.timedelta(days=1)))
-
-
 class ReportFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ReportStatus.choices, label=gettext_lazy("status"))
     district = django_filters.CharFilter(field_name="district__code", label=gettext_lazy("district code"))
     outcome = django_filters.CharFilter(field_name="outcome__code", label=gettext_lazy("outcome code"))
     category = django_filters.CharFilter(field_name="category__code", label=gettext_lazy("category code"))
-    occurred_from = OccurredFilter(edge="from", label=gettext_lazy("from: happened at or after this date or time"))
-    occurred_to = OccurredFilter(
-        edge="to", label=gettext_lazy("to: happened before this date or time (a date: its end)")
+    occurred_from = MomentBoundFilter(
+        field_name="occurred_at", edge="from", label=gettext_lazy("from: happened at or after this date or time")
+    )
+    occurred_to = MomentBoundFilter(
+        field_name="occurred_at",
+        edge="to",
+        label=gettext_lazy("to: happened before this date or time (a date: its end)"),
     )
     mine = BooleanFilter(method="filter_mine", label=gettext_lazy("reports I filed"))
     flagged = BooleanFilter(method="filter_flagged", label=gettext_lazy("with flags for the inspector"))
