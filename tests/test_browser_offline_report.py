@@ -122,10 +122,12 @@ def phone(live_server, volunteer, district):
 
 
 def open_form(page) -> None:
+    # Waits are written as functions: Playwright compiles a function once, but re-evaluates a bare expression
+    # with eval() on every poll, which the page's Content Security Policy refuses once the first check fails.
     page.goto("/reports/new/")
     assert page.evaluate("navigator.serviceWorker.ready.then((registration) => Boolean(registration.active))")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
-    page.wait_for_function("document.getElementById('id_lat').value !== ''")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => document.getElementById('id_lat').value !== ''")
 
 
 def test_a_report_filed_offline_arrives_once_when_the_network_returns(phone, volunteer, tmp_path):
@@ -145,7 +147,7 @@ def test_a_report_filed_offline_arrives_once_when_the_network_returns(phone, vol
     assert page.evaluate("typeof L === 'object' && typeof gettext === 'function' && typeof Outbox === 'object'")
     page.check("input[name=outcome][value=prevented]")
     page.select_option("#id_category", "public_drinking")
-    page.wait_for_function("document.getElementById('id_lat').value !== ''")
+    page.wait_for_function("() => document.getElementById('id_lat').value !== ''")
     page.fill("#id_description", "Аялдамада ішімдік ішіп отырған екі адамға ескерту жасадық, тарап кетті.")
     page.set_input_files("#id_photo", str(photo))
     page.wait_for_selector("[data-thumbs] img")
@@ -208,7 +210,7 @@ def test_a_report_the_server_refuses_is_kept_to_be_corrected(phone):
     # Corrected in the form, it goes out under the same id.
     client_uuid = problem.get_attribute("data-client-uuid")
     problem.query_selector("button:not(.danger)").click()
-    page.wait_for_function("document.getElementById('id_case_number').value === '12345'")
+    page.wait_for_function("() => document.getElementById('id_case_number').value === '12345'")
     assert page.input_value("#id_description").startswith("Ұрыны")
     page.fill("#id_case_number", "123456789012345")
     page.click("button.send")
