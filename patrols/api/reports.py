@@ -112,7 +112,7 @@ class ReportSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     reporter_name = serializers.CharField(source="reporter.full_name", read_only=True)
     flags = serializers.SerializerMethodField()
-    photos = PhotoSerializer(many=True, read_only=True)
+    photos = PhotoSerializer(source="listed_photos", many=True, read_only=True)
     third_party_details = serializers.SerializerMethodField()
 
     class Meta:
@@ -311,7 +311,10 @@ class ReportViewSet(
         reports = (
             Report.objects.visible_to(self.request.user)
             .select_related("category", "outcome", "district", "reporter")
-            .prefetch_related("photos")
+            # The list names the district by its code: its shapes are not read.
+            .defer("district__boundary", "district__centre")
+            # Into a plain list: a prefetch into each report's manager builds a queryset per report.
+            .prefetch_related(Prefetch("photos", to_attr="listed_photos"))
         )
         if self.action != "list":
             reports = reports.prefetch_related(Prefetch("events", queryset=ReportEvent.objects.select_related("by")))

@@ -399,7 +399,7 @@ class ShiftSerializer(serializers.ModelSerializer):
     zone_name = serializers.CharField(source="zone.name", read_only=True)
     district = serializers.SlugRelatedField(slug_field="code", read_only=True)
     inspector = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    groups = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    groups = serializers.SerializerMethodField()
     signed_up = serializers.IntegerField(read_only=True, help_text=_("Seats held: signed up, checked in, completed."))
     waitlisted = serializers.IntegerField(read_only=True, help_text=_("Volunteers on the waiting list."))
     understaffed = serializers.SerializerMethodField(help_text=_("A scheduled shift below its minimum."))
@@ -433,6 +433,11 @@ class ShiftSerializer(serializers.ModelSerializer):
             "my_assignment",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_groups(self, obj) -> list[int]:
+        # Prefetched into a plain list by shifts_with_staffing: no queryset is built per shift.
+        return [group.pk for group in obj.invited_groups]
 
     def get_understaffed(self, obj) -> bool:
         return obj.status == ShiftStatus.SCHEDULED and obj.signed_up < obj.min_volunteers

@@ -426,7 +426,10 @@ def shifts_with_staffing(queryset, user):
         own = Subquery(newest.values("status")[:1])
     return (
         queryset.select_related("district", "zone", "inspector")
-        .prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk")))
+        # A list shows the zone's name and the district's code, never their shapes: a real district boundary
+        # has thousands of points, parsed for every row if it were read.
+        .defer("district__boundary", "district__centre", "zone__geometry")
+        .prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk"), to_attr="invited_groups"))
         .annotate(
             signed_up=count(SEAT_STATUSES),
             waitlisted=count([AssignmentStatus.WAITLISTED]),
@@ -629,7 +632,7 @@ class ShiftSeriesViewSet(
         return (
             self.base_queryset()
             .select_related("district", "zone", "inspector")
-            .prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk")))
+            .prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk"), to_attr="invited_groups"))
             .order_by("district__code", "starts_on", "start_time", "pk")
         )
 

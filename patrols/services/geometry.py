@@ -1,6 +1,7 @@
 """Distances in metres and shape checks, the same on PostGIS and SpatiaLite (computed with GEOS, not SQL)."""
 
 import math
+import threading
 
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
@@ -10,15 +11,34 @@ from django.utils.translation import gettext as _
 WGS84 = 4326
 # Kazakhstan's extent with a margin, for a first sanity check of positions sent by phones.
 KZ_BBOX = (46.0, 40.0, 88.0, 56.0)
+# At most this many projections kept per thread (Kazakhstan is ~50,000 cells; patrols use a few hundred).
+_CACHED_TRANSFORMS = 512
+
+
+# Projections are centred on a grid of this step (degrees, about 5 km): a point is then at most ~4 km from the
+# centre, where a transverse Mercator's scale error is below 1e-6, and each grid cell's transform is built once.
+_CENTRE_STEP = 0.05
+# Building a PROJ transform costs milliseconds; GDAL's transform objects are not shared between threads.
+_transforms = threading.local()
 
 
 def _local_metric_transform(lng: float, lat: float) -> CoordTransform:
-    """A transverse Mercator centred on the point: metres with negligible error over tens of kilometres.
+    """A transverse Mercator centred near the point: metres with negligible error over tens of kilometres.
 
     The projection string is built here from numbers, never from user input (see gis.W001 in settings).
     """
-    proj = f"+proj=tmerc +lat_0={lat:.6f} +lon_0={lng:.6f} +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
-    return CoordTransform(SpatialReference(WGS84), SpatialReference(proj))
+    centre = (round(lng / _CENTRE_STEP), round(lat / _CENTRE_STEP))
+    cache = getattr(_transforms, "by_centre", None)
+    if cache is None:
+        cache = _transforms.by_centre = {}
+    transform = cache.get(centre)
+    if transform is None:
+        lng0, lat0 = centre[0] * _CENTRE_STEP, centre[1] * _CENTRE_STEP
+        proj = f"+proj=tmerc +lat_0={lat0:.6f} +lon_0={lng0:.6f} +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+        if len(cache) >= _CACHED_TRANSFORMS:
+            cache.clear()
+        transform = cache[centre] = CoordTransform(SpatialReference(WGS84), SpatialReference(proj))
+    return transform
 
 
 def distance_m(geometry: GEOSGeometry, point: Point) -> float:

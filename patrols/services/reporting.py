@@ -52,6 +52,8 @@ from .tallies import tally_report_change
 
 COUNTRY_OUTLINE = Path(__file__).resolve().parent.parent / "data" / "kazakhstan.geojson"
 ERDR_RE = re.compile(r"^\d{15}$")
+# A new report's relations, each an object read in the same request: model validation need not look them up again.
+LOADED_RELATIONS = ["reporter", "filed_by", "shift", "district", "group", "category", "outcome", "duplicate_of"]
 
 
 @functools.cache
@@ -70,10 +72,15 @@ def in_kazakhstan(point: Point) -> bool:
 
 def district_for_point(point: Point) -> District:
     """The district whose boundary holds the point, else the one with the nearest centre."""
-    holder = District.objects.filter(boundary__intersects=point).order_by("code").first()
+    holder = District.objects.filter(boundary__intersects=point).defer("boundary").order_by("code").first()
     if holder is not None:
         return holder
-    nearest = District.objects.annotate(distance=Distance("centre", point)).order_by("distance", "code").first()
+    nearest = (
+        District.objects.annotate(distance=Distance("centre", point))
+        .defer("boundary")
+        .order_by("distance", "code")
+        .first()
+    )
     if nearest is None:
         raise ValidationError({"location": _("No district is known for this place.")})
     return nearest
@@ -248,7 +255,8 @@ def report_submit(
         case_number=case_number,
         third_party_details=(third_party_details or "").strip(),
     )
-    report.full_clean(validate_unique=False)
+    # The related rows were all read in this request; the database's foreign keys still guard a deletion since.
+    report.full_clean(exclude=LOADED_RELATIONS, validate_unique=False)
     report.flags = report_flags(report, assignment)
     try:
         with transaction.atomic():
