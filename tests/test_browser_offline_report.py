@@ -220,3 +220,34 @@ def test_a_report_the_server_refuses_is_kept_to_be_corrected(phone):
     report = Report.objects.get()
     assert (str(report.client_uuid), report.case_number) == (client_uuid, "123456789012345")
     assert phone.errors == []
+
+
+CACHED_PATHS = """async () => {
+  const paths = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) { paths.push(new URL(request.url).pathname); }
+  }
+  return paths;
+}"""
+
+
+def test_signing_out_on_a_shared_phone_forgets_the_pages_kept_for_offline_use(phone):
+    page, context = phone.page, phone.context
+    open_form(page)
+    page.goto("/reports/")
+    kept = page.evaluate(CACHED_PATHS)
+    assert {"/reports/new/", "/reports/"} <= set(kept)
+
+    page.click("form.logout button")
+    page.wait_for_selector("body[data-offline-pages-forgotten]", state="attached")
+    kept = page.evaluate(CACHED_PATHS)
+    assert "/reports/" not in kept and "/reports/new/" not in kept
+    # The static files stay: the next volunteer's form still opens with no signal once they have signed in.
+    assert any(path.startswith("/static/") for path in kept)
+
+    # With no signal, the next person on this phone opens nobody's report list.
+    context.set_offline(True)
+    with pytest.raises(sync_api.Error):
+        page.goto("/reports/")
+    assert phone.errors == []

@@ -12,6 +12,31 @@
     input.addEventListener("focus", function () { input.select(); });
   });
 
+  // Signed out: the pages the service worker kept for offline use (the report form, "My reports") are the last
+  // person's; on a shared phone the next one must not open them offline. The static files stay cached.
+  var body = document.body;
+  if (body.hasAttribute("data-signed-out")) {
+    var forgetPages = function () {
+      if (!window.caches) { return Promise.resolve(); }
+      var staticPrefix = new URL(body.dataset.staticPrefix || "/static/", window.location.origin).pathname;
+      return caches.keys().then(function (names) {
+        return Promise.all(names.filter(function (name) { return name.indexOf("patrol-shell-") === 0; })
+          .map(function (name) {
+            return caches.open(name).then(function (cache) {
+              return cache.keys().then(function (requests) {
+                return Promise.all(requests.filter(function (request) {
+                  return new URL(request.url).pathname.indexOf(staticPrefix) !== 0;
+                }).map(function (request) { return cache.delete(request); }));
+              });
+            });
+          }));
+      });
+    };
+    forgetPages().catch(function () { return undefined; }).then(function () {
+      body.setAttribute("data-offline-pages-forgotten", "");
+    });
+  }
+
   // A roster import page follows the import's progress until it ends, then reloads to show the result.
   var box = document.getElementById("import-progress");
   if (box && box.dataset.finished !== "1") {

@@ -61,6 +61,10 @@ function networkFirst(event, key, keep) {
       var copy = response.clone();
       return caches.open(CACHE).then(function (cache) { return cache.put(key, copy); });
     }
+    if (response.redirected || response.type === "opaqueredirect") {
+      // Sent to the sign-in page: the session ended, so the copy kept for offline use is nobody's to see now.
+      return caches.open(CACHE).then(function (cache) { return cache.delete(key); });
+    }
     return undefined;
   }).catch(function () { return undefined; });
   event.waitUntil(stored);
