@@ -288,6 +288,7 @@ REPORT_MAX_AGE_DAYS = int(os.environ.get("REPORT_MAX_AGE_DAYS", 30))
 RETENTION_VOLUNTEER_DAYS = int(os.environ.get("RETENTION_VOLUNTEER_DAYS", 3 * 365))
 RETENTION_THIRD_PARTY_DAYS = int(os.environ.get("RETENTION_THIRD_PARTY_DAYS", 90))
 RETENTION_ROSTER_FILE_DAYS = int(os.environ.get("RETENTION_ROSTER_FILE_DAYS", 30))
+RETENTION_ACCESS_LOG_DAYS = int(os.environ.get("RETENTION_ACCESS_LOG_DAYS", 3 * 365))
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

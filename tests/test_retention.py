@@ -1,6 +1,7 @@
 """Personal data retention in Talgar: volunteers who left long enough ago become "Anonymised volunteer #id" (their
 reports and shifts stay), the details of other people in long-rejected reports are removed, old roster files are
-deleted. A dry run only counts; the real run does exactly what is due (not a day early); a second run does nothing."""
+deleted, and so are access log entries older than their period. A dry run only counts; the real run does exactly
+what is due (not a day early); a second run does nothing."""
 
 import datetime
 import io
@@ -48,7 +49,7 @@ from tests.factories import PASSWORD, GroupFactory, MembershipFactory, UserFacto
 
 pytestmark = pytest.mark.django_db
 
-VOLUNTEER_DAYS, THIRD_PARTY_DAYS, ROSTER_FILE_DAYS = 1095, 90, 30
+VOLUNTEER_DAYS, THIRD_PARTY_DAYS, ROSTER_FILE_DAYS, ACCESS_LOG_DAYS = 1095, 90, 30, 730
 SECRET = "Жәбірленуші: Әсел Қасымова, тел. +7 702 111 22 33"
 
 
@@ -58,6 +59,7 @@ def periods(settings, tmp_path):
     settings.RETENTION_VOLUNTEER_DAYS = VOLUNTEER_DAYS
     settings.RETENTION_THIRD_PARTY_DAYS = THIRD_PARTY_DAYS
     settings.RETENTION_ROSTER_FILE_DAYS = ROSTER_FILE_DAYS
+    settings.RETENTION_ACCESS_LOG_DAYS = ACCESS_LOG_DAYS
 
 
 def ago(days: int, hours: int = 0) -> datetime.datetime:
@@ -116,6 +118,7 @@ def snapshot() -> tuple:
         list(User.objects.order_by("pk").values("username", "first_name", "email", "is_active", "password")),
         list(Report.objects.order_by("pk").values_list("pk", "third_party_details")),
         list(RosterImport.objects.order_by("pk").values_list("pk", "file")),
+        list(AccessLogEntry.objects.order_by("pk").values_list("pk", flat=True)),
         list(VolunteerStatusChange.objects.order_by("pk").values_list("pk", "note")),
         ReportEvent.objects.count(),
         Token.objects.count(),
@@ -182,6 +185,16 @@ def story(district, inspector, group, shift, volunteer, leader):
 
     old_file = roster_file(district, inspector, days_old=ROSTER_FILE_DAYS, hours=1)
     new_file = roster_file(district, inspector, days_old=ROSTER_FILE_DAYS - 1)
+
+    # The inspector's reads of IINs: two years and an hour ago, twice; a day short of two years; today.
+    reads = [ago(ACCESS_LOG_DAYS, hours=1), ago(ACCESS_LOG_DAYS, hours=2), ago(ACCESS_LOG_DAYS - 1), ago(0)]
+    logged = [
+        AccessLogEntry.objects.create(
+            user=inspector, username=inspector.username, at=at, kind=AccessKind.VOLUNTEER_IIN,
+            object_id=drifting.pk, how="api", path=f"/api/v1/volunteers/{drifting.pk}/", ip="10.0.0.7",
+        ).pk
+        for at in reads
+    ]  # fmt: skip
     return {
         "gone": gone,
         "gone_user": volunteer,
@@ -197,6 +210,8 @@ def story(district, inspector, group, shift, volunteer, leader):
         "verified_old": verified_old,
         "old_file": old_file,
         "new_file": new_file,
+        "old_reads": logged[:2],
+        "recent_reads": logged[2:],
     }
 
 
@@ -207,6 +222,7 @@ def test_a_dry_run_counts_and_changes_nothing(story):
     assert "Volunteers to anonymise: 3" in out
     assert "Rejected reports whose details of other people would be removed: 1" in out
     assert "Roster files to delete: 1" in out
+    assert "Access log entries to delete: 2" in out
     assert snapshot() == before
     assert story["old_file"].file.storage.exists(story["old_file"].file.name)
 
@@ -216,6 +232,7 @@ def test_the_run_does_exactly_what_is_due_and_a_second_run_nothing_more(story, g
     assert "Volunteers anonymised: 3" in out
     assert "Rejected reports whose details of other people were removed: 1" in out
     assert "Roster files deleted: 1" in out
+    assert "Access log entries deleted: 2" in out
 
     anonymised = {story["gone"].pk, story["refused"].pk, story["drifted"].pk}
     assert set(Volunteer.objects.exclude(anonymised_at=None).values_list("pk", flat=True)) == anonymised
@@ -279,11 +296,15 @@ def test_the_run_does_exactly_what_is_due_and_a_second_run_nothing_more(story, g
     assert not story["old_file"].file.storage.exists(story["old_file"].file.name)
     assert new.file and new.file.storage.exists(new.file.name)
 
+    # The reads older than the access log's period are gone; the one a day short and today's stay.
+    assert sorted(AccessLogEntry.objects.values_list("pk", flat=True)) == sorted(story["recent_reads"])
+
     after = snapshot()
     again = run()
     assert "Volunteers anonymised: 0" in again
     assert "Rejected reports whose details of other people were removed: 0" in again
     assert "Roster files deleted: 0" in again
+    assert "Access log entries deleted: 0" in again
     assert snapshot() == after
 
 
@@ -299,6 +320,21 @@ def test_an_anonymised_volunteer_reads_as_such_on_the_pages_and_is_not_logged(st
     row = api(inspector).get(f"/api/v1/volunteers/{gone.pk}/").json()
     assert row["full_name"] == anonymised
     assert not AccessLogEntry.objects.filter(object_id=gone.pk, kind=AccessKind.VOLUNTEER_IIN).exists()
+
+
+def test_a_long_access_log_is_pruned_in_batches_oldest_first(inspector, volunteer):
+    """Batches of a few entries: every entry past the period goes, none within it, whatever the batch size."""
+    ids = [
+        AccessLogEntry.objects.create(
+            user=inspector, username=inspector.username, at=ago(ACCESS_LOG_DAYS + days), kind=AccessKind.VOLUNTEER_IIN,
+            object_id=volunteer.volunteer.pk, how="web",
+        ).pk
+        for days in (-3, -1, 1, 2, 3, 5, 8, 13, 21)
+    ]  # fmt: skip
+    assert retention.access_log_due() == 7
+    assert retention.access_log_prune(batch=3) == 7
+    assert sorted(AccessLogEntry.objects.values_list("pk", flat=True)) == sorted(ids[:2])
+    assert retention.access_log_prune(batch=3) == 0
 
 
 def test_a_police_account_of_a_volunteer_who_left_only_loses_the_link(district, group, inspector):
@@ -363,6 +399,7 @@ def test_the_beat_runs_retention_daily(story):
         "volunteers": 3,
         "third_party": 1,
         "roster_files": 1,
+        "access_log": 2,
         "failed": 0,
         "dry_run": False,
     }

@@ -8,6 +8,8 @@
   (a verified report keeps them: it may be evidence).
 - An uploaded roster file (full of IINs) is deleted from storage `RETENTION_ROSTER_FILE_DAYS` after the upload;
   the import record with its counts and errors stays.
+- An access log entry (who read whose IIN or details, from which address) is deleted `RETENTION_ACCESS_LOG_DAYS`
+  after the reading: the log answers for the reads while the data they concern may still be asked about.
 
 Each object is handled in its own short transaction that locks it and checks again that it is due: a run over
 thousands of people holds no lock for long, one object that fails does not undo the others (the next run tries it
@@ -31,6 +33,7 @@ from rest_framework.authtoken.models import Token
 
 from ..choices import DeliveryStatus, ReportEventKind, ReportStatus, Role, VolunteerStatus
 from ..models import (
+    AccessLogEntry,
     CalendarFeed,
     Delivery,
     Group,
@@ -67,6 +70,7 @@ class RetentionResult:
     volunteers: int = 0
     third_party: int = 0
     roster_files: int = 0
+    access_log: int = 0
     failed: int = 0
     dry_run: bool = False
 
@@ -305,6 +309,36 @@ def roster_file_delete(*, import_id: int, now: datetime.datetime | None = None) 
     return True
 
 
+# The access log
+
+# Entries deleted per transaction: a year of a busy country's log goes in short steps, never one long lock.
+ACCESS_LOG_BATCH = 5000
+
+
+def _access_log_cutoff(now: datetime.datetime | None) -> datetime.datetime:
+    return (now or timezone.now()) - datetime.timedelta(days=settings.RETENTION_ACCESS_LOG_DAYS)
+
+
+def access_log_due(*, now: datetime.datetime | None = None) -> int:
+    """How many access log entries are older than RETENTION_ACCESS_LOG_DAYS."""
+    return AccessLogEntry.objects.filter(at__lte=_access_log_cutoff(now)).count()
+
+
+def access_log_prune(*, now: datetime.datetime | None = None, batch: int = ACCESS_LOG_BATCH) -> int:
+    """Delete the access log entries older than RETENTION_ACCESS_LOG_DAYS, oldest first, a batch per transaction."""
+    cutoff = _access_log_cutoff(now)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            oldest = (
+                AccessLogEntry.objects.filter(at__lte=cutoff).order_by("at", "id").values_list("pk", flat=True)[:batch]
+            )
+            count, _per_model = AccessLogEntry.objects.filter(pk__in=list(oldest)).delete()
+        deleted += count
+        if count < batch:
+            return deleted
+
+
 # The run
 
 
@@ -327,7 +361,11 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
     volunteers, reports, files = volunteers_due(now=now), reports_due(now=now), roster_files_due(now=now)
     if dry_run:
         return RetentionResult(
-            volunteers=len(volunteers), third_party=len(reports), roster_files=len(files), dry_run=True
+            volunteers=len(volunteers),
+            third_party=len(reports),
+            roster_files=len(files),
+            access_log=access_log_due(now=now),
+            dry_run=True,
         )
     anonymised, failed_volunteers = _each(
         volunteers, lambda pk: volunteer_anonymise(volunteer_id=pk, now=now), what="volunteer"
@@ -340,6 +378,7 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
         volunteers=anonymised,
         third_party=redacted,
         roster_files=deleted,
+        access_log=access_log_prune(now=now),
         failed=failed_volunteers + failed_reports + failed_files,
     )
     logger.info("Retention applied: %s", result.as_dict())
