@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
@@ -27,6 +25,3 @@ urlpatterns = [
 ]
 # An address under /api/ that no route matches answers in JSON like the API's own 404s.
 handler404 = "patrols.api.errors.not_found"
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

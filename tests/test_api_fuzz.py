@@ -10,18 +10,22 @@ which must be refused.
 
 import collections
 import datetime
+import io
 import json
+import re
 import uuid
 import zlib
 
 import pytest
 import schemathesis
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import Client
 from django.utils import timezone
 from hypothesis import strategies as st
+from PIL import Image
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import HealthCheck
@@ -117,6 +121,7 @@ def country(
             description="Екі жасөспірім төбелескен, ажыратып жібердік.",
         )
         reports.append(report)
+    photo, _created = reporting.report_photo_add(report=reports[1], by=volunteer, upload=_street_photo())
     reporting.report_verify(report=reports[0], by=inspector)
     reporting.report_request_info(report=reports[2], by=inspector, question="Қай көшеде?")
     notifications = [
@@ -135,6 +140,7 @@ def country(
         "shifts": [tomorrow.pk, starting.pk, other_shift.pk],
         "series": [series.pk],
         "reports": [report.pk for report in reports],
+        "photos": [photo.pk],
         "notifications": [notification.pk for notification in notifications],
         "benchmarks": list(Benchmark.objects.values_list("pk", flat=True)[:2]),
         "usernames": ["volunteer", "leader", "inspector", "other_inspector"],
@@ -142,16 +148,26 @@ def country(
     }
 
 
+def _street_photo() -> SimpleUploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 110, 130)).save(out, format="JPEG")
+    return SimpleUploadedFile("street.jpg", out.getvalue(), content_type="image/jpeg")
+
+
 def _known_path_parameters(country: dict):
-    """Swap a generated `id` or `code` for one of the country's, more often than not."""
+    """Swap generated path parameters (`id` or `code`, a photo's id) for the country's, more often than not."""
 
     def hook(context, strategy):
-        collection = context.operation.path.split("/")[3]
-        known = country.get(collection)
-        if not known:
+        path = context.operation.path
+        known = {}
+        collection = country.get(path.split("/")[3])
+        if collection:
+            known["code" if "{code}" in path else "id"] = st.sampled_from(collection)
+        if "{photo_id}" in path:
+            known["photo_id"] = st.sampled_from(country["photos"])
+        if not known or set(re.findall(r"{(\w+)}", path)) - known.keys():
             return strategy
-        name = "code" if "{code}" in context.operation.path else "id"
-        return st.one_of(st.fixed_dictionaries({name: st.sampled_from(known)}), strategy)
+        return st.one_of(st.fixed_dictionaries(known), strategy)
 
     return hook
 

@@ -9,6 +9,8 @@ import datetime
 import io
 import threading
 import uuid
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -282,6 +284,41 @@ def test_a_photo_is_added_once_however_often_it_is_sent(api, volunteer):
     shown = client.get(f"/api/v1/reports/{report['id']}/").json()
     assert shown["photos"] == [photo]
     assert [event["kind"] for event in shown["history"]] == ["photo_added", "submitted"]
+
+
+def test_a_photo_is_read_through_the_app_by_those_who_see_the_report(
+    api, client, volunteer, inspector, other_inspector
+):
+    """Photos show faces, cars and homes: not public files, but the reporter's and the police's in scope."""
+    report = filed(api, volunteer)
+    photo = upload(api(volunteer), report["id"], "street.jpg", jpeg()).json()
+    path = urlparse(photo["url"]).path
+    assert path == f"/api/v1/reports/{report['id']}/photos/{photo['id']}/"
+    stored = Path(ReportPhoto.objects.get().image.path).read_bytes()
+    for reader in (volunteer, inspector):
+        response = api(reader).get(path)
+        assert (response.status_code, response["Content-Type"]) == (200, "image/jpeg")
+        assert b"".join(response.streaming_content) == stored
+        assert response["Cache-Control"] == "private, max-age=86400"
+    assert api(other_inspector).get(path).status_code == 404
+    assert client.get(path).status_code in (401, 403)
+    # The stored file's own address is not served (DEBUG is off in tests, as in production).
+    assert client.get(f"/media/{ReportPhoto.objects.get().image.name}").status_code == 404
+
+    # A photo of another report is not reached through this one.
+    second = filed(api, volunteer)
+    theirs = upload(api(volunteer), second["id"], "other.jpg", jpeg(colour=(10, 200, 10))).json()
+    assert api(volunteer).get(f"/api/v1/reports/{report['id']}/photos/{theirs['id']}/").status_code == 404
+
+
+def test_with_uploads_in_a_bucket_the_photo_is_a_redirect_to_the_storages_link(api, settings, volunteer, inspector):
+    """Storage other than the media folder (a bucket): after the scope check, a redirect to the storage's link."""
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    report = filed(api, volunteer)
+    photo = upload(api(volunteer), report["id"], "street.jpg", jpeg()).json()
+    response = api(inspector).get(urlparse(photo["url"]).path)
+    assert response.status_code == 302
+    assert response["Location"] == ReportPhoto.objects.get().image.url
 
 
 @pytest.mark.parametrize(

@@ -327,7 +327,10 @@ def test_the_report_page_shows_photos_and_the_map(web, inspector, volunteer):
     photo, _created = reporting.report_photo_add(report=report, by=volunteer, upload=jpeg())
     page = web(inspector).get(reverse("report-detail", args=[report.pk]))
     html = html_of(page)
-    assert f'href="{photo.image.url}"' in html
+    link = f"/api/v1/reports/{report.pk}/photos/{photo.pk}/"
+    assert f'href="{link}"' in html and f'src="{link}"' in html
+    # The inspector's browser reads it with the session.
+    assert web(inspector).get(link)["Content-Type"] == "image/jpeg"
     assert 'id="report-geojson"' in html
     assert page.context["geojson"]["features"][-1]["geometry"]["type"] == "Point"
 

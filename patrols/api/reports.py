@@ -5,17 +5,21 @@ Querysets come from `scope`, writes go to `services.reporting`; serializers only
 """
 
 import django_filters
+from django.core.files.storage import FileSystemStorage
 from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import BooleanFilter
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from ..choices import AccessChannel, ReportFlag, ReportStatus
 from ..models import Category, Outcome, Report, ReportEvent, ReportPhoto
@@ -66,6 +70,22 @@ class OutcomeViewSet(viewsets.ReadOnlyModelViewSet):
 # Output
 
 
+def photo_response(photo: ReportPhoto):
+    """The photo's bytes from the media folder, or a redirect to the bucket's signed, expiring link.
+
+    Either way the reader's scope was checked first: photos show faces, cars and homes, and the storage's own
+    address (public under MEDIA_URL for a folder) is never handed out.
+    """
+    if not isinstance(photo.image.storage, FileSystemStorage):
+        # A bucket: its signed link lets the browser fetch the photo from the bucket itself.
+        return HttpResponseRedirect(photo.image.url)
+    # Every stored photo was re-encoded as a JPEG by services.photos.
+    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+    # A photo never changes once stored; only the reader's own browser may keep it.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
 class PhotoSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
 
@@ -74,9 +94,8 @@ class PhotoSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "width", "height"]
 
     def get_url(self, obj) -> str:
-        request = self.context.get("request")
-        url = obj.image.url
-        return request.build_absolute_uri(url) if request is not None else url
+        """The photo through the app, which checks the reader's scope; never the storage's own address."""
+        return reverse("api:report-photo-file", args=[obj.report_id, obj.pk], request=self.context.get("request"))
 
 
 class ReportFlagSerializer(serializers.Serializer):
@@ -382,6 +401,22 @@ class ReportViewSet(
         return Response(
             PhotoSerializer(photo, context=self.get_serializer_context()).data, status=_status_code(created)
         )
+
+    @extend_schema(
+        request=None,
+        responses={(200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description=gettext_lazy("The photo."))},
+        description=gettext_lazy(
+            "One photo of a report you may see (out of scope is 404). With uploads in a bucket, a redirect to a "
+            "signed link that expires."
+        ),
+    )
+    @action(detail=True, methods=["get"], url_path=r"photos/(?P<photo_id>[0-9]+)", url_name="photo-file")
+    def photo_file(self, request, pk=None, photo_id=None):
+        report = self.get_object()
+        photo = next((photo for photo in report.listed_photos if str(photo.pk) == photo_id), None)
+        if photo is None:
+            raise Http404
+        return photo_response(photo)
 
     @extend_schema(request=None, responses=ReportDetailSerializer)
     @action(detail=True, methods=["post"])
