@@ -109,6 +109,13 @@ def _start_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+def _moment(value: datetime.date | datetime.datetime, edge: str) -> datetime.datetime:
+    """A moment as given; a date as the start of that day (`from`) or the start of the next one (`to`)."""
+    if isinstance(value, datetime.datetime):
+        return value
+    return _start_of(value if edge == "from" else value + datetime.timedelta(days=1))
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class MomentBoundFilter(django_filters.Filter):
     """`edge="from"` keeps rows whose `field_name` is at or after a moment, `edge="to"` at or before it.
@@ -125,12 +132,12 @@ class MomentBoundFilter(django_filters.Filter):
     def filter(self, qs, value):
         if value is None:
             return qs
-        name = self.field_name
         if self.edge == "from":
-            return qs.filter(**{f"{name}__gte": value if isinstance(value, datetime.datetime) else _start_of(value)})
-        if isinstance(value, datetime.datetime):
-            return qs.filter(**{f"{name}__lte": value})
-        return qs.filter(**{f"{name}__lt": _start_of(value + datetime.timedelta(days=1))})
+            lookup = "gte"
+        else:
+            # A moment is kept itself; a date's end is the next day's start, which is not.
+            lookup = "lte" if isinstance(value, datetime.datetime) else "lt"
+        return qs.filter(**{f"{self.field_name}__{lookup}": _moment(value, self.edge)})
 
 
 class MomentFilter(django_filters.CharFilter):
@@ -149,13 +156,8 @@ class MomentFilter(django_filters.CharFilter):
         if value is None:
             return qs
         if self.edge == "from":
-            moment = _start_of(value) if not isinstance(value, datetime.datetime) else value
-            return qs.filter(ends_at__gt=moment)
-        if not isinstance(value, datetime.datetime):
-            moment = _start_of(value + datetime.timedelta(days=1))
-        else:
-            moment = value
-        return qs.filter(starts_at__lt=moment)
+            return qs.filter(ends_at__gt=_moment(value, "from"))
+        return qs.filter(starts_at__lt=_moment(value, "to"))
 
 
 def _own_assignments(user):
