@@ -4,18 +4,17 @@ request, a list in one insert). Masked reads and a volunteer reading their own p
 administrators read the log: for everyone else it does not exist."""
 
 import datetime
-import uuid
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patrols.choices import AccessChannel, AccessKind, Role
-from patrols.models import AccessLogEntry, Category, Outcome, Report
-from patrols.services import audit, reporting
+from patrols.models import AccessLogEntry, Report
+from patrols.services import audit
 from tests.factories import MembershipFactory, UserFactory, VolunteerFactory
+from tests.support import reports
 
 pytestmark = pytest.mark.django_db
 
@@ -24,18 +23,7 @@ LOG = "/api/v1/access-log/"
 
 
 def file_report(user, *, details: str = SECRET) -> Report:
-    centre = user.volunteer.district.centre
-    report, _created = reporting.report_submit(
-        by=user,
-        client_uuid=uuid.uuid4(),
-        occurred_at=timezone.now() - datetime.timedelta(minutes=5),
-        point=Point(centre.x, centre.y, srid=4326),
-        category=Category.objects.get(code="petty_hooliganism"),
-        outcome=Outcome.objects.get(code="prevented"),
-        description="Екі жасөспірім дүкен алдында төбелескен, ажыратып жібердік.",
-        third_party_details=details,
-    )
-    return report
+    return reports.file_report(user, third_party_details=details)
 
 
 def logged() -> list[tuple]:

@@ -5,8 +5,6 @@ No CSP violation and no console error is allowed: the charts and bars are drawn 
 nothing is fetched from another site (the map tiles are answered locally with a blank image)."""
 
 import base64
-import datetime
-import uuid
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -14,10 +12,11 @@ from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from patrols.choices import BenchmarkLevel
-from patrols.models import Benchmark, Category, Outcome
-from patrols.services import exports, figures, reporting
+from patrols.models import Benchmark
+from patrols.services import exports, figures
 from patrols.services.tallies import ALMATY
 from tests.factories import DistrictFactory, square
+from tests.support.reports import verified
 from tests.test_browser_shifts import PHONE, SCREENSHOTS, chromium, sign_in, strict  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -27,21 +26,6 @@ THIS_YEAR = timezone.localdate(timezone=ALMATY).year
 BLANK_TILE = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 )
-
-
-def verified(user, inspector, outcome: str = "prevented"):
-    centre = user.volunteer.district.centre
-    report, _created = reporting.report_submit(
-        by=user,
-        client_uuid=uuid.uuid4(),
-        occurred_at=timezone.now() - datetime.timedelta(hours=2),
-        point=Point(centre.x, centre.y, srid=4326),
-        category=Category.objects.get(code="petty_hooliganism"),
-        outcome=Outcome.objects.get(code=outcome),
-        description="Аялдамада төбелесті тоқтаттық.",
-        case_number="241975031000123" if outcome == "solved" else "",
-    )
-    return reporting.report_verify(report=report, by=inspector)
 
 
 def watched(browser, origin: str, **options):

@@ -6,44 +6,23 @@ area outside their scope: it answers 404.
 """
 
 import datetime
-import uuid
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone, translation
 
 from patrols.choices import BenchmarkLevel, GroupKind, NotificationKind
-from patrols.models import Benchmark, Category, Notification, Outcome, RegionMonthTally
+from patrols.models import Benchmark, Notification, RegionMonthTally
 from patrols.services import figures, reporting
 from patrols.services.reminders import chief_summaries
 from patrols.services.tallies import ALMATY
 from tests.factories import GroupFactory, MembershipFactory, UserFactory, VolunteerFactory
+from tests.support.reports import file_report, verified
 
 pytestmark = pytest.mark.django_db
 
 THIS_YEAR = timezone.localdate(timezone=ALMATY).year
-CASE_NUMBER = "241975031000123"
-
-
-def file(user, *, outcome="prevented", when=None):
-    centre = user.volunteer.district.centre
-    report, _created = reporting.report_submit(
-        by=user,
-        client_uuid=uuid.uuid4(),
-        occurred_at=when or timezone.now() - datetime.timedelta(hours=1),
-        point=Point(centre.x, centre.y, srid=4326),
-        category=Category.objects.get(code="petty_hooliganism"),
-        outcome=Outcome.objects.get(code=outcome),
-        description="Аялдамада төбелесті тоқтаттық.",
-        case_number=CASE_NUMBER if outcome == "solved" else "",
-    )
-    return report
-
-
-def verified(user, inspector, **kwargs):
-    return reporting.report_verify(report=file(user, **kwargs), by=inspector)
 
 
 def totals(api, user, **query):
@@ -58,7 +37,7 @@ def test_the_chief_sees_verified_reports_counted_once_against_the_national_bench
     Benchmark.objects.create(year=THIS_YEAR, level=BenchmarkLevel.NATIONAL, prevented_target=15000, solved_target=307)
     first = verified(volunteer, inspector)
     verified(volunteer, inspector, outcome="solved")
-    waiting = file(volunteer)
+    waiting = file_report(volunteer)
     twin = verified(volunteer, inspector)
     reporting.report_mark_duplicate(report=twin, original=first, by=inspector)
 
@@ -187,7 +166,7 @@ def test_a_wrong_year_gets_a_translated_error(api, chief):
 
 def test_activity_counts_patrols_not_reports(api, chief, inspector, volunteer):
     verified(volunteer, inspector)
-    file(volunteer)
+    file_report(volunteer)
     data = api(chief).get("/api/v1/dashboard/activity/").json()
     assert data["reports_waiting"] == 1
     assert data["active_volunteers"] == 0
@@ -274,7 +253,7 @@ def test_the_report_counts_for_the_reporters_group_of_that_patrol(volunteer, ins
     assert report.group.kind == GroupKind.PUBLIC_ASSISTANTS
     assert report.group_kind == GroupKind.PUBLIC_ASSISTANTS
     lone = VolunteerFactory(district=district, user=UserFactory())
-    assert file(lone.user).group is None
+    assert file_report(lone.user).group is None
 
 
 def test_the_weekly_summary_tells_the_chief_where_the_region_stands(chief, volunteer, inspector, district):

@@ -11,7 +11,6 @@ import csv
 import datetime
 import io
 import re
-import uuid
 
 import openpyxl
 import pytest
@@ -20,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from patrols.choices import AssignmentStatus, BenchmarkLevel, GroupKind
-from patrols.models import Assignment, Benchmark, Category, Outcome
-from patrols.services import exports, figures, monthly_report, report_map, reporting
+from patrols.models import Assignment, Benchmark, Category
+from patrols.services import exports, figures, monthly_report, report_map
 from patrols.services.tallies import ALMATY
 from tests.factories import (
     DistrictFactory,
@@ -33,32 +32,13 @@ from tests.factories import (
     square,
 )
 from tests.support.pdf_text import pdf_text
+from tests.support.reports import file_report, verified
 from tests.test_csp import assert_strict
 
 pytestmark = pytest.mark.django_db
 
 THIS_YEAR = timezone.localdate(timezone=ALMATY).year
-CASE_NUMBER = "241975031000123"
 TABLES = list(exports.TABLES)
-
-
-def file(user, *, outcome="prevented", when=None, category="petty_hooliganism"):
-    centre = user.volunteer.district.centre
-    report, _created = reporting.report_submit(
-        by=user,
-        client_uuid=uuid.uuid4(),
-        occurred_at=when or timezone.now() - datetime.timedelta(hours=1),
-        point=Point(centre.x, centre.y, srid=4326),
-        category=Category.objects.get(code=category),
-        outcome=Outcome.objects.get(code=outcome),
-        description="Аялдамада төбелесті тоқтаттық.",
-        case_number=CASE_NUMBER if outcome == "solved" else "",
-    )
-    return report
-
-
-def verified(user, inspector, **kwargs):
-    return reporting.report_verify(report=file(user, **kwargs), by=inspector)
 
 
 @pytest.fixture
@@ -95,7 +75,7 @@ def story(volunteer, other_volunteer, inspector, other_inspector, district, grou
     for _ in range(3):
         verified(volunteer, inspector)
     verified(volunteer, inspector, outcome="solved", category="theft")
-    file(volunteer)
+    file_report(volunteer)
     for _ in range(5):
         verified(other_volunteer.user, other_inspector)
 

@@ -8,7 +8,6 @@ import io
 import uuid
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -30,12 +29,10 @@ from patrols.models import (
     AccessLogEntry,
     Assignment,
     CalendarFeed,
-    Category,
     Delivery,
     Group,
     Membership,
     Notification,
-    Outcome,
     Report,
     ReportEvent,
     RosterImport,
@@ -46,6 +43,7 @@ from patrols.models import (
 from patrols.services import reporting, retention, roster, scheduling
 from patrols.validators import iin_birth_date, validate_iin
 from tests.factories import PASSWORD, GroupFactory, MembershipFactory, UserFactory, VolunteerFactory
+from tests.support import reports
 
 pytestmark = pytest.mark.django_db
 
@@ -76,18 +74,7 @@ def left(person: Volunteer, moment: datetime.datetime) -> None:
 
 
 def file_report(user, *, details: str = SECRET) -> Report:
-    centre = user.volunteer.district.centre
-    report, _created = reporting.report_submit(
-        by=user,
-        client_uuid=uuid.uuid4(),
-        occurred_at=timezone.now() - datetime.timedelta(minutes=30),
-        point=Point(centre.x, centre.y, srid=4326),
-        category=Category.objects.get(code="petty_hooliganism"),
-        outcome=Outcome.objects.get(code="prevented"),
-        description="Дүкен алдындағы төбелесті тоқтаттық.",
-        third_party_details=details,
-    )
-    return report
+    return reports.file_report(user, third_party_details=details)
 
 
 def decided(report: Report, moment: datetime.datetime) -> None:
