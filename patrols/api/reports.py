@@ -335,7 +335,8 @@ class ReportViewSet(
             # Into a plain list: a prefetch into each report's manager builds a queryset per report.
             .prefetch_related(Prefetch("photos", to_attr="listed_photos"))
         )
-        if self.action != "list":
+        # The history goes with one report's answer; a list and a photo do without it.
+        if self.action not in ("list", "photo_file"):
             reports = reports.prefetch_related(Prefetch("events", queryset=ReportEvent.objects.select_related("by")))
         return reports
 
