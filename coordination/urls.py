@@ -24,4 +24,7 @@ urlpatterns = [
     path("", include("patrols.web.urls")),
 ]
 # An address under /api/ that no route matches answers in JSON like the API's own 404s.
+handler400 = "patrols.api.errors.bad_request"
+handler403 = "patrols.api.errors.permission_denied"
 handler404 = "patrols.api.errors.not_found"
+handler500 = "patrols.api.errors.server_error"

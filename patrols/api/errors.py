@@ -5,8 +5,9 @@ import math
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.defaults import page_not_found
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -46,10 +47,36 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+def _json(detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _in_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The site's 404: under /api/ the API's JSON answer (an address no route matches), elsewhere the page."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"detail": str(exceptions.NotFound.default_detail)}, status=404, json_dumps_params={"ensure_ascii": False}
-        )
-    return page_not_found(request, exception)
+    if _in_api(request):
+        return _json(str(exceptions.NotFound.default_detail), 404)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A request Django refuses before any view reads it (too many fields, a body too large, a bad host)."""
+    if _in_api(request):
+        return _json(_("The request could not be read: it is malformed or too large."), 400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _in_api(request):
+        return _json(str(exceptions.PermissionDenied.default_detail), 403)
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Something broke: the API answers in JSON, the pages with the site's error page."""
+    if _in_api(request):
+        return _json(_("Something went wrong on the server. Try again in a moment."), 500)
+    return defaults.server_error(request)
