@@ -267,6 +267,13 @@ SHIFT_LATE_CANCEL_HOURS = int(os.environ.get("SHIFT_LATE_CANCEL_HOURS", 12))
 SHIFT_CLOSE_GRACE_MINUTES = int(os.environ.get("SHIFT_CLOSE_GRACE_MINUTES", 60))
 CHECKIN_TOLERANCE_M = int(os.environ.get("CHECKIN_TOLERANCE_M", 150))
 CHECKIN_OPENS_MINUTES_BEFORE = int(os.environ.get("CHECKIN_OPENS_MINUTES_BEFORE", 30))
+# Check-ins farther from the zone than this are refused (a district may set its own distance); nearer but outside
+# the zone they wait for the inspector's confirmation before their hours count (services/attendance.py).
+CHECKIN_MAX_DISTANCE_M = int(os.environ.get("CHECKIN_MAX_DISTANCE_M", 1000))
+# A position less precise than this asks to try again outdoors; after this many tries the volunteer goes on and
+# the check-in waits for the inspector's confirmation.
+CHECKIN_MAX_ACCURACY_M = int(os.environ.get("CHECKIN_MAX_ACCURACY_M", 200))
+CHECKIN_ACCURACY_TRIES = int(os.environ.get("CHECKIN_ACCURACY_TRIES", 3))
 SERIES_HORIZON_DAYS = int(os.environ.get("SERIES_HORIZON_DAYS", 28))
 
 # Reports and their photos. Phones resize photos to 1600 px before sending; the server re-encodes them anyway.

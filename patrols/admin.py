@@ -54,7 +54,7 @@ class RegionAdmin(MapAdmin):
 
 @admin.register(District)
 class DistrictAdmin(MapAdmin):
-    list_display = ["code", "name_kk", "name_ru", "region"]
+    list_display = ["code", "name_kk", "name_ru", "region", "checkin_max_distance_m"]
     list_filter = ["region"]
     search_fields = ["code", "name_kk", "name_ru", "name_en"]
 

@@ -65,6 +65,22 @@ class AssignmentStatus(models.TextChoices):
     EXCUSED = "excused", _("Excused")
 
 
+class CheckInConfirmation(models.TextChoices):
+    """Whether a check-in's hours count on their own or wait for the inspector's word."""
+
+    NOT_NEEDED = "not_needed", _("Not needed")
+    NEEDED = "needed", _("Needs the inspector's confirmation")
+    CONFIRMED = "confirmed", _("Confirmed by the inspector")
+    DECLINED = "declined", _("Not confirmed by the inspector")
+
+
+class CheckInDoubt(models.TextChoices):
+    """Why a check-in waits for confirmation."""
+
+    OUTSIDE_ZONE = "outside_zone", _("Checked in away from the zone")
+    POOR_ACCURACY = "poor_accuracy", _("The phone could not find its position precisely")
+
+
 # Assignments that hold a seat on the shift (the waiting list does not).
 SEAT_STATUSES = frozenset({AssignmentStatus.SIGNED_UP, AssignmentStatus.CHECKED_IN, AssignmentStatus.COMPLETED})
 # Assignments that keep the volunteer busy for the shift's time (for the overlap rule).
@@ -85,6 +101,10 @@ class ShiftEventKind(models.TextChoices):
     EXCUSED = "excused", _("Excused")
     CLOSED = "closed", _("Shift closed")
     UNDERSTAFFED = "understaffed", _("Flagged as understaffed")
+    CHECK_IN_REFUSED = "check_in_refused", _("Check-in refused: the position was too imprecise")
+    CHECK_IN_CONFIRMED = "check_in_confirmed", _("Check-in confirmed")
+    CHECK_IN_DECLINED = "check_in_declined", _("Check-in not confirmed")
+    HOURS_CORRECTED = "hours_corrected", _("Patrol hours corrected")
 
 
 class NotificationKind(models.TextChoices):
@@ -99,6 +119,7 @@ class NotificationKind(models.TextChoices):
     SHIFT_REMINDER = "shift_reminder", _("Reminder of your shift")
     CHECKIN_MISSING = "checkin_missing", _("You have not checked in")
     CHECKIN_MISSING_INSPECTOR = "checkin_missing_inspector", _("Volunteers have not checked in")
+    CHECKIN_DECLINED = "checkin_declined", _("Your check-in was not confirmed")
     INSPECTOR_DIGEST = "inspector_digest", _("Morning digest")
     CHIEF_SUMMARY = "chief_summary", _("Weekly summary")
 

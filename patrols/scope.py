@@ -230,7 +230,12 @@ class NotificationQuerySet(models.QuerySet):
 
 
 class ReportQuerySet(ScopedQuerySet):
-    """A volunteer sees their own reports; a leader also their groups' members' reports."""
+    """A report belongs to the district of its point (where it counts) and, when it was filed on a shift, also to the
+    shift's district: both inspectors see and verify it. A volunteer sees their own reports; a leader also their
+    groups' members' reports."""
+
+    def in_districts(self, districts):
+        return self.filter(Q(district__in=districts) | Q(shift__district__in=districts))
 
     def for_volunteer(self, volunteer):
         from .models import Membership

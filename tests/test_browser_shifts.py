@@ -4,13 +4,14 @@ app's own strict Content Security Policy (no 'unsafe-inline'), so an inline scri
 violation, and a page without the policy is reported too."""
 
 import datetime
+import re
 
 import pytest
 from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
-from patrols.models import Assignment
+from patrols.models import Assignment, Shift
 from patrols.services import scheduling
 from tests.factories import PASSWORD
 
@@ -120,9 +121,21 @@ def test_a_volunteer_signs_up_and_checks_in_on_a_phone_and_the_inspector_sees_it
     assignment = Assignment.objects.get(shift=shift)
     assert assignment.status == "checked_in"
     assert assignment.check_in_distance_m == 0
+    # Checked in ten minutes early: there is no checking out before the start.
+    expect(page.get_by_role("button", name="Check out")).to_have_count(0)
+    Shift.objects.filter(pk=shift.pk).update(starts_at=soon(-60), ends_at=soon(120))
+    page.reload()
     expect(page.get_by_role("button", name="Check out")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=f"{SCREENSHOTS}/shifts-volunteer-phone.png", full_page=True)
+    # Two hours before the end, leaving needs a reason: the form asks for it before it sends the position.
+    page.get_by_role("button", name="Check out").tap()
+    assert Assignment.objects.get(shift=shift).status == "checked_in"
+    page.get_by_label(re.compile("why do you leave earlier")).fill("My mother called me home.")
+    page.get_by_role("button", name="Check out").tap()
+    expect(page.locator(".message.success")).to_contain_text("Checked out at")
+    assignment = Assignment.objects.get(shift=shift)
+    assert (assignment.status, assignment.check_out_reason) == ("completed", "My mother called me home.")
 
     office = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     violations += strict(office, origin)
@@ -130,9 +143,10 @@ def test_a_volunteer_signs_up_and_checks_in_on_a_phone_and_the_inspector_sees_it
     sign_in(desk, origin, "inspector")
     desk.goto(f"{origin}/shifts/{shift.pk}/")
     row = desk.locator("table.roster tbody tr", has_text=volunteer.volunteer.last_name)
-    expect(row).to_contain_text("Checked in")
+    expect(row).to_contain_text("Completed")
     expect(row).to_contain_text("in the zone")
     expect(row).to_contain_text("0 m")
+    expect(row).to_contain_text("Left early: My mother called me home.")
     expect(desk.locator("#shift-map.leaflet-container path.leaflet-interactive").first).to_be_attached()
     expect(desk.locator(".history")).to_contain_text("Checked in")
     desk.screenshot(path=f"{SCREENSHOTS}/shifts-inspector-shift.png", full_page=True)

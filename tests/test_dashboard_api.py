@@ -46,10 +46,11 @@ def test_the_chief_sees_verified_reports_counted_once_against_the_national_bench
     assert data["area"] == {"level": "region", "code": "KZ-19", "name": district.region.name}
     assert data["prevented"]["count"] == 1
     assert data["solved"]["count"] == 1
-    # The region has no target of its own: the national one, and the region's share of it.
-    assert data["prevented"]["benchmark"] == 15000
-    assert data["prevented"]["benchmark_scope"] == "national"
-    assert data["prevented"]["percent"] == round(100 / 15000, 1)
+    # The region has no target of its own: no target and no percent, only its share of the national one.
+    assert (data["prevented"]["benchmark"], data["prevented"]["benchmark_scope"]) == (None, None)
+    assert data["prevented"]["percent"] is None
+    assert data["prevented"]["national_benchmark"] == 15000
+    assert data["prevented"]["national_share"] == round(100 / 15000, 1)
     assert data["prevented"]["pace"] is None
     talgar = next(row for row in data["by_area"] if row["code"] == district.code)
     assert (talgar["prevented"], talgar["solved"]) == (1, 1)

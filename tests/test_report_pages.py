@@ -111,7 +111,9 @@ def test_the_form_says_the_report_goes_with_the_shift_on_now(web, volunteer, zon
         starts_at=now - datetime.timedelta(hours=1),
         ends_at=now + datetime.timedelta(hours=3),
     )
-    Assignment.objects.create(shift=shift, volunteer=volunteer.volunteer, status=AssignmentStatus.CHECKED_IN)
+    Assignment.objects.create(
+        shift=shift, volunteer=volunteer.volunteer, status=AssignmentStatus.CHECKED_IN, check_in_at=shift.starts_at
+    )
     client = web(volunteer)
     client.cookies["django_language"] = "en"
     html = client.get(reverse("report-new")).content.decode()

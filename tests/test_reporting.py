@@ -15,7 +15,7 @@ from django.utils import timezone
 from PIL import Image
 
 from patrols.models import Category, Notification, Outcome, Report, ReportPhoto
-from patrols.services import reporting, scheduling
+from patrols.services import attendance, reporting, scheduling
 from tests.factories import DistrictFactory, MembershipFactory, ShiftFactory, UserFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +160,7 @@ def test_a_report_is_tied_to_the_current_shift_and_flagged_outside_its_zone(volu
         ends_at=timezone.now() + datetime.timedelta(hours=4),
     )
     assignment = scheduling.shift_signup(shift=shift, volunteer=volunteer.volunteer, by=volunteer)
-    scheduling.shift_check_in(assignment=assignment, by=volunteer, point=zone.geometry.centroid)
+    attendance.shift_check_in(assignment=assignment, by=volunteer, point=zone.geometry.centroid)
     inside, _ = file_report(volunteer, point=zone.geometry.centroid, when=timezone.now())
     assert inside.shift == shift
     assert inside.flags == []
@@ -276,9 +276,11 @@ def test_bulk_verify_goes_on_past_a_report_that_cannot_be_verified(volunteer, le
     second, _ = file_report(leader)
     third, _ = file_report(volunteer)
     reporting.report_mark_duplicate(report=third, original=first, by=inspector)
-    verified, skipped = reporting.report_bulk_verify(reports=[first, second, third], by=inspector)
-    assert verified == 2
-    assert [pk for pk, _reason in skipped] == [third.pk]
+    result = reporting.report_bulk_verify(
+        reports=[first, second, third], by=inspector, flagged_on_purpose=[first.pk, second.pk, third.pk]
+    )
+    assert result.verified == 2
+    assert [pk for pk, _reason in result.skipped] == [third.pk]
     assert list(reporting.report_queue(inspector)) == []
 
 

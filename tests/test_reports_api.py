@@ -450,10 +450,13 @@ def test_bulk_verify_tells_what_it_skipped(api, volunteer, teammate, inspector, 
     theirs = filed(api, other_volunteer.user)
     api(inspector).post(f"/api/v1/reports/{third['id']}/mark-duplicate/", {"original": first["id"]}, format="json")
     ids = [first["id"], second["id"], third["id"], theirs["id"], 999_999, first["id"]]
-    response = api(inspector).post("/api/v1/reports/bulk-verify/", {"ids": ids}, format="json")
+    # Filed outside any shift, each is flagged: chosen on purpose, they are verified.
+    chosen = {"ids": ids, "include_flagged": ids}
+    response = api(inspector).post("/api/v1/reports/bulk-verify/", chosen, format="json")
     assert response.status_code == 200, response.json()
     result = response.json()
     assert result["verified"] == 2
+    assert result["flagged_left_out"] == []
     assert [row["id"] for row in result["skipped"]] == [third["id"], theirs["id"], 999_999]
     reasons = {row["id"]: row["reason"] for row in result["skipped"]}
     # Someone else's report and a report that never existed read the same.

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
 from patrols.models import Assignment, Notification, Shift, ShiftEvent, Zone
-from patrols.services import scheduling
+from patrols.services import attendance, scheduling
 from tests.factories import (
     ALMATY,
     MembershipFactory,
@@ -67,7 +67,7 @@ def test_a_friday_night_series_crosses_midnight_in_almaty_time(inspector, zone, 
     assert list(first.groups.all()) == [group]
 
 
-def test_generating_a_series_twice_creates_each_shift_once(inspector, zone):
+def test_generating_a_series_twice_creates_each_shift_once(inspector, zone, group):
     series = scheduling.series_create(
         by=inspector,
         zone=zone,
@@ -226,45 +226,50 @@ def test_a_cancellation_close_to_the_start_is_late(zone, inspector, group, crew,
     assert early.cancelled_late is False
 
 
-def test_check_in_inside_the_zone_is_clean_and_outside_is_flagged_with_the_distance(zone, inspector, group, crew):
+def test_check_in_inside_the_zone_is_clean_and_near_it_waits_for_confirmation(zone, inspector, group, crew):
     now_shift = ShiftFactory(zone=zone, inspector=inspector, groups=[group], starts_at=soon(10), ends_at=soon(250))
     inside = scheduling.shift_signup(shift=now_shift, volunteer=crew[0], by=crew[0].user)
     outside = scheduling.shift_signup(shift=now_shift, volunteer=crew[1], by=crew[1].user)
     centre = zone.geometry.centroid
-    inside = scheduling.shift_check_in(assignment=inside, by=crew[0].user, point=Point(centre.x, centre.y, srid=4326))
+    inside = attendance.shift_check_in(assignment=inside, by=crew[0].user, point=Point(centre.x, centre.y, srid=4326))
     # About 0.01° of longitude east of the zone's edge at 43°N is roughly 800 m.
     east = Point(zone.geometry.extent[2] + 0.01, centre.y, srid=4326)
-    outside = scheduling.shift_check_in(assignment=outside, by=crew[1].user, point=east)
+    outside = attendance.shift_check_in(assignment=outside, by=crew[1].user, point=east)
     assert (inside.status, inside.check_in_outside, inside.check_in_distance_m) == ("checked_in", False, 0)
+    assert inside.confirmation == "not_needed"
     assert outside.status == "checked_in"
     assert outside.check_in_outside is True
+    assert (outside.confirmation, outside.confirmation_doubt) == ("needed", "outside_zone")
     assert 700 < outside.check_in_distance_m < 900
     near_edge = Point(zone.geometry.extent[2] + 0.001, centre.y, srid=4326)
     third = scheduling.shift_signup(shift=now_shift, volunteer=crew[2], by=crew[2].user)
-    third = scheduling.shift_check_in(assignment=third, by=crew[2].user, point=near_edge)
+    third = attendance.shift_check_in(assignment=third, by=crew[2].user, point=near_edge)
     assert third.check_in_outside is False and 0 < third.check_in_distance_m <= 150
+    assert third.confirmation == "not_needed"
 
 
 def test_check_in_waits_for_the_window_and_only_the_volunteer_checks_in(shift, crew, inspector):
     assignment = scheduling.shift_signup(shift=shift, volunteer=crew[0], by=crew[0].user)
     point = shift.zone.geometry.centroid
     with pytest.raises(ValidationError) as caught:
-        scheduling.shift_check_in(assignment=assignment, by=crew[0].user, point=point)
+        attendance.shift_check_in(assignment=assignment, by=crew[0].user, point=point)
     assert "opens" in caught.value.messages[0]
     with pytest.raises(ValidationError):
-        scheduling.shift_check_in(assignment=assignment, by=inspector, point=point)
+        attendance.shift_check_in(assignment=assignment, by=inspector, point=point)
 
 
 def test_patrol_hours_run_from_check_in_to_check_out(zone, inspector, group, crew):
     now_shift = ShiftFactory(zone=zone, inspector=inspector, groups=[group], starts_at=soon(5), ends_at=soon(240))
     assignment = scheduling.shift_signup(shift=now_shift, volunteer=crew[0], by=crew[0].user)
     centre = zone.geometry.centroid
-    scheduling.shift_check_in(assignment=assignment, by=crew[0].user, point=centre)
-    Assignment.objects.filter(pk=assignment.pk).update(check_in_at=timezone.now() - datetime.timedelta(hours=3))
-    done = scheduling.shift_check_out(assignment=assignment, by=crew[0].user, point=centre)
+    attendance.shift_check_in(assignment=assignment, by=crew[0].user, point=centre)
+    # Three hours later: the shift ran from three hours ago until a minute ago.
+    Shift.objects.filter(pk=now_shift.pk).update(starts_at=soon(-180), ends_at=soon(-1))
+    Assignment.objects.filter(pk=assignment.pk).update(check_in_at=soon(-180))
+    done = attendance.shift_check_out(assignment=assignment, by=crew[0].user, point=centre)
     assert done.status == "completed"
-    assert 2.99 <= done.patrol_hours <= 3.01
-    assert 2.99 <= scheduling.patrol_hours(volunteer=crew[0]) <= 3.01
+    assert 2.95 <= done.patrol_hours <= 2.99
+    assert scheduling.patrol_hours(volunteer=crew[0]) == done.patrol_hours
 
 
 def test_shifts_left_open_are_closed_after_the_grace_period(zone, inspector, group, crew, settings):
@@ -272,7 +277,7 @@ def test_shifts_left_open_are_closed_after_the_grace_period(zone, inspector, gro
     past = ShiftFactory(zone=zone, inspector=inspector, groups=[group], starts_at=soon(5), ends_at=soon(120))
     came = scheduling.shift_signup(shift=past, volunteer=crew[0], by=crew[0].user)
     absent = scheduling.shift_signup(shift=past, volunteer=crew[1], by=crew[1].user)
-    scheduling.shift_check_in(assignment=came, by=crew[0].user, point=zone.geometry.centroid)
+    attendance.shift_check_in(assignment=came, by=crew[0].user, point=zone.geometry.centroid)
 
     assert scheduling.shifts_close_finished(now=past.ends_at + datetime.timedelta(minutes=30)) == 0
     assert scheduling.shifts_close_finished(now=past.ends_at + datetime.timedelta(minutes=61)) == 1
@@ -283,6 +288,8 @@ def test_shifts_left_open_are_closed_after_the_grace_period(zone, inspector, gro
     absent.refresh_from_db()
     assert past.status == "closed"
     assert (came.status, came.check_out_at, came.closed_automatically) == ("completed", past.ends_at, True)
+    # Checked in five minutes early: the hours count from the start, to the end.
+    assert came.credited_minutes == 115
     assert absent.status == "no_show"
     excused = scheduling.attendance_mark(assignment=absent, by=inspector, status="excused", note="Ауырып қалды")
     assert excused.status == "excused"

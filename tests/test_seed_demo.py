@@ -50,14 +50,13 @@ from patrols.models import (
     VolunteerStatusChange,
     Zone,
 )
+from patrols.services.attendance import checkin_tolerance_m, close_grace
 from patrols.services.demo import DEMO_LOGINS, demo_seed
 from patrols.services.geometry import covered_by, distance_m
 from patrols.services.messages import render
 from patrols.services.reporting import _reporter_shift, district_for_point, report_flags, report_queue
 from patrols.services.roster import _check_group
 from patrols.services.scheduling import (
-    checkin_tolerance_m,
-    close_grace,
     series_horizon_days,
     series_occurrences,
     shift_signup,

@@ -439,10 +439,17 @@ def test_the_volunteer_checks_in_and_out_with_the_phones_position(web, volunteer
     assignment = Assignment.objects.get(shift=shift)
     assert assignment.status == "checked_in"
     assert assignment.check_in_distance_m == 0
-    assert client.get(reverse("shift-list")).context["mine"][0].can_check_out
-    client.post(reverse("shift-check-out", args=[shift.pk]), inside(zone))
+    assert not client.get(reverse("shift-list")).context["mine"][0].can_check_out, "not before the start"
+    Shift.objects.filter(pk=shift.pk).update(starts_at=soon(-60), ends_at=soon(120))
+    page = client.get(reverse("shift-list"))
+    assert page.context["mine"][0].can_check_out and page.context["mine"][0].leaving_early
+    assert "why do you leave earlier?" in page.content.decode()
+    silent = client.post(reverse("shift-check-out", args=[shift.pk]), inside(zone), follow=True)
+    assert "say why you leave earlier" in silent.content.decode()
+    assert Assignment.objects.get(shift=shift).status == "checked_in"
+    client.post(reverse("shift-check-out", args=[shift.pk]), inside(zone) | {"reason": "Анам шақырды."})
     assignment.refresh_from_db()
-    assert assignment.status == "completed"
+    assert (assignment.status, assignment.check_out_reason) == ("completed", "Анам шақырды.")
 
 
 def test_a_check_in_before_the_window_is_refused_with_the_services_message(web, volunteer, shift):

@@ -624,7 +624,7 @@ def test_signing_up_twice_to_a_started_shift_or_an_overlapping_one_is_refused(
 # On the day
 
 
-def test_check_in_inside_is_clean_and_outside_is_flagged_with_the_distance(
+def test_check_in_inside_is_clean_near_it_waits_and_far_from_it_is_refused(
     api, volunteer, inspector, leader, chief, crew, starting_soon
 ):
     shift, centre = starting_soon, starting_soon.zone.geometry.centroid
@@ -636,13 +636,24 @@ def test_check_in_inside_is_clean_and_outside_is_flagged_with_the_distance(
     assert inside.json()["status"] == "checked_in"
     assert (inside.json()["check_in_distance_m"], inside.json()["check_in_outside"]) == (0, False)
 
-    # About 4 km east of the centre, 3 km beyond the zone's edge.
+    # About 4 km east of the centre, 3 km beyond the zone's edge: refused, nothing kept.
     far = {"lat": centre.y, "lng": centre.x + 0.05}
-    outside = api(crew[0].user).post(f"/api/v1/shifts/{shift.pk}/check-in/", far)
+    before = snapshot()
+    refused = api(crew[0].user).post(f"/api/v1/shifts/{shift.pk}/check-in/", far, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 400
+    assert "from the patrol zone" in refused.json()["lat"][0]
+    assert snapshot() == before
+    # About 1.4 km east of the centre, 600 m beyond the edge: accepted, waiting for the inspector.
+    near = {"lat": centre.y, "lng": centre.x + 0.0175}
+    outside = api(crew[0].user).post(f"/api/v1/shifts/{shift.pk}/check-in/", near)
     assert outside.status_code == 200
     assert outside.json()["check_in_outside"] is True
-    assert 2500 < outside.json()["check_in_distance_m"] < 4500
+    assert outside.json()["confirmation"] == "needed"
+    assert 400 < outside.json()["check_in_distance_m"] < 800
 
+    Shift.objects.filter(pk=shift.pk).update(
+        starts_at=timezone.now() - datetime.timedelta(hours=4), ends_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
     out = api(volunteer).post(f"/api/v1/shifts/{shift.pk}/check-out/", {"lat": centre.y, "lng": centre.x})
     assert out.status_code == 200
     assert out.json()["status"] == "completed"

@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 
 from patrols.models import Category, Outcome, Report
-from patrols.services import reporting, scheduling
+from patrols.services import attendance, reporting, scheduling
 from patrols.web import reports as report_pages
 from patrols.web import verify
 from tests.factories import ShiftFactory, square
@@ -106,7 +106,7 @@ def test_the_flagged_filter_leaves_out_clean_reports(web, english, inspector, vo
     )
     assignment = scheduling.shift_signup(shift=shift, volunteer=volunteer.volunteer, by=volunteer)
     centre = zone.geometry.centroid
-    scheduling.shift_check_in(assignment=assignment, by=volunteer, point=centre)
+    attendance.shift_check_in(assignment=assignment, by=volunteer, point=centre)
     clean = file_report(volunteer, minutes_ago=0, point=centre)
     far = Point(centre.x + 0.05, centre.y, srid=4326)
     flagged = file_report(volunteer, minutes_ago=0, point=far)
@@ -270,7 +270,8 @@ def test_bulk_verify_says_how_many_and_which_were_skipped(web, english, inspecto
     client = web(inspector)
     response = client.post(
         reverse("verify-bulk"),
-        {"reports": [first.pk, second.pk, third.pk, theirs.pk], "next": "/verify/"},
+        # Filed outside any shift, each is flagged: ticked one by one (the `flagged` boxes), they are verified.
+        {"flagged": [first.pk, second.pk, third.pk, theirs.pk], "next": "/verify/"},
         follow=True,
     )
     assert response.redirect_chain[-1][0] == "/verify/"

@@ -58,18 +58,28 @@ def area_from(request) -> figures.Area:
 
 class FigureSerializer(serializers.Serializer):
     count = serializers.IntegerField()
-    benchmark = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("The target it is measured against."))
+    benchmark = serializers.IntegerField(
+        allow_null=True, help_text=gettext_lazy("The area's own target; null when none is set for the area.")
+    )
     benchmark_scope = serializers.ChoiceField(
         BenchmarkLevel.choices,
         allow_null=True,
-        help_text=gettext_lazy("Whose target: the area's own, or the national one when the area has none."),
+        help_text=gettext_lazy("The level of the target: always the area's own; null when the area has none."),
     )
-    percent = serializers.FloatField(allow_null=True)
+    percent = serializers.FloatField(allow_null=True, help_text=gettext_lazy("Percent of the area's own target."))
     expected_to_date = serializers.IntegerField(
         allow_null=True, help_text=gettext_lazy("Where a straight line through the year to the own target is today.")
     )
     pace = serializers.ChoiceField(["ahead", "on_track", "behind"], allow_null=True)
     projection = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("The year end at this pace."))
+    national_benchmark = serializers.IntegerField(
+        allow_null=True,
+        help_text=gettext_lazy("The national target, for a region or a district; null for the country."),
+    )
+    national_share = serializers.FloatField(
+        allow_null=True,
+        help_text=gettext_lazy("The count as a percent of the national target: a share, not progress to a target."),
+    )
 
 
 class AreaSerializer(serializers.Serializer):
@@ -93,7 +103,30 @@ class AreaRowSerializer(serializers.Serializer):
     solved = serializers.IntegerField()
     prevented_figure = FigureSerializer(required=False)
     solved_figure = FigureSerializer(required=False)
+    has_target = serializers.BooleanField(
+        required=False, help_text=gettext_lazy("Whether the area has its own target.")
+    )
     kind = serializers.CharField(required=False)
+
+
+class TargetSumSerializer(serializers.Serializer):
+    parts_sum = serializers.IntegerField(help_text=gettext_lazy("The targets of the areas one level below, added up."))
+    target = serializers.IntegerField(allow_null=True, help_text=gettext_lazy("The area's own target."))
+    difference = serializers.IntegerField(
+        allow_null=True, help_text=gettext_lazy("The sum minus the own target: below zero, the parts fall short.")
+    )
+
+
+class TargetsCheckSerializer(serializers.Serializer):
+    parts_level = serializers.ChoiceField(BenchmarkLevel.choices)
+    parts = serializers.IntegerField(help_text=gettext_lazy("How many areas there are one level below."))
+    parts_with_target = serializers.IntegerField()
+    parts_without_target = serializers.ListField(child=serializers.CharField())
+    prevented = TargetSumSerializer()
+    solved = TargetSumSerializer()
+    adds_up = serializers.BooleanField(
+        help_text=gettext_lazy("Every part has a target and they add up to the area's own, for both figures.")
+    )
 
 
 class MonthRowSerializer(serializers.Serializer):
@@ -122,6 +155,10 @@ class TotalsSerializer(serializers.Serializer):
     by_area = AreaRowSerializer(many=True)
     by_month = MonthRowSerializer(many=True)
     by_category = CategoryRowSerializer(many=True)
+    targets_check = TargetsCheckSerializer(
+        allow_null=True,
+        help_text=gettext_lazy("For the country and a region: whether the targets one level below add up to its own."),
+    )
 
 
 # One serializer for every answer: making a new one per request rebuilds (deep-copies) all its nested fields, which
@@ -140,6 +177,7 @@ def totals_payload(totals: figures.Totals, categories: list[dict]) -> dict:
         "by_area": totals.by_area,
         "by_month": totals.by_month,
         "by_category": categories,
+        "targets_check": totals.targets_check,
     }
 
 

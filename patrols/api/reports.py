@@ -249,6 +249,15 @@ class MarkDuplicateInputSerializer(serializers.Serializer):
 
 class BulkVerifyInputSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=500)
+    include_flagged = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=500,
+        help_text=gettext_lazy(
+            "Flagged reports to verify anyway, each chosen on purpose; other flagged reports among `ids` are left out."
+        ),
+    )
 
 
 class SkippedReportSerializer(serializers.Serializer):
@@ -259,6 +268,10 @@ class SkippedReportSerializer(serializers.Serializer):
 class BulkVerifyResultSerializer(serializers.Serializer):
     verified = serializers.IntegerField(help_text=gettext_lazy("How many reports were verified."))
     skipped = SkippedReportSerializer(many=True)
+    flagged_left_out = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text=gettext_lazy("Flagged reports left out because they were not in `include_flagged`."),
+    )
 
 
 # Filters
@@ -467,16 +480,20 @@ class ReportViewSet(
         """Verify several reports; those that cannot be verified are skipped with the reason."""
         if not manageable_districts(request.user).exists():
             raise PermissionDenied(_("Only the district's inspector verifies reports."))
-        ids = list(dict.fromkeys(self._input(BulkVerifyInputSerializer)["ids"]))
+        data = self._input(BulkVerifyInputSerializer)
+        ids = list(dict.fromkeys(data["ids"]))
         visible = Report.objects.visible_to(request.user).in_bulk(ids)
-        verified, skipped = reporting.report_bulk_verify(
-            reports=[visible[pk] for pk in ids if pk in visible], by=request.user
+        result = reporting.report_bulk_verify(
+            reports=[visible[pk] for pk in ids if pk in visible],
+            by=request.user,
+            flagged_on_purpose=data["include_flagged"],
         )
         # Out of scope reads as not found, as it would at the report's own address.
-        reasons = dict(skipped) | {pk: _("No such report.") for pk in ids if pk not in visible}
+        reasons = dict(result.skipped) | {pk: _("No such report.") for pk in ids if pk not in visible}
         return Response(
             {
-                "verified": verified,
+                "verified": result.verified,
                 "skipped": [{"id": pk, "reason": reasons[pk]} for pk in ids if pk in reasons],
+                "flagged_left_out": result.flagged_left_out,
             }
         )

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from ..choices import AccessChannel, AssignmentStatus, GroupKind, Role, ShiftStatus, ZoneKind
+from ..choices import AccessChannel, AssignmentStatus, CheckInDoubt, GroupKind, Role, ShiftStatus, ZoneKind
 from ..models import (
     Assignment,
     District,
@@ -479,6 +479,43 @@ class VolunteerChoiceSerializer(serializers.Serializer):
 class PositionSerializer(serializers.Serializer):
     lat = serializers.FloatField(help_text=_("Latitude from the phone, WGS84."))
     lng = serializers.FloatField(help_text=_("Longitude from the phone, WGS84."))
+    accuracy = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=1_000_000,
+        help_text=_("The phone's accuracy in metres (GeolocationCoordinates.accuracy)."),
+    )
+
+
+class CheckOutSerializer(PositionSerializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        help_text=_("Why the volunteer leaves before the end of the shift (needed then)."),
+    )
+
+
+class CheckInDecisionSerializer(serializers.Serializer):
+    volunteer = serializers.PrimaryKeyRelatedField(queryset=Volunteer.objects.none())
+    decision = serializers.ChoiceField(choices=[("confirm", _("Confirm")), ("decline", _("Do not confirm"))])
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["volunteer"].queryset = Volunteer.objects.visible_to(_requesting_user(self))
+
+
+class HoursCorrectionSerializer(serializers.Serializer):
+    volunteer = serializers.PrimaryKeyRelatedField(queryset=Volunteer.objects.none())
+    hours = serializers.DecimalField(max_digits=4, decimal_places=2, min_value=0, max_value=24)
+    reason = serializers.CharField(max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["volunteer"].queryset = Volunteer.objects.visible_to(_requesting_user(self))
 
 
 class AttendanceSerializer(serializers.ModelSerializer):
@@ -486,7 +523,16 @@ class AttendanceSerializer(serializers.ModelSerializer):
 
     volunteer_name = serializers.CharField(source="volunteer.full_name", read_only=True)
     signed_up_at = serializers.DateTimeField(source="created_at", read_only=True)
-    patrol_hours = serializers.FloatField(read_only=True)
+    patrol_hours = serializers.FloatField(
+        read_only=True, help_text=_("Hours that count: clipped to the shift, 0 while the check-in waits.")
+    )
+    confirmed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    confirmation_doubt = serializers.ChoiceField(
+        choices=CheckInDoubt.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("Why the check-in waits for confirmation; empty when it needs none."),
+    )
 
     class Meta:
         model = Assignment
@@ -500,11 +546,18 @@ class AttendanceSerializer(serializers.ModelSerializer):
             "check_in_at",
             "check_in_distance_m",
             "check_in_outside",
+            "check_in_accuracy_m",
+            "confirmation",
+            "confirmation_doubt",
+            "confirmed_by",
+            "confirmed_at",
             "check_out_at",
             "check_out_distance_m",
             "check_out_outside",
+            "check_out_reason",
             "closed_automatically",
             "patrol_hours",
+            "corrected_minutes",
             "cancelled_at",
             "cancelled_late",
             "note",

@@ -31,7 +31,7 @@ from ..models import (
     Zone,
 )
 from ..scope import AREA_ROLES, NATIONAL_ROLES, can_manage_people, role_of
-from ..services import inbox, roster, scheduling, signin
+from ..services import attendance, inbox, roster, scheduling, signin
 from ..services.geometry import point_from
 from . import serializers as s
 from .errors import TooManyRequests
@@ -557,27 +557,58 @@ class ShiftViewSet(
         assignment = self._current_assignment(shift, self._volunteer(shift))
         return self._assignment_output(scheduling.shift_cancel_signup(assignment=assignment, by=request.user))
 
-    def _position_action(self, service):
+    def _position_action(self, service, serializer_class, **extra):
         shift = self.get_object()
         volunteer = getattr(self.request.user, "volunteer", None)
         if volunteer is None:
             raise PermissionDenied(_("Only the volunteer checks in, from their own phone."))
-        data = self._input(s.PositionSerializer)
+        data = self._input(serializer_class)
         point = point_from(data["lat"], data["lng"])
         assignment = self._current_assignment(shift, volunteer)
-        return self._assignment_output(service(assignment=assignment, by=self.request.user, point=point))
+        given = {name: data[name] for name in extra if name in data}
+        return self._assignment_output(
+            service(assignment=assignment, by=self.request.user, point=point, accuracy_m=data.get("accuracy"), **given)
+        )
 
     @extend_schema(request=s.PositionSerializer, responses=s.AttendanceSerializer)
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request, pk=None):
-        """Check in on the spot; outside the zone it is accepted with a flag and the distance."""
-        return self._position_action(scheduling.shift_check_in)
+        """Check in on the spot: clean inside the zone; near it (or with a poor position after a few tries) it waits
+        for the inspector's confirmation; far from it, or with a poor position, it is refused with the reason."""
+        return self._position_action(attendance.shift_check_in, s.PositionSerializer)
 
-    @extend_schema(request=s.PositionSerializer, responses=s.AttendanceSerializer)
+    @extend_schema(request=s.CheckOutSerializer, responses=s.AttendanceSerializer)
     @action(detail=True, methods=["post"], url_path="check-out")
     def check_out(self, request, pk=None):
-        """Check out at the end of the patrol."""
-        return self._position_action(scheduling.shift_check_out)
+        """Check out: not before the start; before the end only with a `reason`."""
+        return self._position_action(attendance.shift_check_out, s.CheckOutSerializer, reason="")
+
+    @extend_schema(request=s.CheckInDecisionSerializer, responses=s.AttendanceSerializer)
+    @action(detail=True, methods=["post"], url_path="confirm-check-in")
+    def confirm_check_in(self, request, pk=None):
+        """The inspector confirms a doubtful check-in (its hours count), or does not (with a `reason`)."""
+        shift = self.get_object()
+        _manageable_or_deny(Shift.objects, shift, request.user)
+        data = self._input(s.CheckInDecisionSerializer)
+        assignment = self._current_assignment(shift, data["volunteer"])
+        if data["decision"] == "confirm":
+            decided = attendance.attendance_confirm(assignment=assignment, by=request.user, note=data["reason"])
+        else:
+            decided = attendance.attendance_decline(assignment=assignment, by=request.user, reason=data["reason"])
+        return self._assignment_output(decided)
+
+    @extend_schema(request=s.HoursCorrectionSerializer, responses=s.AttendanceSerializer)
+    @action(detail=True, methods=["post"], url_path="correct-hours")
+    def correct_hours(self, request, pk=None):
+        """The inspector sets a completed patrol's hours, with a reason kept in the history."""
+        shift = self.get_object()
+        _manageable_or_deny(Shift.objects, shift, request.user)
+        data = self._input(s.HoursCorrectionSerializer)
+        assignment = self._current_assignment(shift, data["volunteer"])
+        corrected = attendance.attendance_correct_hours(
+            assignment=assignment, by=request.user, minutes=round(data["hours"] * 60), reason=data["reason"]
+        )
+        return self._assignment_output(corrected)
 
     @extend_schema(methods=["get"], request=None, responses=s.AttendanceSerializer(many=True))
     @extend_schema(methods=["post"], request=s.AttendanceMarkSerializer, responses=s.AttendanceSerializer)

@@ -1,7 +1,7 @@
 """The domain's models, one module per concept (names from DESIGN.md's vocabulary)."""
 
 from .audit import AccessLogEntry
-from .figures import Benchmark, CategoryYearTally, DistrictMonthTally, RegionMonthTally, ReportTally
+from .figures import Benchmark, CategoryYearTally, DistrictMonthTally, HoursTally, RegionMonthTally, ReportTally
 from .geo import District, Region, Settlement
 from .notify import Delivery, Notification, NotificationPreference
 from .people import Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
@@ -19,6 +19,7 @@ __all__ = [
     "District",
     "DistrictMonthTally",
     "Group",
+    "HoursTally",
     "Membership",
     "Notification",
     "NotificationPreference",

@@ -8,9 +8,11 @@ however many reports there are:
 - `ReportTally`: day x district x group x category x outcome, the full grain (district pages, groups, exports);
 - `DistrictMonthTally`: month x district x group kind x outcome (a region's districts, a district's headline);
 - `RegionMonthTally`: month x region x group kind x outcome (the national page and its regions);
-- `CategoryYearTally`: year x district x category x outcome (the "by category" tables).
+- `CategoryYearTally`: year x district x category x outcome (the "by category" tables);
+- `HoursTally`: month x district, the patrol minutes that count (`services/attendance.py` keeps them).
 """
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +44,14 @@ class Benchmark(models.Model):
     solved_target = models.PositiveIntegerField(_("crimes solved: target"))
     note = models.CharField(_("source"), max_length=200, blank=True, help_text=_("Where the figures come from."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
 
     objects = BenchmarkQuerySet.as_manager()
 
@@ -176,3 +186,19 @@ class CategoryYearTally(_Tally):
             models.UniqueConstraint(fields=["year", "district", "category", "outcome"], name="category_year_tally_key")
         ]
         indexes = [models.Index(fields=["year", "region"])]
+
+
+class HoursTally(models.Model):
+    """Patrol minutes that count, per month (of the shift's start, Asia/Almaty) and district."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"))
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    minutes = models.BigIntegerField(_("patrol minutes"), default=0)
+
+    class Meta:
+        verbose_name = _("monthly hours tally")
+        verbose_name_plural = _("monthly hours tallies")
+        constraints = [models.UniqueConstraint(fields=["year", "month", "district"], name="hours_tally_key")]
+        indexes = [models.Index(fields=["region", "year"])]

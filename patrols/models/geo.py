@@ -34,6 +34,15 @@ class District(NamedInThreeLanguages):
     code = models.CharField(_("code"), max_length=20, unique=True)
     centre = models.PointField(_("centre"), srid=4326)
     boundary = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    checkin_max_distance_m = models.PositiveIntegerField(
+        _("farthest check-in from the zone (m)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Farther from the zone a check-in is refused; nearer but outside it waits for the inspector's "
+            "confirmation. Empty: the installation's default."
+        ),
+    )
 
     objects = GeoQuerySet.as_manager()
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -110,6 +110,20 @@ class Volunteer(models.Model):
                 | (~Q(registration_number="") & Q(registered_on__isnull=False)),
                 name="volunteer_registration_complete",
                 violation_error_message=_("A registered volunteer needs the akimat's number and date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(vetted_on__isnull=True) | Q(vetted_on__gte=F("applied_on")),
+                name="volunteer_vetted_after_applying",
+                violation_error_message=_("The police check date cannot be before the application date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(registered_on__isnull=True)
+                | (
+                    Q(registered_on__gte=F("applied_on"))
+                    & (Q(vetted_on__isnull=True) | Q(registered_on__gte=F("vetted_on")))
+                ),
+                name="volunteer_registered_after_vetting",
+                violation_error_message=_("The registration date cannot be before the police check date."),
             ),
             models.UniqueConstraint(
                 fields=["badge_number"],

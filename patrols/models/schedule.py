@@ -7,7 +7,7 @@ from django.contrib.gis.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import AssignmentStatus, ShiftEventKind, ShiftStatus, ZoneKind
+from ..choices import AssignmentStatus, CheckInConfirmation, CheckInDoubt, ShiftEventKind, ShiftStatus, ZoneKind
 from ..scope import AssignmentQuerySet, ShiftQuerySet, ShiftSeriesQuerySet, ZoneQuerySet
 from .geo import District
 from .people import Group, Volunteer
@@ -191,11 +191,45 @@ class Assignment(models.Model):
     check_in_point = models.PointField(_("check-in position"), srid=4326, null=True, blank=True)
     check_in_distance_m = models.PositiveIntegerField(_("check-in distance from the zone (m)"), null=True, blank=True)
     check_in_outside = models.BooleanField(_("checked in outside the zone"), default=False)
+    check_in_accuracy_m = models.PositiveIntegerField(_("check-in position accuracy (m)"), null=True, blank=True)
+    check_in_attempts = models.PositiveSmallIntegerField(_("check-ins refused for an imprecise position"), default=0)
+    confirmation = models.CharField(
+        _("confirmation of the check-in"),
+        max_length=12,
+        choices=CheckInConfirmation.choices,
+        default=CheckInConfirmation.NOT_NEEDED,
+    )
+    confirmation_doubt = models.CharField(
+        _("why the check-in needs confirmation"), max_length=16, choices=CheckInDoubt.choices, blank=True
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed or declined by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed or declined at"), null=True, blank=True)
     check_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
     check_out_point = models.PointField(_("check-out position"), srid=4326, null=True, blank=True)
     check_out_distance_m = models.PositiveIntegerField(_("check-out distance from the zone (m)"), null=True, blank=True)
     check_out_outside = models.BooleanField(_("checked out outside the zone"), default=False)
+    check_out_reason = models.TextField(_("reason for leaving before the end"), blank=True)
     closed_automatically = models.BooleanField(_("closed automatically"), default=False)
+    corrected_minutes = models.PositiveIntegerField(
+        _("patrol minutes set by the inspector"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the minutes follow from the check-in and check-out times."),
+    )
+    credited_minutes = models.PositiveIntegerField(
+        _("patrol minutes that count"),
+        default=0,
+        help_text=_(
+            "Kept by the attendance rules: clipped to the shift, zero while a check-in waits for confirmation."
+        ),
+    )
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_late = models.BooleanField(_("cancelled late"), default=False)
     note = models.TextField(_("note"), blank=True)
@@ -222,10 +256,8 @@ class Assignment(models.Model):
 
     @property
     def patrol_hours(self) -> float:
-        """Hours between check-in and check-out (0 until both exist)."""
-        if self.check_in_at and self.check_out_at and self.check_out_at > self.check_in_at:
-            return round((self.check_out_at - self.check_in_at).total_seconds() / 3600, 2)
-        return 0.0
+        """The hours that count (kept by `services/attendance.py`), 0 until checked out."""
+        return round(self.credited_minutes / 60, 2)
 
 
 class ShiftEvent(models.Model):

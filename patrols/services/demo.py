@@ -31,6 +31,8 @@ from django.utils import timezone
 from ..choices import (
     BUSY_STATUSES,
     AssignmentStatus,
+    CheckInConfirmation,
+    CheckInDoubt,
     GroupKind,
     Role,
     ShiftEventKind,
@@ -54,12 +56,11 @@ from ..models import (
     Zone,
 )
 from ..validators import age_on, build_iin
+from .attendance import checkin_tolerance_m, close_grace, credited_minutes
 from .geometry import covered_by
 from .roster import CURRENT_CONSENT_VERSION
 from .scheduling import (
     LOCAL,
-    checkin_tolerance_m,
-    close_grace,
     late_cancel_hours,
     series_generate,
     series_horizon_days,
@@ -965,6 +966,8 @@ CANCEL_REASONS = (
 CANCELLED_SHARE, NO_SHOW_SHARE, EXCUSED_SHARE = 0.05, 0.08, 0.03
 LATE_CANCEL_SHARE, OUTSIDE_SHARE, FORGOT_CHECKOUT_SHARE = 0.35, 0.05, 0.04
 SHIFT_CANCELLED_SHARE, UNDERSTAFFED_SHARE, STORY_REGULAR_SHARE = 0.015, 0.1, 0.4
+# The inspector confirmed the check-ins outside the zone of the shifts that ended this long ago; newer ones wait.
+CONFIRMED_AFTER = datetime.timedelta(days=2)
 
 
 @dataclass
@@ -1471,14 +1474,25 @@ def _attend(
                 assignment.check_out_at = ends_at + _minutes(rng, -25, 15)
                 assignment.check_out_point, assignment.check_out_distance_m = spot.inside(rng)
                 assignment.check_out_outside = assignment.check_out_distance_m > tolerance
+            if assignment.check_in_outside:
+                _doubt(assignment, inspector_id=occasion.inspector_id, ends_at=ends_at, now=now)
             if running:
                 _rewind(assignment, now=now)
+            assignment.credited_minutes = credited_minutes(assignment, shift)
         occasion.assignments.append(assignment)
     on_shift = [a for a in occasion.assignments if a.status != AssignmentStatus.CANCELLED or cancelled]
     if len(on_shift) < occasion.min_volunteers:
         shift.understaffed_at = starts_at - _minutes(rng, 23 * 60, 24 * 60)
     if shift.status == ShiftStatus.CLOSED:
         occasion.events.append(ShiftEvent(kind=ShiftEventKind.CLOSED, details={"automatic": True}, at=shift.closed_at))
+
+
+def _doubt(assignment: Assignment, *, inspector_id: int, ends_at: datetime.datetime, now: datetime.datetime) -> None:
+    """A check-in outside the zone waits for the inspector, who confirmed those of shifts over two days ago."""
+    assignment.confirmation, assignment.confirmation_doubt = CheckInConfirmation.NEEDED, CheckInDoubt.OUTSIDE_ZONE
+    if ends_at < now - CONFIRMED_AFTER:
+        assignment.confirmation = CheckInConfirmation.CONFIRMED
+        assignment.confirmed_by_id, assignment.confirmed_at = inspector_id, ends_at + CONFIRMED_AFTER / 2
 
 
 def _rewind(assignment: Assignment, *, now: datetime.datetime) -> None:
@@ -1488,6 +1502,8 @@ def _rewind(assignment: Assignment, *, now: datetime.datetime) -> None:
         assignment.status = AssignmentStatus.SIGNED_UP
         assignment.check_in_at = assignment.check_in_point = assignment.check_in_distance_m = None
         assignment.check_in_outside = False
+        assignment.confirmation, assignment.confirmation_doubt = CheckInConfirmation.NOT_NEEDED, ""
+        assignment.confirmed_by_id = assignment.confirmed_at = None
     elif assignment.closed_automatically or assignment.check_out_at > now:
         assignment.status = AssignmentStatus.CHECKED_IN
     if assignment.status != AssignmentStatus.COMPLETED:

@@ -61,6 +61,7 @@ from ..models import (
     Volunteer,
     Zone,
 )
+from .attendance import checkin_tolerance_m
 from .demo import (
     DISTRICTS_FILE,
     HISTORY_DAYS,
@@ -85,7 +86,7 @@ from .figures import summary_details
 from .geometry import distance_m
 from .reminders import reminder_leads
 from .reporting import country_outline, report_queue
-from .scheduling import LOCAL, checkin_tolerance_m
+from .scheduling import LOCAL
 from .tallies import tallies_rebuild
 
 # uuid5 namespace of the demo's report ids (client_uuid): a report's natural key names it.

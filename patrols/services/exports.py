@@ -11,14 +11,16 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils import formats
 from django.utils.dates import MONTHS
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ..choices import BenchmarkLevel, GroupKind
+from ..choices import BenchmarkLevel, GroupKind, OutcomeCode
 from . import figures
 from .figures import Area
 
@@ -37,14 +39,101 @@ def pace_label(pace: str | None) -> str:
 
 
 def benchmark_label(scope: str | None, area: Area) -> str:
-    """Whose target a figure is measured against: the area's own or, when it has none, the national one."""
-    if scope == BenchmarkLevel.NATIONAL and area.level != BenchmarkLevel.NATIONAL:
-        return _("national target")
+    """Whose target a figure is measured against: always the area's own ("" when it has none)."""
     if scope == BenchmarkLevel.NATIONAL:
         return _("target for Kazakhstan")
     if scope:
         return _("target for %(area)s") % {"area": area.name}
     return ""
+
+
+def no_target_label(area: Area) -> str:
+    """Said where an area has no target of its own for the year."""
+    if area.level == BenchmarkLevel.NATIONAL:
+        return _("No national target is set for this year.")
+    if area.level == BenchmarkLevel.REGION:
+        return _("No target is set for this region for the year.")
+    return _("No target is set for this district for the year.")
+
+
+def national_share_label(figure: figures.Figure) -> str:
+    """An area's count as its share of the national target, worded as a share (not progress to a target)."""
+    if figure.national_share is None or figure.national_benchmark is None:
+        return ""
+    return _("Share of the national target of %(target)s: %(share)s%%") % {
+        "target": formats.number_format(figure.national_benchmark, force_grouping=True),
+        "share": formats.number_format(figure.national_share, decimal_pos=1),
+    }
+
+
+def targets_check_lines(check: dict | None) -> list[str]:
+    """Whether the targets one level below add up to the area's own, in sentences (none when they do)."""
+    if not check or check["adds_up"] or not check["parts_with_target"]:
+        return []
+    regions = check["parts_level"] == BenchmarkLevel.REGION
+    lines = []
+    for code, label in ((OutcomeCode.PREVENTED, _("Offenses prevented")), (OutcomeCode.SOLVED, _("Crimes solved"))):
+        sums = check[code]
+        words = {
+            "figure": label,
+            "sum": formats.number_format(sums["parts_sum"], force_grouping=True),
+            "target": formats.number_format(sums["target"] or 0, force_grouping=True),
+            "gap": formats.number_format(abs(sums["difference"] or 0), force_grouping=True),
+        }
+        if sums["target"] is None:
+            line = (
+                _("%(figure)s: the regions' targets add up to %(sum)s; there is no national target to compare.")
+                if regions
+                else _("%(figure)s: the districts' targets add up to %(sum)s; the region has no target to compare.")
+            )
+        elif sums["difference"] < 0:
+            line = (
+                _(
+                    "%(figure)s: the regions' targets add up to %(sum)s, "
+                    "%(gap)s short of the national target of %(target)s."
+                )
+                if regions
+                else _(
+                    "%(figure)s: the districts' targets add up to %(sum)s, "
+                    "%(gap)s short of the region's target of %(target)s."
+                )
+            )
+        elif sums["difference"] > 0:
+            line = (
+                _(
+                    "%(figure)s: the regions' targets add up to %(sum)s, "
+                    "%(gap)s above the national target of %(target)s."
+                )
+                if regions
+                else _(
+                    "%(figure)s: the districts' targets add up to %(sum)s, "
+                    "%(gap)s above the region's target of %(target)s."
+                )
+            )
+        else:
+            line = (
+                _("%(figure)s: the regions' targets add up to the national target of %(target)s.")
+                if regions
+                else _("%(figure)s: the districts' targets add up to the region's target of %(target)s.")
+            )
+        lines.append(line % words)
+    missing = check["parts_without_target"]
+    if missing:
+        template = (
+            ngettext(
+                "%(count)d region has no target of its own: %(names)s.",
+                "%(count)d regions have no target of their own: %(names)s.",
+                len(missing),
+            )
+            if regions
+            else ngettext(
+                "%(count)d district has no target of its own: %(names)s.",
+                "%(count)d districts have no target of their own: %(names)s.",
+                len(missing),
+            )
+        )
+        lines.append(template % {"count": len(missing), "names": ", ".join(missing)})
+    return lines
 
 
 @dataclass
@@ -76,13 +165,14 @@ def _areas(area: Area, year: int) -> Table:
             label,
             _("%(figure)s: target") % {"figure": label},
             _("%(figure)s: percent of the target") % {"figure": label},
+            _("%(figure)s: share of the national target, percent") % {"figure": label},
         ]
     rows = []
     for row in totals.by_area:
         line: list[Value] = [row["code"], row["name"]]
         for code in figures.HEADLINE:
             figure = row[f"{code}_figure"]
-            line += [row[code], figure["benchmark"], figure["percent"]]
+            line += [row[code], figure["benchmark"], figure["percent"], figure["national_share"]]
         rows.append(line)
     title = _("By region") if area.level == BenchmarkLevel.NATIONAL else _("By district")
     return Table(key="areas", title=title, headers=headers, rows=rows)

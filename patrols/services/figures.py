@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connections, router
-from django.db.models import Count, DurationField, F, Model, Q, Sum
+from django.db.models import Count, Model, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +35,7 @@ from ..models import (
     District,
     DistrictMonthTally,
     Group,
+    HoursTally,
     Outcome,
     Region,
     RegionMonthTally,
@@ -198,7 +199,11 @@ def year_elapsed(year: int, today: datetime.date) -> float:
 
 @dataclass
 class Figure:
-    """One headline number: the verified count against its benchmark, and the pace through the year."""
+    """One headline number: the verified count against the target of its own scope, and the pace through the year.
+
+    A scope without a target of its own has no `benchmark` and no `percent`: a region's count set against the
+    national target would read as a region far behind. Its part of the national target is `national_share`,
+    labelled as such wherever it is shown."""
 
     count: int
     benchmark: int | None = None
@@ -207,23 +212,28 @@ class Figure:
     expected_to_date: int | None = None
     pace: str | None = None
     projection: int | None = None
+    national_benchmark: int | None = None
+    national_share: float | None = None
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
 def figure(count: int, *, own: int | None, national: int | None, level: str, elapsed: float) -> Figure:
-    """The count against the area's own target (pace and projection too), else against the national one (its share)."""
+    """The count against the area's own target, with the pace and the projection; below the country also its share
+    of the national target."""
     result = Figure(count=count)
     if elapsed > 0:
         result.projection = round(count / elapsed)
-    target = own if own is not None else national
-    if target is None:
+    if national is not None and level != BenchmarkLevel.NATIONAL:
+        result.national_benchmark = national
+        result.national_share = round(100 * count / national, 1) if national else None
+    if own is None:
         return result
-    result.benchmark = target
-    result.benchmark_scope = level if own is not None else BenchmarkLevel.NATIONAL
-    result.percent = round(100 * count / target, 1) if target else None
-    if own is not None and elapsed > 0:
+    result.benchmark = own
+    result.benchmark_scope = level
+    result.percent = round(100 * count / own, 1) if own else None
+    if elapsed > 0:
         expected = own * elapsed
         result.expected_to_date = round(expected)
         if count >= expected * (1 + ON_TRACK_MARGIN):
@@ -321,6 +331,28 @@ class Totals:
     by_area: list[dict]
     by_month: list[dict]
     by_category: list[dict] = field(default_factory=list)
+    targets_check: dict | None = None
+
+
+def targets_check(area: Area, own: Target | None, parts: list[dict], targets: dict[int, Target]) -> dict | None:
+    """Do the targets of the areas one level below (regions of the country, districts of a region) add up to the
+    area's own? None for a district (its parts are groups, which have no targets)."""
+    if area.level == BenchmarkLevel.DISTRICT:
+        return None
+    check: dict = {
+        "parts_level": BenchmarkLevel.REGION if area.level == BenchmarkLevel.NATIONAL else BenchmarkLevel.DISTRICT,
+        "parts": len(parts),
+        "parts_with_target": len(targets),
+        "parts_without_target": [row["name"] for row in parts if not row["has_target"]],
+    }
+    for code in HEADLINE:
+        total = sum(target.of(code) for target in targets.values())
+        whole = own.of(code) if own else None
+        check[code] = {"parts_sum": total, "target": whole, "difference": total - whole if whole is not None else None}
+    check["adds_up"] = (
+        own is not None and not check["parts_without_target"] and all(check[c]["difference"] == 0 for c in HEADLINE)
+    )
+    return check
 
 
 def _zero() -> dict[str, int]:
@@ -369,6 +401,7 @@ def dashboard_totals(area: Area, year: int, *, today: datetime.date | None = Non
     ]
     if kinds.get(""):
         by_group_kind.append({"kind": "", "name": _("Without a group"), **kinds[""]})
+    by_area = _by_area(area, year, children, child_targets, national, elapsed)
     return Totals(
         year=year,
         area=area,
@@ -376,8 +409,9 @@ def dashboard_totals(area: Area, year: int, *, today: datetime.date | None = Non
         prevented=headline_figure(OutcomeCode.PREVENTED),
         solved=headline_figure(OutcomeCode.SOLVED),
         by_group_kind=by_group_kind,
-        by_area=_by_area(area, year, children, child_targets, national, elapsed),
+        by_area=by_area,
         by_month=by_month,
+        targets_check=targets_check(area, own, by_area, child_targets),
     )
 
 
@@ -404,7 +438,7 @@ def _by_area(
     for place in places:
         counts = children.get(place.pk, _zero())
         own = targets.get(place.pk)
-        row = {"level": level, "code": place.code, "name": place.name}
+        row = {"level": level, "code": place.code, "name": place.name, "has_target": own is not None}
         for code in HEADLINE:
             row[code] = counts[code]
             row[f"{code}_figure"] = figure(
@@ -482,6 +516,14 @@ def _in_area(queryset, area: Area, prefix: str = ""):
     return queryset
 
 
+def patrol_minutes(area: Area, year: int) -> int:
+    """The patrol minutes that count in the area and year, from the hours tally (shifts by their start)."""
+    kept = _in_area(HoursTally.objects.filter(year=year), area)
+    if area.region and not area.district:
+        kept = HoursTally.objects.filter(year=year, region=area.region)
+    return kept.aggregate(total=Sum("minutes"))["total"] or 0
+
+
 def dashboard_activity(area: Area, year: int) -> dict:
     """Active volunteers, shifts held, patrol hours, the no-show rate and the reports waiting for verification."""
     start, end = _year_bounds(year)
@@ -489,24 +531,18 @@ def dashboard_activity(area: Area, year: int) -> dict:
         Assignment.objects.filter(shift__starts_at__gte=start, shift__starts_at__lt=end), area, "shift__"
     )
     came = Q(status__in=[AssignmentStatus.COMPLETED, AssignmentStatus.CHECKED_IN])
-    # One pass over the year's assignments of the area gives every figure.
+    # One pass over the year's assignments of the area gives every figure but the hours, which are kept.
     counts = assignments.aggregate(
         came=Count("pk", filter=came),
         missed=Count("pk", filter=Q(status=AssignmentStatus.NO_SHOW)),
         volunteers=Count("volunteer_id", filter=came, distinct=True),
         shifts=Count("shift_id", filter=came & ~Q(shift__status=ShiftStatus.CANCELLED), distinct=True),
-        hours=Sum(
-            F("check_out_at") - F("check_in_at"),
-            filter=came & Q(check_in_at__isnull=False, check_out_at__isnull=False),
-            output_field=DurationField(),
-        ),
     )
     expected = counts["came"] + counts["missed"]
-    hours = counts["hours"] or datetime.timedelta()
     return {
         "active_volunteers": counts["volunteers"],
         "shifts_held": counts["shifts"],
-        "patrol_hours": round(hours.total_seconds() / 3600, 1),
+        "patrol_hours": round(patrol_minutes(area, year) / 60, 1),
         "no_show_rate": round(100 * counts["missed"] / expected, 1) if expected else None,
         "reports_waiting": _in_area(Report.objects.filter(status=ReportStatus.SUBMITTED), area).count(),
     }

@@ -85,6 +85,15 @@ def _body(notification: Notification) -> tuple[str, str]:
             _("%(count)d volunteers have not checked in to the shift in %(zone)s that started at %(start)s.")
             % {**words, "count": len(details.get("missing", []))},
         )
+    if kind == NotificationKind.CHECKIN_DECLINED:
+        return (
+            _("Your check-in was not confirmed"),
+            _(
+                "The inspector did not confirm your check-in to the shift in %(zone)s on %(start)s, so its hours "
+                "do not count: %(reason)s"
+            )
+            % {**words, "reason": details.get("reason", "")},
+        )
     if kind == NotificationKind.REPORT_VERIFIED:
         return _("Your report was verified"), _("Your report No. %(number)d was verified. Thank you!") % {
             "number": notification.report_id or 0

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db.models import Count, DurationField, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import formats, timezone
 from django.utils.dates import MONTHS
 from django.utils.text import capfirst
@@ -23,7 +23,7 @@ from fpdf import FPDF, FontFace, XPos, YPos
 from ..choices import AssignmentStatus, BenchmarkLevel, GroupKind, OutcomeCode, ShiftStatus
 from ..models import Assignment, Category, District, Group, Membership, Outcome, ReportTally, Shift
 from . import figures
-from .exports import pace_label
+from .exports import national_share_label, no_target_label, pace_label
 from .tallies import ALMATY
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
@@ -90,19 +90,14 @@ def _activity(district: District, start: datetime.datetime, end: datetime.dateti
         missed=Count("pk", filter=Q(status=AssignmentStatus.NO_SHOW)),
     )
     expected = attendance["came"] + attendance["missed"]
-    hours = (
-        attended.filter(check_in_at__isnull=False, check_out_at__isnull=False).aggregate(
-            total=Sum(F("check_out_at") - F("check_in_at"), output_field=DurationField())
-        )["total"]
-        or datetime.timedelta()
-    )
+    minutes = attended.aggregate(total=Sum("credited_minutes"))["total"] or 0
     volunteers = set(attended.values_list("volunteer_id", flat=True))
     held_groups = Shift.groups.through.objects.filter(shift__in=held).values_list("group_id", "shift_id")
     return {
         "shifts_planned": planned.count(),
         "shifts_held": held.count(),
         "volunteers": volunteers,
-        "patrol_hours": round(hours.total_seconds() / 3600, 1),
+        "patrol_hours": round(minutes / 60, 1),
         "no_show_rate": round(100 * attendance["missed"] / expected, 1) if expected else None,
         "held_groups": list(held_groups),
     }
@@ -379,15 +374,21 @@ def monthly_report_pdf(data: MonthlyFigures, *, compress: bool = True) -> bytes:
         ],
         (42, 30, 22, 22, 30, 34),
     )
-    scope = data.year_to_date[OutcomeCode.PREVENTED].benchmark_scope
-    if scope:
-        pdf.set_font(FONT, "", 8)
-        if scope == BenchmarkLevel.NATIONAL:
-            note = _(
-                "The district has no target of its own for the year: the figures are set against the national one."
+    prevented = data.year_to_date[OutcomeCode.PREVENTED]
+    pdf.set_font(FONT, "", 8)
+    if prevented.benchmark_scope:
+        notes = [_("Set against the district's own target for the year.")]
+    else:
+        notes = [str(no_target_label(figures.Area(BenchmarkLevel.DISTRICT, district=data.district)))]
+        notes += [
+            f"{label}: {share}"
+            for label, share in (
+                (_("Offenses prevented"), national_share_label(prevented)),
+                (_("Crimes solved"), national_share_label(data.year_to_date[OutcomeCode.SOLVED])),
             )
-        else:
-            note = _("Set against the district's own target for the year.")
+            if share
+        ]
+    for note in notes:
         pdf.multi_cell(width, 4, note, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     _heading(pdf, _("By group"))

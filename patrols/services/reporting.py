@@ -9,6 +9,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,11 +45,10 @@ from ..models import (
     User,
     Volunteer,
 )
-from ..scope import manageable_districts
+from .attendance import checkin_tolerance_m, close_grace
 from .geometry import box_around, distance_m
 from .notifications import notify
 from .photos import photo_clean
-from .scheduling import checkin_opens_before, checkin_tolerance_m, close_grace
 from .tallies import tally_report_change
 
 COUNTRY_OUTLINE = Path(__file__).resolve().parent.parent / "data" / "kazakhstan.geojson"
@@ -99,19 +100,18 @@ def _clean_case_number(*, outcome: Outcome, case_number: str) -> str:
 
 
 def _reporter_shift(volunteer: Volunteer, occurred_at: datetime.datetime) -> Assignment | None:
-    """The shift the volunteer was on at that moment (check-in window to end plus grace), checked-in first."""
-    candidates = (
-        Assignment.objects.filter(
-            volunteer=volunteer,
-            status__in=[AssignmentStatus.CHECKED_IN, AssignmentStatus.COMPLETED, AssignmentStatus.SIGNED_UP],
-            shift__starts_at__lte=occurred_at + checkin_opens_before(),
-            shift__ends_at__gte=occurred_at - close_grace(),
-        )
+    """The assignment the volunteer was checked in to at that moment: from the check-in to the check-out, or, while
+    still checked in, to the shift's end plus the grace for checking out. Before a check-in or after a check-out the
+    report is outside any shift."""
+    still_on = Q(status=AssignmentStatus.CHECKED_IN, shift__ends_at__gte=occurred_at - close_grace())
+    until_out = Q(status=AssignmentStatus.COMPLETED, check_out_at__gte=occurred_at)
+    return (
+        Assignment.objects.filter(volunteer=volunteer, check_in_at__lte=occurred_at)
+        .filter(still_on | until_out)
         .select_related("shift__zone")
-        .order_by("shift__starts_at")
+        .order_by("-check_in_at")
+        .first()
     )
-    ranked = sorted(candidates, key=lambda a: a.status == AssignmentStatus.SIGNED_UP)
-    return ranked[0] if ranked else None
 
 
 def reporter_group(volunteer: Volunteer, shift: Shift | None, occurred_at: datetime.datetime) -> Group | None:
@@ -307,7 +307,7 @@ def report_photo_add(*, report: Report, by: User, upload: UploadedFile) -> tuple
 
 def _locked_for_inspector(report: Report, by: User) -> Report:
     locked = Report.objects.select_for_update(of=("self",)).select_related("reporter__user").get(pk=report.pk)
-    if not manageable_districts(by).filter(pk=locked.district_id).exists():
+    if not Report.objects.verifiable_by(by).filter(pk=locked.pk).exists():
         raise ValidationError(_("You cannot verify reports of this district."))
     return locked
 
@@ -428,7 +428,7 @@ def report_mark_duplicate(*, report: Report, original: Report, by: User) -> Repo
         original = Report.objects.get(pk=original.duplicate_of_id)
     if original.pk == report.pk:
         raise ValidationError({"original": _("A report cannot be a duplicate of itself.")})
-    if not manageable_districts(by).filter(pk=original.district_id).exists():
+    if not Report.objects.verifiable_by(by).filter(pk=original.pk).exists():
         raise ValidationError({"original": _("The original report is not in your districts.")})
     if original.status == ReportStatus.REJECTED:
         raise ValidationError({"original": _("The original report is rejected: it cannot stand for others.")})
@@ -447,20 +447,48 @@ def report_mark_duplicate(*, report: Report, original: Report, by: User) -> Repo
     return report
 
 
-def report_bulk_verify(*, reports: Iterable[Report], by: User) -> tuple[int, list[tuple[int, str]]]:
+@dataclass
+class BulkVerification:
+    """What a bulk verification did: how many were verified, which were not and why, which flagged ones were left."""
+
+    verified: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    flagged_left_out: list[int] = field(default_factory=list)
+
+
+def flag_labels(report: Report) -> str:
+    """The report's flags in words, for a sentence."""
+    labels = [ReportFlag(flag["code"]).label for flag in report.flags or [] if flag.get("code") in ReportFlag.values]
+    return "; ".join(str(label) for label in labels)
+
+
+def report_bulk_verify(
+    *, reports: Iterable[Report], by: User, flagged_on_purpose: Iterable[int] = ()
+) -> BulkVerification:
     """Verify several reports; each one on its own, so one that cannot be verified does not stop the rest.
 
-    Returns how many were verified and (report id, reason) for the others.
+    A flagged report (a likely duplicate, outside any shift, ...) is verified only when its id is among
+    `flagged_on_purpose`, the reports the inspector ticked one by one; the others are left out and named.
     """
-    verified, skipped = 0, []
+    chosen, result = set(flagged_on_purpose), BulkVerification()
     for report in reports:
+        if report.flags and report.pk not in chosen:
+            result.flagged_left_out.append(report.pk)
+            result.skipped.append(
+                (
+                    report.pk,
+                    _("It is flagged (%(flags)s): open it, or tick it on its own to verify it anyway.")
+                    % {"flags": flag_labels(report)},
+                )
+            )
+            continue
         try:
             report_verify(report=report, by=by)
         except ValidationError as error:
-            skipped.append((report.pk, " ".join(error.messages)))
+            result.skipped.append((report.pk, " ".join(error.messages)))
         else:
-            verified += 1
-    return verified, skipped
+            result.verified += 1
+    return result
 
 
 def report_queue(user: User):

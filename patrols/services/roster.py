@@ -6,7 +6,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from ..choices import VILLAGE_GROUP_KINDS, GroupKind, Role, VolunteerStatus
@@ -274,8 +274,18 @@ def volunteer_vet(
         raise ValidationError(
             {"medical_check_passed": _("A volunteer who failed the medical checks cannot pass; refuse instead.")}
         )
+    on_date = on_date or timezone.localdate()
+    if on_date > timezone.localdate():
+        raise ValidationError({"on_date": _("The police check date cannot be in the future.")})
     volunteer = _move(volunteer, to_status=VolunteerStatus.VETTED, by=by)
-    volunteer.vetted_on = on_date or timezone.localdate()
+    if on_date < volunteer.applied_on:
+        raise ValidationError(
+            {
+                "on_date": _("The police check date cannot be before the application date (%(date)s).")
+                % {"date": formats.date_format(volunteer.applied_on, "SHORT_DATE_FORMAT")}
+            }
+        )
+    volunteer.vetted_on = on_date
     if medical_check_passed is not None:
         volunteer.medical_check_passed = medical_check_passed
     return _save(volunteer)
@@ -290,6 +300,15 @@ def volunteer_register(*, volunteer: Volunteer, by: User, number: str, on_date: 
     if on_date > timezone.localdate():
         raise ValidationError({"on_date": _("The registration date cannot be in the future.")})
     volunteer = _move(volunteer, to_status=VolunteerStatus.REGISTERED, by=by, note=number)
+    earliest, message = (
+        volunteer.applied_on,
+        _("The registration date cannot be before the application date (%(date)s)."),
+    )
+    if volunteer.vetted_on is not None:
+        earliest = volunteer.vetted_on
+        message = _("The registration date cannot be before the police check date (%(date)s).")
+    if on_date < earliest:
+        raise ValidationError({"on_date": message % {"date": formats.date_format(earliest, "SHORT_DATE_FORMAT")}})
     volunteer.registration_number = number
     volunteer.registered_on = on_date
     return _save(volunteer)

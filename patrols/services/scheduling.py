@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.gis.geos import GEOSGeometry, LineString, MultiLineString, MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import GEOSGeometry, LineString, MultiLineString, MultiPolygon, Polygon
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,7 +40,8 @@ from ..models import (
     Zone,
 )
 from ..scope import manageable_districts, role_of
-from .geometry import covered_by, distance_m
+from .attendance import close_grace, close_open_check_in
+from .geometry import covered_by
 from .notifications import notify
 
 LOCAL = ZoneInfo(settings.TIME_ZONE)
@@ -50,20 +51,6 @@ MAX_SHIFT_HOURS = 24
 def late_cancel_hours() -> int:
     """A sign-up cancelled later than this many hours before the start is recorded as late."""
     return settings.SHIFT_LATE_CANCEL_HOURS
-
-
-def checkin_tolerance_m() -> int:
-    """How far outside the zone a check-in still counts as inside (GPS is not exact)."""
-    return settings.CHECKIN_TOLERANCE_M
-
-
-def close_grace() -> datetime.timedelta:
-    """How long after its end a shift stays open for check-outs before it is closed automatically."""
-    return datetime.timedelta(minutes=settings.SHIFT_CLOSE_GRACE_MINUTES)
-
-
-def checkin_opens_before() -> datetime.timedelta:
-    return datetime.timedelta(minutes=settings.CHECKIN_OPENS_MINUTES_BEFORE)
 
 
 def series_horizon_days() -> int:
@@ -182,7 +169,10 @@ def _check_plan(
         errors["min_volunteers"] = _("A shift needs at least one volunteer.")
     if max_volunteers < min_volunteers:
         errors["max_volunteers"] = _("The maximum cannot be below the minimum.")
-    if any(group.district_id != zone.district_id for group in groups):
+    groups = list(groups)
+    if not groups:
+        errors["groups"] = _("Invite at least one group: without one nobody can sign up for the shift.")
+    elif any(group.district_id != zone.district_id for group in groups):
         errors["groups"] = _("Only groups of the zone's district can be invited.")
     if inspector is None:
         errors["inspector"] = _("Choose the responsible inspector.")
@@ -450,77 +440,7 @@ def shift_cancel_signup(*, assignment: Assignment, by: User) -> Assignment:
     return assignment
 
 
-# On the day
-
-
-def _position_check(assignment: Assignment, point: Point) -> tuple[int, bool]:
-    metres = distance_m(assignment.shift.zone.geometry, point)
-    return round(metres), metres > checkin_tolerance_m()
-
-
-@transaction.atomic
-def shift_check_in(*, assignment: Assignment, by: User, point: Point) -> Assignment:
-    """Check in on the spot: accepted inside the zone (with a tolerance), accepted with a flag outside it."""
-    assignment = Assignment.objects.select_for_update().select_related("shift__zone", "volunteer").get(pk=assignment.pk)
-    if assignment.volunteer.user_id != by.pk:
-        raise ValidationError(_("Only the volunteer checks in, from their own phone."))
-    shift, now = assignment.shift, timezone.now()
-    if assignment.status == AssignmentStatus.CHECKED_IN:
-        return assignment
-    if assignment.status != AssignmentStatus.SIGNED_UP:
-        raise ValidationError(_("You are not signed up for this shift."))
-    if shift.status != ShiftStatus.SCHEDULED:
-        raise ValidationError(_("This shift is cancelled or closed."))
-    if now < shift.starts_at - checkin_opens_before():
-        raise ValidationError(
-            _("Check-in opens %(minutes)d minutes before the start.")
-            % {"minutes": int(checkin_opens_before().total_seconds() // 60)}
-        )
-    if now > shift.ends_at:
-        raise ValidationError(_("The shift is over: check-in is closed."))
-    assignment.check_in_at = now
-    assignment.check_in_point = point
-    assignment.check_in_distance_m, assignment.check_in_outside = _position_check(assignment, point)
-    assignment.status = AssignmentStatus.CHECKED_IN
-    assignment.save()
-    _event(
-        shift,
-        ShiftEventKind.CHECKED_IN,
-        by=by,
-        volunteer=assignment.volunteer,
-        distance_m=assignment.check_in_distance_m,
-        outside=assignment.check_in_outside,
-    )
-    return assignment
-
-
-@transaction.atomic
-def shift_check_out(*, assignment: Assignment, by: User, point: Point) -> Assignment:
-    """Check out at the end of the patrol; the hours count from check-in to check-out."""
-    assignment = Assignment.objects.select_for_update().select_related("shift__zone", "volunteer").get(pk=assignment.pk)
-    if assignment.volunteer.user_id != by.pk:
-        raise ValidationError(_("Only the volunteer checks out, from their own phone."))
-    if assignment.status == AssignmentStatus.COMPLETED:
-        return assignment
-    if assignment.status != AssignmentStatus.CHECKED_IN:
-        raise ValidationError(_("Check in first."))
-    shift, now = assignment.shift, timezone.now()
-    if now > shift.ends_at + close_grace():
-        raise ValidationError(_("The shift was closed; the inspector records your hours."))
-    assignment.check_out_at = now
-    assignment.check_out_point = point
-    assignment.check_out_distance_m, assignment.check_out_outside = _position_check(assignment, point)
-    assignment.status = AssignmentStatus.COMPLETED
-    assignment.save()
-    _event(
-        shift,
-        ShiftEventKind.CHECKED_OUT,
-        by=by,
-        volunteer=assignment.volunteer,
-        distance_m=assignment.check_out_distance_m,
-        outside=assignment.check_out_outside,
-    )
-    return assignment
+# On the day: check-in and check-out are `attendance.py`'s; the inspector marks who did not come.
 
 
 @transaction.atomic
@@ -564,9 +484,8 @@ def shifts_close_finished(*, now: datetime.datetime | None = None) -> int:
             )
             if shift is None:
                 continue
-            shift.assignments.filter(status=AssignmentStatus.CHECKED_IN).update(
-                status=AssignmentStatus.COMPLETED, check_out_at=shift.ends_at, closed_automatically=True
-            )
+            for assignment in shift.assignments.select_for_update().filter(status=AssignmentStatus.CHECKED_IN):
+                close_open_check_in(assignment, shift)
             shift.assignments.filter(status=AssignmentStatus.SIGNED_UP).update(status=AssignmentStatus.NO_SHOW)
             shift.assignments.filter(status=AssignmentStatus.WAITLISTED).update(
                 status=AssignmentStatus.CANCELLED, cancelled_at=now
@@ -758,14 +677,12 @@ def series_stop(*, series: ShiftSeries, by: User) -> ShiftSeries:
 
 
 def patrol_hours(*, volunteer: Volunteer, year: int | None = None) -> float:
-    """Hours on patrol from check-in to check-out of completed shifts (optionally of one year, Almaty time)."""
-    done = Assignment.objects.filter(
-        volunteer=volunteer, status=AssignmentStatus.COMPLETED, check_in_at__isnull=False, check_out_at__isnull=False
-    )
+    """Hours on patrol that count (see `attendance.credited_minutes`), optionally of one year by the shifts' start."""
+    done = Assignment.objects.filter(volunteer=volunteer, status=AssignmentStatus.COMPLETED)
     if year is not None:
         start = datetime.datetime(year, 1, 1, tzinfo=LOCAL)
-        done = done.filter(check_in_at__gte=start, check_in_at__lt=start.replace(year=year + 1))
-    return round(sum(a.patrol_hours for a in done.only("check_in_at", "check_out_at")), 2)
+        done = done.filter(shift__starts_at__gte=start, shift__starts_at__lt=start.replace(year=year + 1))
+    return round((done.aggregate(minutes=Sum("credited_minutes"))["minutes"] or 0) / 60, 2)
 
 
 def calendar_feed_for(*, volunteer: Volunteer) -> CalendarFeed:

@@ -1,8 +1,10 @@
-"""The kept counts of verified reports: changed with every status change, rebuilt from the reports on demand.
+"""The kept counts of verified reports and of patrol hours: changed with every change, rebuilt on demand.
 
 A report counts when it is verified and not a duplicate (`Report.counts`, rule 2 of DESIGN.md), on the day it
 happened in Asia/Almaty time. `tally_report_change` runs inside the transaction that changes the report, so the
 counts and the reports never disagree, even for a moment; `tallies_rebuild` recounts everything and says what differed.
+The patrol minutes that count (`attendance.credited_minutes`) are kept the same way, per month of the shift's start
+and district, by `tally_hours_change`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Model
+from django.db.models import Count, F, Model, Q
 from django.db.models.functions import ExtractMonth, ExtractYear, TruncDate
 
-from ..choices import ReportStatus
-from ..models import CategoryYearTally, District, DistrictMonthTally, RegionMonthTally, Report, ReportTally
+from ..choices import AssignmentStatus, ReportStatus
+from ..models import (
+    Assignment,
+    CategoryYearTally,
+    District,
+    DistrictMonthTally,
+    HoursTally,
+    RegionMonthTally,
+    Report,
+    ReportTally,
+    Shift,
+)
 
 ALMATY = zoneinfo.ZoneInfo("Asia/Almaty")
 
@@ -97,6 +109,24 @@ def tally_report_change(report: Report, *, counted_before: bool) -> None:
     values = _values_of(report)
     for grain in GRAINS:
         _add(grain, values, delta)
+
+
+def tally_hours_change(shift: Shift, delta: int) -> None:
+    """Add `delta` patrol minutes to the month of the shift's start in its district; call inside the transaction."""
+    if not delta:
+        return
+    day = local_day(shift.starts_at)
+    rows = HoursTally.objects.filter(year=day.year, month=day.month, district_id=shift.district_id)
+    if rows.update(minutes=F("minutes") + delta):
+        return
+    region_id = District.objects.values_list("region_id", flat=True).get(pk=shift.district_id)
+    try:
+        with transaction.atomic():
+            HoursTally.objects.create(
+                year=day.year, month=day.month, district_id=shift.district_id, region_id=region_id, minutes=delta
+            )
+    except IntegrityError:
+        rows.update(minutes=F("minutes") + delta)
 
 
 # Rebuilding
@@ -209,13 +239,83 @@ def _rebuild_in_sql(*, apply: bool) -> list[Difference]:
     return differences
 
 
+def _rebuild_hours(*, apply: bool, batch_size: int) -> list[Difference]:
+    """Recount every assignment's minutes from its kept times and the inspector's word, and the hours tally from
+    them; each assignment is read once, with only the fields the rule needs."""
+    from .attendance import credited_minutes
+
+    differences: list[Difference] = []
+    sums: dict[tuple[int, int, int], int] = {}
+    regions = dict(District.objects.values_list("pk", "region_id"))
+    stale: list[Assignment] = []
+    fields = (
+        "status",
+        "check_in_at",
+        "check_out_at",
+        "confirmation",
+        "corrected_minutes",
+        "credited_minutes",
+        "shift__starts_at",
+        "shift__ends_at",
+        "shift__district_id",
+    )
+    candidates = (
+        Assignment.objects.filter(Q(status=AssignmentStatus.COMPLETED) | ~Q(credited_minutes=0))
+        .select_related("shift")
+        .only(*fields)
+        .order_by("pk")
+    )
+    for assignment in candidates.iterator(chunk_size=10_000):
+        counted = credited_minutes(assignment, assignment.shift)
+        if counted != assignment.credited_minutes:
+            differences.append(Difference("Assignment", {"id": assignment.pk}, assignment.credited_minutes, counted))
+            assignment.credited_minutes = counted
+            stale.append(assignment)
+        if counted:
+            day = local_day(assignment.shift.starts_at)
+            key = (day.year, day.month, assignment.shift.district_id)
+            sums[key] = sums.get(key, 0) + counted
+    kept = {(row.year, row.month, row.district_id): row for row in HoursTally.objects.exclude(minutes=0).iterator()}
+    fresh, changed = [], []
+    for key in sorted(set(sums) | set(kept)):
+        counted, row = sums.get(key, 0), kept.get(key)
+        if (row.minutes if row else 0) == counted:
+            continue
+        year, month, district_id = key
+        differences.append(
+            Difference(
+                "HoursTally",
+                {"year": year, "month": month, "district_id": district_id},
+                row.minutes if row else 0,
+                counted,
+            )
+        )
+        if row is None:
+            fresh.append(
+                HoursTally(
+                    year=year, month=month, district_id=district_id, region_id=regions[district_id], minutes=counted
+                )
+            )
+        else:
+            row.minutes = counted
+            changed.append(row)
+    if apply:
+        Assignment.objects.bulk_update(stale, ["credited_minutes"], batch_size=batch_size)
+        HoursTally.objects.bulk_update(changed, ["minutes"], batch_size=batch_size)
+        HoursTally.objects.bulk_create(fresh, batch_size=batch_size)
+        HoursTally.objects.filter(minutes=0).delete()
+    return differences
+
+
 def tallies_rebuild(*, apply: bool = True, batch_size: int = 5000) -> list[Difference]:
-    """Recount the tallies from the reports; return every row that differed, and (unless `apply=False`) fix them."""
+    """Recount the tallies from the reports and the assignments; return every row that differed, and (unless
+    `apply=False`) fix them."""
     differences: list[Difference] = []
     with transaction.atomic():
-        _lock([grain.model for grain in GRAINS])
+        _lock([grain.model for grain in GRAINS] + [HoursTally])
+        differences.extend(_rebuild_hours(apply=apply, batch_size=batch_size))
         if connection.vendor == "postgresql":
-            return _rebuild_in_sql(apply=apply)
+            return differences + _rebuild_in_sql(apply=apply)
         for grain in GRAINS:
             kept = {
                 tuple(row[:-2]): (row[-2], row[-1])

@@ -9,23 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from ..api.dashboard import FIRST_YEAR, LAST_YEAR
 from ..choices import BenchmarkLevel, GroupKind, OutcomeCode, Role
-from ..models import District, Group
+from ..models import District, Group, Region
 from ..scope import districts_in_scope, role_of
-from ..services import exports, figures, monthly_report
+from ..services import exports, figures, monthly_report, targets
 from ..services.tallies import ALMATY
+from .forms import add_service_errors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -92,6 +97,8 @@ class Card:
     label: str
     figure: figures.Figure
     target: str
+    no_target: str
+    national_share: str
     pace: str
     done: str
     expected: str | None
@@ -104,6 +111,8 @@ def _card(code: str, label: str, figure: figures.Figure, area: figures.Area) -> 
         label=label,
         figure=figure,
         target=exports.benchmark_label(figure.benchmark_scope, area),
+        no_target=exports.no_target_label(area),
+        national_share=exports.national_share_label(figure),
         pace=exports.pace_label(figure.pace),
         done=_share(figure.count, whole),
         expected=_share(figure.expected_to_date, whole) if figure.expected_to_date is not None and whole else None,
@@ -300,6 +309,8 @@ def dashboard(request) -> HttpResponse:
             _card(OutcomeCode.SOLVED, _("Crimes solved"), totals.solved, area),
         ],
         "by_area": _area_rows(user, year, area, totals.by_area),
+        "targets_check": exports.targets_check_lines(totals.targets_check),
+        "can_set_targets": role == Role.ADMIN,
         "by_kind": _kind_rows(totals.by_group_kind),
         "by_category": _category_rows(figures.by_category(area, year)),
         "charts": [
@@ -363,3 +374,80 @@ def monthly_pdf(request) -> HttpResponse:
     filename = f"monthly-report-{area.district.code}-{year}-{month:02d}.pdf"
     response["Content-Disposition"] = content_disposition_header(False, filename)
     return response
+
+
+# The year's targets (administrators)
+
+
+class YearTargetsForm(forms.Form):
+    """The national target and one pair of targets per region; both empty means "no target"."""
+
+    def __init__(self, *args, regions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.regions = list(regions)
+        self.rows = [("national", _("Kazakhstan"))] + [(str(region.pk), region.name) for region in self.regions]
+        for prefix, name in self.rows:
+            for code, label in (("prevented", _("Offenses prevented")), ("solved", _("Crimes solved"))):
+                self.fields[f"{prefix}_{code}"] = forms.IntegerField(
+                    label=f"{name}: {label}", required=False, min_value=0, max_value=10_000_000
+                )
+
+    def pairs(self) -> tuple[targets.TargetPair, dict[int, targets.TargetPair]]:
+        data = self.cleaned_data
+
+        def pair(prefix: str) -> targets.TargetPair:
+            return targets.TargetPair(data.get(f"{prefix}_prevented"), data.get(f"{prefix}_solved"))
+
+        return pair("national"), {region.pk: pair(str(region.pk)) for region in self.regions}
+
+    def table(self) -> list[dict]:
+        return [
+            {"name": name, "fields": [self[f"{prefix}_prevented"], self[f"{prefix}_solved"]]}
+            for prefix, name in self.rows
+        ]
+
+
+def _initial(national: targets.TargetPair, regions: dict[int, targets.TargetPair]) -> dict:
+    initial = {"national_prevented": national.prevented, "national_solved": national.solved}
+    for region_id, pair in regions.items():
+        initial[f"{region_id}_prevented"], initial[f"{region_id}_solved"] = pair.prevented, pair.solved
+    return initial
+
+
+@login_required
+def dashboard_targets(request) -> HttpResponse:
+    """One page for the year's national target and every region's, with whether the regions add up."""
+    if role_of(request.user) != Role.ADMIN:
+        raise Http404
+    try:
+        year = _year(request)
+    except BadInput as error:
+        return _bad_request(request, str(error))
+    regions = Region.objects.only("pk", "code", "name_kk", "name_ru", "name_en").order_by("code")
+    national, by_region = targets.year_targets(year)
+    form = YearTargetsForm(request.POST or None, regions=regions, initial=_initial(national, by_region))
+    if request.method == "POST" and form.is_valid():
+        pair, pairs = form.pairs()
+        try:
+            changed = targets.year_targets_set(year=year, by=request.user, national=pair, regions=pairs)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                ngettext("%(count)d target was saved.", "%(count)d targets were saved.", changed) % {"count": changed},
+            )
+            return redirect(_link("dashboard-targets", year))
+    totals = figures.dashboard_totals(figures.Area(BenchmarkLevel.NATIONAL), year)
+    return render(
+        request,
+        "dashboard/targets.html",
+        {
+            "form": form,
+            "year": year,
+            "years": sorted({*figures.dashboard_years(), year, year + 1}, reverse=True),
+            "check": exports.targets_check_lines(totals.targets_check),
+            "sums": totals.targets_check,
+            "dashboard_url": _link("dashboard", year),
+        },
+    )

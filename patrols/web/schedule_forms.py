@@ -202,6 +202,21 @@ class AttendanceForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
 
 
+class ConfirmCheckInForm(forms.Form):
+    """The inspector's word on a doubtful check-in."""
+
+    CONFIRM, DECLINE = "confirm", "decline"
+    decision = forms.ChoiceField(choices=[(CONFIRM, _("Confirm")), (DECLINE, _("Do not confirm"))])
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+
+class CorrectHoursForm(forms.Form):
+    """The inspector sets the hours of a completed patrol, with a reason."""
+
+    hours = forms.DecimalField(label=_("Hours on patrol"), min_value=0, max_value=24, decimal_places=2)
+    reason = forms.CharField(label=_("Reason for the correction"), max_length=500)
+
+
 class MemberSignupForm(forms.Form):
     """A leader (or the inspector) puts a member of an invited group on the shift."""
 

@@ -17,16 +17,16 @@ from django.http import Http404, HttpResponse
 from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from ..choices import SEAT_STATUSES, AssignmentStatus, ShiftStatus, VolunteerStatus
+from ..choices import SEAT_STATUSES, AssignmentStatus, CheckInConfirmation, ShiftStatus, VolunteerStatus
 from ..models import Assignment, CalendarFeed, Shift, Volunteer, Zone
 from ..scope import AREA_ROLES, NATIONAL_ROLES, districts_in_scope, manageable_districts, role_of
-from ..services import scheduling
+from ..services import attendance, scheduling
 from ..services.geometry import point_from
 from . import ical
 from . import schedule_forms as forms
@@ -176,7 +176,7 @@ def _week_calendar(request):
 def _attendance_actions(assignment: Assignment, now: datetime.datetime) -> Assignment:
     """Which buttons the volunteer gets now; the services decide again when the button is pressed."""
     shift = assignment.shift
-    opens = shift.starts_at - scheduling.checkin_opens_before()
+    opens = shift.starts_at - attendance.checkin_opens_before()
     assignment.check_in_opens_at = opens
     assignment.check_in_later = assignment.status == AssignmentStatus.SIGNED_UP and now < opens
     assignment.can_check_in = (
@@ -185,8 +185,11 @@ def _attendance_actions(assignment: Assignment, now: datetime.datetime) -> Assig
         and opens <= now <= shift.ends_at
     )
     assignment.can_check_out = (
-        assignment.status == AssignmentStatus.CHECKED_IN and now <= shift.ends_at + scheduling.close_grace()
+        assignment.status == AssignmentStatus.CHECKED_IN
+        and shift.starts_at <= now <= shift.ends_at + attendance.close_grace()
     )
+    # Leaving before the end needs a reason: the form asks for it.
+    assignment.leaving_early = assignment.can_check_out and now < shift.ends_at
     assignment.can_cancel = (
         assignment.status in {AssignmentStatus.SIGNED_UP, AssignmentStatus.WAITLISTED} and shift.starts_at > now
     )
@@ -203,7 +206,7 @@ def _my_shifts(request):
         return render(request, "patrols/shift_mine.html", {"volunteer": None})
     now = timezone.now()
     coming = Q(status__in=[AssignmentStatus.SIGNED_UP, AssignmentStatus.WAITLISTED], shift__ends_at__gt=now)
-    on_patrol = Q(status=AssignmentStatus.CHECKED_IN, shift__ends_at__gt=now - scheduling.close_grace())
+    on_patrol = Q(status=AssignmentStatus.CHECKED_IN, shift__ends_at__gt=now - attendance.close_grace())
     mine = (
         Assignment.objects.visible_to(user)
         .filter(volunteer=volunteer)
@@ -258,9 +261,19 @@ def _event_detail(event) -> str:
         return details["reason"]
     if details.get("changed"):
         return _("Changed: %(fields)s") % {"fields": ", ".join(_field_label(name) for name in details["changed"])}
+    if "minutes_before" in details:
+        return _("From %(before)s to %(after)s hours") % {
+            "before": formats.number_format(details["minutes_before"] / 60, decimal_pos=2),
+            "after": formats.number_format(details.get("minutes", 0) / 60, decimal_pos=2),
+        }
+    if "attempt" in details:
+        return _("Position accurate only to %(accuracy)s (try %(attempt)d)") % {
+            "accuracy": attendance.distance_text(details.get("accuracy_m") or 0),
+            "attempt": details["attempt"],
+        }
     if details.get("distance_m") is not None:
         if details.get("outside"):
-            return _("%(distance)d m outside the zone") % {"distance": details["distance_m"]}
+            return _("%(distance)s outside the zone") % {"distance": attendance.distance_text(details["distance_m"])}
         return _("Inside the zone")
     if details.get("late"):
         return _("Cancelled late")
@@ -334,6 +347,8 @@ def shift_detail(request, pk: int):
         waiting = [a for a in visible if a.status == AssignmentStatus.WAITLISTED]
         for assignment in visible:
             assignment.can_mark = can_manage and assignment.status in MARKABLE_STATUSES
+            assignment.can_confirm = can_manage and assignment.confirmation != CheckInConfirmation.NOT_NEEDED
+            assignment.can_correct = can_manage and assignment.status == AssignmentStatus.COMPLETED
             assignment.can_withdraw = is_open and assignment.status in {
                 AssignmentStatus.SIGNED_UP,
                 AssignmentStatus.WAITLISTED,
@@ -595,11 +610,18 @@ def _own_assignment(request, pk: int) -> tuple[Shift, Assignment]:
 
 
 def _position(request):
-    """The phone's position sent by static/js/checkin.js; None when the page was sent without one."""
+    """The phone's position (and its accuracy in metres) sent by static/js/checkin.js; None without one."""
     lat, lng = (request.POST.get("lat") or "").strip(), (request.POST.get("lng") or "").strip()
     if not lat or not lng:
-        return None
-    return point_from(lat, lng)
+        return None, None
+    accuracy = (request.POST.get("accuracy") or "").strip()
+    try:
+        metres = float(accuracy) if accuracy else None
+    except ValueError:
+        metres = None
+    if metres is not None and not 0 <= metres < 1_000_000:
+        metres = None
+    return point_from(lat, lng), metres
 
 
 @login_required
@@ -608,23 +630,32 @@ def shift_check_in(request, pk: int):
     shift, assignment = _own_assignment(request, pk)
     back = _next_url(request, reverse("shift-detail", args=[shift.pk]))
     try:
-        point = _position(request)
+        point, accuracy = _position(request)
         if point is None:
             messages.error(
                 request,
                 _("Checking in needs your position: allow this site to use your location, then tap “Check in” again."),
             )
             return redirect(back)
-        assignment = scheduling.shift_check_in(assignment=assignment, by=request.user, point=point)
+        assignment = attendance.shift_check_in(assignment=assignment, by=request.user, point=point, accuracy_m=accuracy)
     except ValidationError as error:
         _show_error(request, error)
         return redirect(back)
     at = _hhmm(assignment.check_in_at)
-    if assignment.check_in_outside:
+    if assignment.confirmation == CheckInConfirmation.NEEDED and assignment.check_in_outside:
         messages.warning(
             request,
-            _("Checked in at %(time)s, %(distance)d m outside the zone: the inspector sees this.")
-            % {"time": at, "distance": assignment.check_in_distance_m},
+            _("Checked in at %(time)s, %(distance)s from the zone: the inspector confirms it before your hours count.")
+            % {"time": at, "distance": attendance.distance_text(assignment.check_in_distance_m)},
+        )
+    elif assignment.confirmation == CheckInConfirmation.NEEDED:
+        messages.warning(
+            request,
+            _(
+                "Checked in at %(time)s, but your phone could not find its position precisely: the inspector "
+                "confirms it before your hours count."
+            )
+            % {"time": at},
         )
     else:
         messages.success(request, _("Checked in at %(time)s, inside the zone. Have a safe patrol.") % {"time": at})
@@ -637,7 +668,7 @@ def shift_check_out(request, pk: int):
     shift, assignment = _own_assignment(request, pk)
     back = _next_url(request, reverse("shift-detail", args=[shift.pk]))
     try:
-        point = _position(request)
+        point, accuracy = _position(request)
         if point is None:
             messages.error(
                 request,
@@ -647,16 +678,92 @@ def shift_check_out(request, pk: int):
                 ),
             )
             return redirect(back)
-        assignment = scheduling.shift_check_out(assignment=assignment, by=request.user, point=point)
+        assignment = attendance.shift_check_out(
+            assignment=assignment,
+            by=request.user,
+            point=point,
+            accuracy_m=accuracy,
+            reason=request.POST.get("reason", ""),
+        )
     except ValidationError as error:
         _show_error(request, error)
         return redirect(back)
-    messages.success(
-        request,
-        _("Checked out at %(time)s: %(hours)s hours on patrol. Thank you!")
-        % {"time": _hhmm(assignment.check_out_at), "hours": f"{assignment.patrol_hours:g}"},
-    )
+    if assignment.confirmation == CheckInConfirmation.NEEDED:
+        messages.success(
+            request,
+            _("Checked out at %(time)s. Your hours count once the inspector confirms your check-in. Thank you!")
+            % {"time": _hhmm(assignment.check_out_at)},
+        )
+    else:
+        messages.success(
+            request,
+            _("Checked out at %(time)s: %(hours)s hours on patrol. Thank you!")
+            % {
+                "time": _hhmm(assignment.check_out_at),
+                "hours": formats.number_format(assignment.patrol_hours, decimal_pos=2),
+            },
+        )
     return redirect(back)
+
+
+@login_required
+@require_POST
+def attendance_confirm(request, pk: int, assignment_pk: int):
+    """The inspector confirms a doubtful check-in, or does not (with a reason)."""
+    shift = _managed_or_404(Shift.objects, request.user, pk)
+    assignment = get_object_or_404(shift.assignments.select_related("volunteer"), pk=assignment_pk)
+    form = forms.ConfirmCheckInForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose: confirm or do not confirm."))
+        return redirect("shift-detail", pk=shift.pk)
+    data = form.cleaned_data
+    try:
+        if data["decision"] == forms.ConfirmCheckInForm.CONFIRM:
+            attendance.attendance_confirm(assignment=assignment, by=request.user, note=data["reason"])
+            messages.success(
+                request, _("%(name)s: the check-in is confirmed.") % {"name": assignment.volunteer.full_name}
+            )
+        else:
+            attendance.attendance_decline(assignment=assignment, by=request.user, reason=data["reason"])
+            messages.success(
+                request,
+                _("%(name)s: the check-in is not confirmed; its hours do not count.")
+                % {"name": assignment.volunteer.full_name},
+            )
+    except ValidationError as error:
+        _show_error(request, error)
+    return redirect("shift-detail", pk=shift.pk)
+
+
+@login_required
+@require_POST
+def attendance_hours(request, pk: int, assignment_pk: int):
+    """The inspector corrects a volunteer's patrol hours, with a reason kept in the history."""
+    shift = _managed_or_404(Shift.objects, request.user, pk)
+    assignment = get_object_or_404(shift.assignments.select_related("volunteer"), pk=assignment_pk)
+    form = forms.CorrectHoursForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("shift-detail", pk=shift.pk)
+    try:
+        attendance.attendance_correct_hours(
+            assignment=assignment,
+            by=request.user,
+            minutes=round(form.cleaned_data["hours"] * 60),
+            reason=form.cleaned_data["reason"],
+        )
+    except ValidationError as error:
+        _show_error(request, error)
+    else:
+        messages.success(
+            request,
+            _("%(name)s: %(hours)s hours on patrol.")
+            % {
+                "name": assignment.volunteer.full_name,
+                "hours": formats.number_format(form.cleaned_data["hours"], decimal_pos=2),
+            },
+        )
+    return redirect("shift-detail", pk=shift.pk)
 
 
 @login_required

@@ -39,6 +39,16 @@ urlpatterns = [
         schedule_views.attendance_mark,
         name="shift-attendance",
     ),
+    path(
+        "shifts/<int:pk>/attendance/<int:assignment_pk>/confirm/",
+        schedule_views.attendance_confirm,
+        name="shift-attendance-confirm",
+    ),
+    path(
+        "shifts/<int:pk>/attendance/<int:assignment_pk>/hours/",
+        schedule_views.attendance_hours,
+        name="shift-attendance-hours",
+    ),
     path("zones/", schedule_views.zone_list, name="zone-list"),
     path("zones/new/", schedule_views.zone_create, name="zone-create"),
     path("zones/<int:pk>/edit/", schedule_views.zone_edit, name="zone-edit"),
@@ -61,4 +71,5 @@ urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/export/<slug:table>.<slug:fmt>", dashboard.dashboard_export, name="dashboard-export"),
     path("dashboard/monthly.pdf", dashboard.monthly_pdf, name="dashboard-monthly-pdf"),
+    path("dashboard/targets/", dashboard.dashboard_targets, name="dashboard-targets"),
 ]

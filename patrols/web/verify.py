@@ -199,18 +199,37 @@ def verify_bulk(request):
     if not manageable_districts(user).exists():
         raise PermissionDenied
     back = _safe_next(request, request.POST.get("next")) or reverse("verify-queue")
-    ids = sorted({int(value) for value in request.POST.getlist("reports") if value.isdigit()})
+
+    def numbers(name: str) -> set[int]:
+        return {int(value) for value in request.POST.getlist(name) if value.isdigit()}
+
+    # A flagged report's box is named `flagged`: "select all" leaves it alone, so it is only ever ticked on purpose.
+    on_purpose = numbers("flagged")
+    ids = sorted(numbers("reports") | on_purpose)
     if not ids:
         messages.error(request, _("Select at least one report to verify."))
         return redirect(back)
     found = Report.objects.verifiable_by(user).in_bulk(ids)
-    verified, skipped = reporting.report_bulk_verify(reports=[found[pk] for pk in ids if pk in found], by=user)
-    skipped += [(pk, _("There is no such report in your districts.")) for pk in ids if pk not in found]
-    if verified:
+    result = reporting.report_bulk_verify(
+        reports=[found[pk] for pk in ids if pk in found], by=user, flagged_on_purpose=on_purpose
+    )
+    skipped = result.skipped + [(pk, _("There is no such report in your districts.")) for pk in ids if pk not in found]
+    if result.verified:
         messages.success(
             request,
-            ngettext("%(count)d report was verified.", "%(count)d reports were verified.", verified)
-            % {"count": verified},
+            ngettext("%(count)d report was verified.", "%(count)d reports were verified.", result.verified)
+            % {"count": result.verified},
+        )
+    if result.flagged_left_out:
+        count = len(result.flagged_left_out)
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d flagged report was left out: check it and tick it on its own to verify it.",
+                "%(count)d flagged reports were left out: check each and tick it on its own to verify it.",
+                count,
+            )
+            % {"count": count},
         )
     for pk, reason in sorted(skipped):
         messages.warning(

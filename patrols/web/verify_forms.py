@@ -1,6 +1,7 @@
 """Forms of the verification queue and the report page. Field names are the API's; the rules are reporting's."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Category, District
@@ -35,7 +36,8 @@ class QueueFilterForm(forms.Form):
             return queryset
         data = self.cleaned_data
         if data["district"] is not None:
-            queryset = queryset.filter(district=data["district"])
+            # A report filed on a shift waits in the shift's district too (scope.ReportQuerySet).
+            queryset = queryset.filter(Q(district=data["district"]) | Q(shift__district=data["district"]))
         if data["category"] is not None:
             queryset = queryset.filter(category=data["category"])
         if data["flagged"]:

@@ -24,6 +24,7 @@
     var button = form.querySelector('button[type="submit"]');
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      if (form.reportValidity && !form.reportValidity()) { return; }
       if (!("geolocation" in navigator)) {
         say(form, form.dataset.errorUnsupported, true);
         return;
@@ -34,6 +35,10 @@
         function (position) {
           form.elements.lat.value = position.coords.latitude.toFixed(6);
           form.elements.lng.value = position.coords.longitude.toFixed(6);
+          // The server widens the zone by the phone's accuracy and asks to try again outdoors when it is poor.
+          if (form.elements.accuracy && isFinite(position.coords.accuracy)) {
+            form.elements.accuracy.value = Math.round(position.coords.accuracy);
+          }
           // submit() sends the form without firing this handler again.
           form.submit();
         },
