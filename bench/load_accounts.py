@@ -48,10 +48,9 @@ def prepare(*, volunteers: int, password: str) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
     from django.db.models import Case, IntegerField, Value, When
-    from rest_framework.authtoken.models import Token
 
     from patrols.choices import Role, VolunteerStatus
-    from patrols.models import District, User, Volunteer
+    from patrols.models import ApiToken, District, User, Volunteer
     from patrols.services.demo import STORY_REGION
 
     with transaction.atomic():
@@ -103,11 +102,9 @@ def prepare(*, volunteers: int, password: str) -> dict:
         )
         chiefs = list(User.objects.filter(role=Role.CHIEF, chief_region__code=STORY_REGION).order_by("username"))
         people = [person.user for person in chosen] + inspectors + chiefs
-        existing = dict(Token.objects.filter(user__in=people).values_list("user_id", "key"))
-        Token.objects.bulk_create(
-            [Token(user=user, key=Token.generate_key()) for user in people if user.pk not in existing]
-        )
-        tokens = dict(Token.objects.filter(user__in=people).values_list("user_id", "key"))
+        # Only a token's hash is kept: each run issues fresh ones (one per simulated phone) and drops the last run's.
+        ApiToken.objects.filter(user__in=people).delete()
+        tokens = {user.pk: ApiToken.objects.create(user=user, device="load test")[1] for user in people}
 
     rng = random.Random(7)
     district_ids = {person.district_id for person in chosen}

@@ -57,7 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "rest_framework_gis",
     "django_filters",
     "drf_spectacular",
@@ -181,6 +181,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 ROSTER_IMPORT_MAX_BYTES = int(os.environ.get("ROSTER_IMPORT_MAX_BYTES", 10 * 1024 * 1024))
 ROSTER_IMPORT_MAX_ROWS = int(os.environ.get("ROSTER_IMPORT_MAX_ROWS", 20000))
+# An XLSX is a zip: what it may unpack to (a roster of 20,000 rows is a few megabytes).
+ROSTER_IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("ROSTER_IMPORT_MAX_UNPACKED_BYTES", 60 * 1024 * 1024))
+# An import without a sign of work for this long (its worker died) is queued again, at most this many runs in all.
+ROSTER_IMPORT_STALL_MINUTES = int(os.environ.get("ROSTER_IMPORT_STALL_MINUTES", 3))
+ROSTER_IMPORT_ATTEMPTS = int(os.environ.get("ROSTER_IMPORT_ATTEMPTS", 2))
 
 # Redis and Celery. The broker is Redis when configured or answering on localhost; otherwise a filesystem
 # transport that needs no server, so a first run works on a bare machine.
@@ -245,6 +250,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 60},
     },
+    "recover-roster-imports": {
+        "task": "patrols.tasks.recover_roster_imports",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
     "inspector-digests": {
         "task": "patrols.tasks.send_inspector_digests",
         "schedule": crontab(hour=8, minute=0),
@@ -275,10 +285,14 @@ CHECKIN_MAX_DISTANCE_M = int(os.environ.get("CHECKIN_MAX_DISTANCE_M", 1000))
 CHECKIN_MAX_ACCURACY_M = int(os.environ.get("CHECKIN_MAX_ACCURACY_M", 200))
 CHECKIN_ACCURACY_TRIES = int(os.environ.get("CHECKIN_ACCURACY_TRIES", 3))
 SERIES_HORIZON_DAYS = int(os.environ.get("SERIES_HORIZON_DAYS", 28))
+# A shift, or a series' last day, is planned at most this far ahead (two years).
+PLAN_AHEAD_DAYS = int(os.environ.get("PLAN_AHEAD_DAYS", 730))
 
 # Reports and their photos. Phones resize photos to 1600 px before sending; the server re-encodes them anyway.
 PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", 10 * 1024 * 1024))
-PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", 40_000_000))
+# 16 megapixels: more than a phone camera's 12 (4032 x 3024); phones resize to 1600 px before sending anyway. At the
+# limit a PNG costs a web process about 0.7 s to check (measured on 2 cores), a 12 MP JPEG 0.3 s.
+PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", 16_000_000))
 PHOTO_MAX_SIDE = int(os.environ.get("PHOTO_MAX_SIDE", 2560))
 PHOTOS_PER_REPORT = int(os.environ.get("PHOTOS_PER_REPORT", 10))
 # Checks against inflated counts (flags for the inspector, never a refusal).
@@ -298,7 +312,15 @@ RETENTION_ROSTER_FILE_DAYS = int(os.environ.get("RETENTION_ROSTER_FILE_DAYS", 30
 RETENTION_ACCESS_LOG_DAYS = int(os.environ.get("RETENTION_ACCESS_LOG_DAYS", 3 * 365))
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis being away degrades the cache instead of failing requests (patrols/cache.py); a connection that does not
+    # come within a second is given up, so a request never waits long for it.
+    CACHES = {
+        "default": {
+            "BACKEND": "patrols.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions live in the database, read through the shared Redis cache when there is one, so any web process on any
@@ -361,6 +383,10 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 30)))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Beside the lockout of one username: this many failed sign-ins from one address within the window (whatever the
+# usernames) refuse that address for the window. High enough for a mobile network's shared addresses.
+SIGNIN_ADDRESS_FAILURES = int(os.environ.get("SIGNIN_ADDRESS_FAILURES", 30))
+SIGNIN_ADDRESS_WINDOW_MINUTES = int(os.environ.get("SIGNIN_ADDRESS_WINDOW_MINUTES", 15))
 AXES_CLIENT_IP_CALLABLE = "patrols.auth.client_ip"
 AXES_LOCKOUT_CALLABLE = "patrols.auth.lockout_response"
 # Only failures are kept (they make the lockout), not a row for every sign-in and sign-out.
@@ -388,6 +414,8 @@ THROTTLE_RATES = {
     "token": env_rate("THROTTLE_TOKEN", "30/min"),
     "reports": env_rate("THROTTLE_REPORTS", "60/min"),
     "signup": env_rate("THROTTLE_SIGNUP", "30/min"),
+    # Decoding a photo costs a web process tens of milliseconds: one volunteer cannot tie them all up.
+    "photos": env_rate("THROTTLE_PHOTOS", "20/min"),
 }
 
 SILENCED_SYSTEM_CHECKS = [
@@ -399,12 +427,38 @@ SILENCED_SYSTEM_CHECKS = [
     "models.W047",
 ]
 
+# API tokens (django-rest-knox, hashed, one per device): a token unused for API_TOKEN_IDLE_DAYS expires, and none
+# lives longer than API_TOKEN_MAX_AGE_DAYS; each use moves the idle expiry on. A new password, deactivation, a new
+# or removed authenticator and a role change revoke them all (patrols/signals.py).
+API_TOKEN_IDLE_DAYS = int(os.environ.get("API_TOKEN_IDLE_DAYS", 30))
+API_TOKEN_MAX_AGE_DAYS = int(os.environ.get("API_TOKEN_MAX_AGE_DAYS", 180))
+KNOX_TOKEN_MODEL = "patrols.ApiToken"
+# knox's own migrations make a table for its default token model even when it is swapped for ours: without them
+# the app stays unmigrated and no such table (with a key to the users that would block a flush) is made.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_IDLE_DAYS),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=API_TOKEN_MAX_AGE_DAYS),
+    "MIN_REFRESH_INTERVAL": 60,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+# JSON bodies: larger or deeper ones are refused before parsing (patrols/api/parsers.py).
+API_MAX_JSON_BYTES = int(os.environ.get("API_MAX_JSON_BYTES", 1024 * 1024))
+API_MAX_JSON_DEPTH = int(os.environ.get("API_MAX_JSON_DEPTH", 32))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "patrols.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "patrols.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

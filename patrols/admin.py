@@ -10,6 +10,7 @@ from leaflet.admin import LeafletGeoAdmin
 from .choices import AccessChannel
 from .models import (
     AccessLogEntry,
+    ApiToken,
     Benchmark,
     Category,
     District,
@@ -160,4 +161,21 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Devices' API tokens: only a hash is kept, so they are listed and revoked (deleted), never shown or made here."""
+
+    list_display = ["user", "device", "created", "last_used_at", "expiry", "with_second_factor"]
+    list_filter = ["with_second_factor"]
+    search_fields = ["user__username", "device", "token_key"]
+    readonly_fields = ["token_key", "user", "device", "created", "last_used_at", "expiry", "with_second_factor"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

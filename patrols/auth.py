@@ -2,6 +2,7 @@
 shared phones, and the second factor that police and ministry accounts must give (the rules are in
 `services.signin`)."""
 
+import datetime
 import math
 import time
 
@@ -10,10 +11,15 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_otp import login as otp_login
+from knox.auth import TokenAuthentication
+from knox.settings import knox_settings
+from rest_framework.exceptions import AuthenticationFailed
 
 from .services import signin
 
@@ -32,6 +38,31 @@ def client_ip(request: HttpRequest) -> str:
     return hops[-min(proxies, len(hops))]
 
 
+class ApiTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token …` against the hashed per-device tokens (django-rest-knox), with two rules of ours: a
+    police or ministry account's token issued without the second factor is refused while STAFF_2FA is on, and each
+    use moves the idle expiry on (up to the maximum age) and records when the device was last seen, in one write a
+    minute at most."""
+
+    def validate_user(self, auth_token):
+        user, token = super().validate_user(auth_token)
+        if signin.second_factor_required(user) and not token.with_second_factor:
+            raise AuthenticationFailed(
+                _("This token was issued without the code from the authenticator app: sign in again with the code.")
+            )
+        return user, token
+
+    def renew_token(self, auth_token) -> None:
+        now = timezone.now()
+        expiry = now + knox_settings.TOKEN_TTL
+        if knox_settings.AUTO_REFRESH_MAX_TTL is not None:
+            expiry = min(expiry, auth_token.created + knox_settings.AUTO_REFRESH_MAX_TTL)
+        seen = auth_token.last_used_at
+        if seen is None or (now - seen).total_seconds() > knox_settings.MIN_REFRESH_INTERVAL:
+            auth_token.expiry, auth_token.last_used_at = expiry, now
+            auth_token.save(update_fields=["expiry", "last_used_at"])
+
+
 class LockoutBackend(AxesStandaloneBackend):
     """Refuses a username that failed too often from this address, before any password is checked.
 
@@ -42,6 +73,27 @@ class LockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def address_refused(request: HttpRequest) -> bool:
+    """Too many failed sign-ins from this address lately, whatever the usernames (someone trying many accounts);
+    the per-username lockout (django-axes) stops guessing one account's password. The count is axes' own rows."""
+    from axes.models import AccessAttempt
+
+    since = timezone.now() - datetime.timedelta(minutes=settings.SIGNIN_ADDRESS_WINDOW_MINUTES)
+    failures = AccessAttempt.objects.filter(ip_address=client_ip(request), attempt_time__gte=since).aggregate(
+        total=Sum("failures_since_start")
+    )["total"]
+    return (failures or 0) >= settings.SIGNIN_ADDRESS_FAILURES
+
+
+def address_refused_message() -> str:
+    minutes = settings.SIGNIN_ADDRESS_WINDOW_MINUTES
+    return ngettext(
+        "Too many failed sign-ins from this network. Wait %(minutes)d minute, then try again.",
+        "Too many failed sign-ins from this network. Wait %(minutes)d minutes, then try again.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def lockout_message() -> str:

@@ -2,14 +2,19 @@
 
 from celery import shared_task
 
-from .services import reminders, retention, scheduling
-from .services.roster_import import roster_import_run
+from .services import reminders, retention, roster_import, scheduling
 
 
 @shared_task
 def run_roster_import(import_id: int) -> None:
     """Check and write an uploaded roster file (a finished import is left as it is)."""
-    roster_import_run(import_id=import_id)
+    roster_import.roster_import_run(import_id=import_id)
+
+
+@shared_task
+def recover_roster_imports() -> dict:
+    """Queue again (or fail, after a second stall) roster imports whose worker died halfway."""
+    return roster_import.roster_imports_recover()
 
 
 @shared_task

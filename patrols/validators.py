@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 MINIMUM_AGE = 18
+# The years any date of the data can fall in: figures, filters and plans outside them are refused.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 _IIN_WEIGHTS = (tuple(range(1, 12)), (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2))
 _CENTURY = {1: 1800, 2: 1800, 3: 1900, 4: 1900, 5: 2000, 6: 2000}
@@ -101,3 +103,19 @@ def build_iin(birth_date: datetime.date, *, female: bool, serial: int) -> str:
         if check is not None:
             return first_eleven + str(check)
     raise ValueError("no valid IIN for this date")
+
+
+# Free text a person types: a line, a paragraph, an account of what happened. Longer input is refused, not cut.
+SHORT_TEXT = 500
+NOTE_TEXT = 2000
+LONG_TEXT = 5000
+
+
+def text_within(value: str | None, *, field: str, limit: int) -> str:
+    """The text stripped, or a clear error on `field` when it is longer than `limit` characters."""
+    text = (value or "").strip()
+    if len(text) > limit:
+        raise ValidationError(
+            {field: _("Keep this within %(limit)d characters (now %(count)d).") % {"limit": limit, "count": len(text)}}
+        )
+    return text

@@ -12,7 +12,6 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone, translation
-from rest_framework.authtoken.models import Token
 
 from coordination import celery_app
 from patrols import tasks
@@ -27,6 +26,7 @@ from patrols.choices import (
 )
 from patrols.models import (
     AccessLogEntry,
+    ApiToken,
     Assignment,
     CalendarFeed,
     Delivery,
@@ -108,7 +108,7 @@ def snapshot() -> tuple:
         list(AccessLogEntry.objects.order_by("pk").values_list("pk", flat=True)),
         list(VolunteerStatusChange.objects.order_by("pk").values_list("pk", "note")),
         ReportEvent.objects.count(),
-        Token.objects.count(),
+        ApiToken.objects.count(),
         CalendarFeed.objects.count(),
     )
 
@@ -123,7 +123,7 @@ def story(district, inspector, group, shift, volunteer, leader):
     scheduling.shift_signup(shift=shift, volunteer=gone, by=volunteer)
     gone_report = file_report(volunteer, details="")
     feed = scheduling.calendar_feed_for(volunteer=gone)
-    Token.objects.create(user=volunteer)
+    ApiToken.objects.create(user=volunteer)
     notification = Notification.objects.create(user=volunteer, kind="shift_reminder", shift=shift)
     Delivery.objects.create(
         key=f"test:{uuid.uuid4()}",
@@ -252,7 +252,7 @@ def test_the_run_does_exactly_what_is_due_and_a_second_run_nothing_more(story, g
         "",
         False,
     )
-    assert not account.has_usable_password() and not Token.objects.filter(user=account).exists()
+    assert not account.has_usable_password() and not ApiToken.objects.filter(user=account).exists()
     assert list(Delivery.objects.filter(user=account).values_list("address", "status")) == [
         ("", DeliveryStatus.SKIPPED)
     ]

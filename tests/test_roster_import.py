@@ -4,6 +4,7 @@ import csv
 import datetime
 import io
 import random
+import re
 import time
 
 import openpyxl
@@ -12,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone, translation
 from kombu.exceptions import OperationalError
 
 from coordination import celery_app
@@ -236,7 +237,10 @@ def test_bad_rows_are_each_reported_and_nothing_is_written(upload, group, other_
     assert "18" in messages[4]
     assert "Нет такой группы" in messages[6]
     assert "row 2" in messages[7]
-    assert messages[8] == "A volunteer with this IIN is already registered."
+    assert messages[8] == (
+        "A volunteer with this IIN is registered in another district: ask that district's inspector to add them "
+        "to your group."
+    )
     assert other_volunteer.district.name_en not in messages[8]
     assert "12 digits" in messages[10]
     assert roster_import.processed_rows == roster_import.total_rows == 10
@@ -377,7 +381,8 @@ def test_progress_is_saved_while_rows_are_checked(inspector, district):
         roster_import = roster_import_run(import_id=roster_import.pk)
 
     progress = [q["sql"] for q in queries if 'UPDATE "patrols_rosterimport" SET "processed_rows"' in q["sql"]]
-    assert [sql.split("WHERE")[0].split("=")[1].strip() for sql in progress] == ["200", "400"]
+    assert [re.search(r'"processed_rows" = (\d+)', sql).group(1) for sql in progress] == ["200", "400"]
+    assert all('"heartbeat_at"' in sql for sql in progress), "each step is a sign of work"
     assert roster_import.status == RosterImportStatus.DONE
     assert roster_import.processed_rows == roster_import.total_rows == 450
     assert roster_import.percent == 100
@@ -469,3 +474,56 @@ def test_a_stored_file_damaged_after_upload_fails_with_a_message(inspector, dist
 
     assert roster_import.status == RosterImportStatus.FAILED
     assert [(e["row"], e["field"]) for e in roster_import.errors] == [(None, "")]
+
+
+def stalled_import(inspector, district, *, attempts: int, minutes_ago: int) -> RosterImport:
+    """An import a worker took and was killed on halfway (SIGKILL: nothing could mark it): "running", no sign of work
+    since `minutes_ago`."""
+    roster_import = RosterImport.objects.create(
+        district=district, uploaded_by=inspector, original_name="r.csv", language="en"
+    )
+    roster_import.file.save("r.csv", SimpleUploadedFile("r.csv", csv_file(many_rows(3))))
+    RosterImport.objects.filter(pk=roster_import.pk).update(
+        status=RosterImportStatus.RUNNING,
+        total_rows=3,
+        processed_rows=2,
+        attempts=attempts,
+        heartbeat_at=timezone.now() - datetime.timedelta(minutes=minutes_ago),
+    )
+    return roster_import
+
+
+def test_an_import_whose_worker_died_is_queued_again_within_minutes(
+    inspector, district, eager_celery, django_capture_on_commit_callbacks
+):
+    fresh = stalled_import(inspector, district, attempts=1, minutes_ago=1)
+    dead = stalled_import(inspector, district, attempts=1, minutes_ago=4)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert service.roster_imports_recover() == {"requeued": 1, "failed": 0}
+    dead.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (dead.status, dead.created_count, dead.attempts) == (RosterImportStatus.DONE, 3, 2)
+    assert fresh.status == RosterImportStatus.RUNNING, "a worker still at work is left alone"
+
+
+def test_an_import_that_stalls_again_is_failed_with_a_message_the_inspector_reads(inspector, district, web):
+    dead = stalled_import(inspector, district, attempts=2, minutes_ago=10)
+    assert service.roster_imports_recover() == {"requeued": 0, "failed": 1}
+    dead.refresh_from_db()
+    assert dead.status == RosterImportStatus.FAILED and dead.finished_at is not None
+    assert Volunteer.objects.count() == 0
+    client = web(inspector)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/volunteers/import/{dead.pk}/").content.decode()
+    assert "The import stopped 2 times before it finished" in page
+    assert service.roster_imports_recover() == {"requeued": 0, "failed": 0}
+
+
+def test_a_workbook_that_unpacks_too_large_is_refused_before_any_worker_opens_it(upload, settings):
+    settings.ROSTER_IMPORT_MAX_UNPACKED_BYTES = 50_000
+    workbook = xlsx_file([["Тегі", "Аты", "ЖСН"], *[["Ә" * 400, "Б" * 400, str(n)] for n in range(200)]])
+    assert len(workbook) < 50_000
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
+        upload("roster.xlsx", workbook)
+    assert "unpacks to more than" in caught.value.message_dict["file"][0]
+    assert not RosterImport.objects.exists()

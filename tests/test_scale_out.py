@@ -10,14 +10,8 @@ on the other, and beat's minute sweep hands the reminders to both workers: nothi
 from __future__ import annotations
 
 import datetime
-import http.cookiejar
-import json
 import re
-import secrets
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -28,14 +22,24 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
-from rest_framework.authtoken.models import Token
 
 from patrols.choices import AssignmentStatus, NotificationKind, ReportEventKind, ReportStatus
-from patrols.models import Assignment, Category, Delivery, Notification, Outcome, Report, ReportEvent, ReportTally
+from patrols.models import (
+    ApiToken,
+    Assignment,
+    Category,
+    Delivery,
+    Notification,
+    Outcome,
+    Report,
+    ReportEvent,
+    ReportTally,
+)
 from patrols.services import reminders, reporting
 from tests.factories import MembershipFactory, ShiftFactory, UserFactory, VolunteerFactory
 from tests.support.broker import celery_app_on
 from tests.support.celery_worker import CeleryWorker, app_env, database_url
+from tests.support.http import Browser, call
 from tests.support.ports import wait_until
 from tests.support.redis_server import RedisServer
 from tests.support.seed import Area, signed_up
@@ -108,24 +112,7 @@ def area(district, inspector, group, zone):
 
 
 def token_for(user) -> str:
-    return Token.objects.create(user=user).key
-
-
-def call(url: str, *, token: str | None = None, body: dict | None = None, opener=None) -> tuple[int, dict]:
-    """One JSON request (POST when there is a body); the status and the decoded answer, errors included."""
-    headers = {"Accept": "application/json", "Accept-Language": "en"}
-    data = None
-    if token:
-        headers["Authorization"] = f"Token {token}"
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        data = json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if body is not None else "GET")
-    try:
-        with (opener or urllib.request.build_opener()).open(request, timeout=30) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    return ApiToken.objects.create(user=user, device="scale-out test")[1]
 
 
 def all_at_once(calls: list) -> list:
@@ -249,30 +236,19 @@ def test_verify_pressed_on_both_servers_at_once_counts_each_report_once(cluster,
     assert arrived() == {pk: 1 for pk in wanted}
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
 def test_a_session_started_on_one_server_is_good_on_the_other(cluster, inspector, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     inspector.password = make_password("desk-password-7")
     inspector.save()
-    jar = http.cookiejar.CookieJar()
-    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
     first, second = cluster.webs
-    # The login form as a browser sends it: the CSRF cookie and the same secret in the form.
-    csrf = secrets.token_hex(16)
-    jar.set_cookie(http.cookiejar.Cookie(0, "csrftoken", csrf, None, False, "127.0.0.1", False, False, "/", True,
-                                         False, None, False, None, None, {}))  # fmt: skip
-    form = {"username": "inspector", "password": "desk-password-7", "csrfmiddlewaretoken": csrf}
-    request = urllib.request.Request(f"{first.url}/accounts/login/", data=urllib.parse.urlencode(form).encode())
-    with pytest.raises(urllib.error.HTTPError) as signed_in:
-        browser.open(request, timeout=30)
-    assert signed_in.value.code == 302, signed_in.value.read()[:2000]
-    assert "sessionid" in {cookie.name for cookie in jar}
+    browser = Browser(first.url)
+    status, page, _headers = browser.submit(
+        "/accounts/login/", {"username": "inspector", "password": "desk-password-7"}
+    )
+    assert status == 302, page[:2000]
+    assert "sessionid" in {cookie.name for cookie in browser.jar}
 
-    status, me = call(f"{second.url}/api/v1/me/", opener=browser)
+    status, me = call(f"{second.url}/api/v1/me/", opener=browser.opener)
     assert status == 200 and me["username"] == "inspector"
     status, me = call(f"{second.url}/api/v1/me/")
     assert status in (401, 403), "without the session cookie the second server knows nobody"

@@ -40,7 +40,8 @@ def settings_with(**env: str) -> dict:
 def test_with_redis_sessions_are_read_through_the_shared_cache_and_kept_in_the_database():
     found = settings_with(REDIS_URL="redis://127.0.0.1:6379/10")
     assert found["sessions"] == "django.contrib.sessions.backends.cached_db"
-    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+    # Django's Redis cache, answering as an empty cache while Redis is away (patrols/cache.py).
+    assert found["cache"] == "patrols.cache.ResilientRedisCache"
 
 
 def test_uploads_go_to_the_media_folder_unless_a_bucket_is_named(tmp_path):

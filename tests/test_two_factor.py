@@ -9,8 +9,8 @@ from html import unescape
 import pytest
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import Token
 
+from patrols.models import ApiToken
 from patrols.services import signin
 from patrols.web.accounts import PENDING, PENDING_SECONDS
 from tests.factories import PASSWORD
@@ -185,7 +185,7 @@ def test_the_api_token_needs_the_code_for_staff(request, persona):
     wrong = client.post("/api/v1/auth/token/", {**credentials, "otp": "000000"})
     assert wrong.status_code == 400
     assert wrong.json() == {"otp": ["The code is wrong or has expired: enter the code the app shows now."]}
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
     TOTPDevice.objects.get(user=user).throttle_reset()
 
     accepted = client.post("/api/v1/auth/token/", {**credentials, "otp": totp.code(key, steps_ahead=1)})

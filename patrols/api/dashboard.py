@@ -19,9 +19,8 @@ from ..models import Benchmark, District, Region
 from ..scope import role_of
 from ..services import figures, report_map
 from ..services.tallies import ALMATY
+from ..validators import FIRST_YEAR, LAST_YEAR
 from .fields import SlugRelatedField
-
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 AREA_PARAMETERS = [
     OpenApiParameter(

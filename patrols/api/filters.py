@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from ..choices import AssignmentStatus, GroupKind, ShiftStatus, VolunteerStatus, ZoneKind
 from ..models import Assignment, District, Group, Notification, Settlement, Shift, ShiftSeries, Volunteer, Zone
 from ..scope import AREA_ROLES, NATIONAL_ROLES, role_of
+from ..validators import FIRST_YEAR, LAST_YEAR
 
 
 class DistrictFilter(django_filters.FilterSet):
@@ -92,6 +93,16 @@ class MomentField(forms.Field):
         if value in self.empty_values:
             return None
         value = str(value).strip()
+        moment = self._parse(value)
+        # Outside these years no data can be; beyond them a day's end would not even be a date (9999-12-31).
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise forms.ValidationError(
+                _("Give a date between the years %(first)d and %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR},
+                code="out_of_range",
+            )
+        return moment
+
+    def _parse(self, value: str):
         try:
             # A date first: Python reads a bare date as a datetime at midnight too, which would lose "the whole day".
             day = parse_date(value)

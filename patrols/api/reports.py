@@ -28,7 +28,7 @@ from ..services import audit, reporting
 from ..services.geometry import point_from
 from .fields import SlugRelatedField
 from .filters import MomentBoundFilter
-from .throttles import ReportThrottle
+from .throttles import PhotoThrottle, ReportThrottle
 
 # Managed lists
 
@@ -357,8 +357,12 @@ class ReportViewSet(
         return ReportSerializer if self.action == "list" else ReportDetailSerializer
 
     def get_throttles(self):
-        # Filing is limited per volunteer; a phone's outbox retries a refused report later.
-        return [ReportThrottle()] if self.action == "create" else super().get_throttles()
+        # Filing and photos are limited per volunteer; a phone's outbox retries a refused request later.
+        if self.action == "create":
+            return [ReportThrottle()]
+        if self.action == "photos":
+            return [PhotoThrottle()]
+        return super().get_throttles()
 
     def _input(self, serializer_class):
         data = serializer_class(data=self.request.data, context=self.get_serializer_context())

@@ -8,14 +8,25 @@ drf-spectacular documents only the success of an operation; clients (and the fuz
 """
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.plumbing import ResolvedComponent, build_bearer_security_scheme_object
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # A wall-clock time (Almaty), as DRF writes and reads it; OpenAPI's `time` format would demand an offset (RFC 3339).
 LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """The phones' `Authorization: Token …` header (patrols.auth.ApiTokenAuthentication), named as it always was."""
+
+    target_class = "patrols.auth.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -3,8 +3,6 @@
 Business rules live in `patrols.services`; these classes never save anything themselves.
 """
 
-import json
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +13,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from ..choices import AccessChannel, AssignmentStatus, CheckInDoubt, GroupKind, Role, ShiftStatus, ZoneKind
 from ..models import (
+    ApiToken,
     Assignment,
     District,
     Group,
@@ -31,6 +30,7 @@ from ..models import (
 )
 from ..scope import districts_in_scope, manageable_districts, regions_in_scope, sees_personal_data
 from ..services import audit
+from ..services.geometry import geometry_from_geojson
 from ..services.messages import render
 from ..validators import mask_iin, mask_phone
 from .fields import SlugRelatedField
@@ -316,8 +316,14 @@ class StatusChangeSerializer(serializers.ModelSerializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"})
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(style={"input_type": "password"}, max_length=128)
+    device = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=120,
+        help_text=_("The device's name, shown in the list of your devices (for example “Samsung A14”)."),
+    )
     otp = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -329,7 +335,25 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class TokenResponseSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text=_("Send it as `Authorization: Token <token>`; it is shown only this once."))
+    expiry = serializers.DateTimeField(
+        help_text=_("When the token expires unless it is used; each use moves this on, up to its maximum age.")
+    )
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A device's token as its owner sees it: never the secret, only its first characters."""
+
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["token_key", "user", "device", "created", "expiry", "last_used_at", "with_second_factor"]
+        read_only_fields = fields
+
+
+class RevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(help_text=_("How many tokens were revoked."))
 
 
 # Zones
@@ -352,17 +376,10 @@ class GeoJSONGeometryField(GeometryField):
     default_error_messages = {"invalid": _("Send the shape as a GeoJSON geometry with a type and coordinates.")}
 
     def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                self.fail("invalid")
-        if not isinstance(value, dict) or "type" not in value or "coordinates" not in value:
-            self.fail("invalid")
         try:
-            return super().to_internal_value(value)
-        except DjangoValidationError:
-            self.fail("invalid")
+            return geometry_from_geojson(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
 
 
 class ZoneSerializer(GeoFeatureModelSerializer):

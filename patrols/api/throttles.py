@@ -38,3 +38,7 @@ class ReportThrottle(_PerUserThrottle):
 
 class SignupThrottle(_PerUserThrottle):
     scope = "signup"
+
+
+class PhotoThrottle(_PerUserThrottle):
+    scope = "photos"

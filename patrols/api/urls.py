@@ -18,6 +18,7 @@ router.register("outcomes", reports.OutcomeViewSet, basename="outcome")
 router.register("reports", reports.ReportViewSet, basename="report")
 router.register("benchmarks", dashboard.BenchmarkViewSet, basename="benchmark")
 router.register("access-log", audit.AccessLogViewSet, basename="access-log")
+router.register("auth/tokens", views.ApiTokenViewSet, basename="api-token")
 
 app_name = "api"
 urlpatterns = [

@@ -1,23 +1,24 @@
 """API endpoints: querysets come from `scope`, writes go to `services`; nothing else happens here."""
 
 from axes.helpers import get_cool_off
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import CharField, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
-from ..auth import lockout_message
+from ..auth import ApiTokenAuthentication, address_refused, address_refused_message, lockout_message
 from ..choices import SEAT_STATUSES, AssignmentStatus
 from ..models import (
+    ApiToken,
     Assignment,
     District,
     Group,
@@ -31,7 +32,7 @@ from ..models import (
     Zone,
 )
 from ..scope import AREA_ROLES, NATIONAL_ROLES, can_manage_people, role_of
-from ..services import attendance, inbox, roster, scheduling, signin
+from ..services import attendance, credentials, inbox, roster, scheduling, signin
 from ..services.geometry import point_from
 from . import serializers as s
 from .errors import TooManyRequests
@@ -53,11 +54,17 @@ class TokenView(APIView):
     `otp` code) for an API token. Repeated failures lock the username out from that address (429)."""
 
     permission_classes = [AllowAny]
+    # Signing in reads no credentials but the ones in the body: a stale token in the header must not stand in the way.
     authentication_classes: list = []
     throttle_classes = [TokenThrottle]
 
+    def get_authenticate_header(self, request) -> str:
+        return "Token"
+
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenResponseSerializer})
     def post(self, request):
+        if address_refused(request):
+            raise TooManyRequests(wait=settings.SIGNIN_ADDRESS_WINDOW_MINUTES * 60, detail=address_refused_message())
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
@@ -66,10 +73,50 @@ class TokenView(APIView):
             raise TooManyRequests(wait=get_cool_off().total_seconds(), detail=lockout_message())
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": [_("The username or password is wrong.")]})
-        if signin.second_factor_required(user):
+        with_code = signin.second_factor_required(user)
+        if with_code:
             signin.second_factor_verify(user=user, code=data.validated_data.get("otp", ""))
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        device = data.validated_data.get("device") or request.headers.get("User-Agent", "")
+        token, secret = credentials.token_issue(user=user, device=device, with_second_factor=with_code)
+        return Response({"token": secret, "expiry": token.expiry})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request):
+        """Revoke the token this request is signed with (the device signs out)."""
+        user, token = _authenticated_by_token(request)
+        credentials.token_revoke(token=token, by=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _authenticated_by_token(request) -> tuple:
+    """The user and the token of a request signed with one; 401 for anyone else (nothing to revoke)."""
+    found = ApiTokenAuthentication().authenticate(request)
+    if found is None:
+        raise NotAuthenticated(_("Send the token to revoke in the Authorization header."))
+    return found
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Your devices' API tokens (an administrator sees every account's): list them, revoke one, or all."""
+
+    serializer_class = s.ApiTokenSerializer
+    queryset = ApiToken.objects.none()
+    lookup_field = "token_key"
+    filterset_fields = ["user__username"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return credentials.tokens_visible_to(self.request.user).order_by("-created", "token_key")
+
+    def perform_destroy(self, instance):
+        credentials.token_revoke(token=instance, by=self.request.user)
+
+    @extend_schema(request=None, responses=s.RevokedSerializer)
+    @action(detail=False, methods=["post"], url_path="revoke-all")
+    def revoke_all(self, request):
+        """Sign out everywhere: every token of your account is revoked and every other session ends."""
+        return Response({"revoked": credentials.sign_out_everywhere(request=request)})
 
 
 class MeView(APIView):

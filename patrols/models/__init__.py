@@ -7,9 +7,11 @@ from .notify import Delivery, Notification, NotificationPreference
 from .people import Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
 from .reports import Category, Outcome, Report, ReportEvent, ReportPhoto
 from .schedule import Assignment, CalendarFeed, Shift, ShiftEvent, ShiftSeries, Zone
+from .tokens import ApiToken
 
 __all__ = [
     "AccessLogEntry",
+    "ApiToken",
     "Assignment",
     "Benchmark",
     "CalendarFeed",

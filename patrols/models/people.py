@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -29,10 +30,26 @@ class User(AbstractUser):
         verbose_name=_("region (for a chief)"),
     )
     language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    credentials_version = models.PositiveIntegerField(
+        _("credentials version"),
+        default=0,
+        editable=False,
+        help_text=_("Raised when the password, role, two-factor device or activity changes: older sessions end."),
+    )
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        """Django's session check, over the credentials version as well as the password: a raised version (a role
+        or two-factor change, "sign out everywhere") ends every session made before it, as a new password does."""
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            f"{self.password}:{self.credentials_version}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def roles(self) -> list[str]:
@@ -286,6 +303,13 @@ class RosterImport(models.Model):
     updated_count = models.PositiveIntegerField(_("memberships added"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last sign of work"),
+        null=True,
+        blank=True,
+        help_text=_("Set as rows are checked: a stale one means the worker died."),
+    )
+    attempts = models.PositiveSmallIntegerField(_("runs started"), default=0)
 
     objects = RosterImportQuerySet.as_manager()
 

@@ -1,10 +1,19 @@
 """Distances in metres and shape checks, the same on PostGIS and SpatiaLite (computed with GEOS, not SQL)."""
 
+import json
 import math
 import threading
 
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
-from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
+from django.contrib.gis.geos import (
+    GEOSException,
+    GEOSGeometry,
+    LineString,
+    MultiLineString,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -79,3 +88,36 @@ def covered_by(boundary: GEOSGeometry, shape: GEOSGeometry, *, tolerance_m: floa
     centre = shape.centroid
     transform = _local_metric_transform(centre.x, centre.y)
     return boundary.transform(transform, clone=True).buffer(tolerance_m).covers(shape.transform(transform, clone=True))
+
+
+_BUILDERS = {
+    "Point": lambda c: Point(*c[:2]),
+    "LineString": lambda c: LineString([tuple(p[:2]) for p in c]),
+    "MultiLineString": lambda c: MultiLineString([LineString([tuple(p[:2]) for p in line]) for line in c]),
+    "Polygon": lambda c: Polygon(*[[tuple(p[:2]) for p in ring] for ring in c]),
+    "MultiPolygon": lambda c: MultiPolygon([Polygon(*[[tuple(p[:2]) for p in ring] for ring in poly]) for poly in c]),
+}
+
+
+def geometry_from_geojson(value) -> GEOSGeometry:
+    """A GeoJSON geometry (RFC 7946: WGS84 longitude and latitude) built with GEOS from its coordinates.
+
+    Never through GDAL: a `crs` member is a spatial reference string from the client, which GDAL must not read
+    (gis.W001 in the settings), so one is refused with a clear message rather than ignored."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise ValidationError(_("Send the shape as a GeoJSON geometry with a type and coordinates.")) from error
+    if not isinstance(value, dict) or value.get("type") not in _BUILDERS or "coordinates" not in value:
+        raise ValidationError(_("Send the shape as a GeoJSON geometry with a type and coordinates."))
+    if "crs" in value:
+        raise ValidationError(_("A GeoJSON “crs” is not accepted: send longitude and latitude in WGS84 (RFC 7946)."))
+    try:
+        geometry = _BUILDERS[value["type"]](value["coordinates"])
+    except (TypeError, ValueError, IndexError, GEOSException) as error:
+        raise ValidationError(
+            _("The shape's coordinates are not a valid %(type)s.") % {"type": value["type"]}
+        ) from error
+    geometry.srid = WGS84
+    return geometry

@@ -45,10 +45,11 @@ from ..models import (
     User,
     Volunteer,
 )
+from ..validators import LONG_TEXT, NOTE_TEXT, text_within
 from .attendance import checkin_tolerance_m, close_grace
 from .geometry import box_around, distance_m
 from .notifications import notify
-from .photos import photo_clean
+from .photos import photo_bytes, photo_checksum, photo_clean
 from .tallies import tally_report_change
 
 COUNTRY_OUTLINE = Path(__file__).resolve().parent.parent / "data" / "kazakhstan.geojson"
@@ -232,6 +233,14 @@ def report_submit(
         errors["location"] = _("This place is outside Kazakhstan.")
     if not (description or "").strip():
         errors["description"] = _("Say what happened.")
+    for name, text, limit in (
+        ("description", description, LONG_TEXT),
+        ("third_party_details", third_party_details, NOTE_TEXT),
+    ):
+        try:
+            text_within(text, field=name, limit=limit)
+        except ValidationError as error:
+            errors.update({key: value[0] for key, value in error.message_dict.items()})
     if not category.is_active:
         errors["category"] = _("This category is no longer used.")
     if errors:
@@ -285,14 +294,16 @@ def report_photo_add(*, report: Report, by: User, upload: UploadedFile) -> tuple
         raise ValidationError(_("Only the reporter adds photos to a report."))
     if report.status not in {ReportStatus.SUBMITTED, ReportStatus.NEEDS_INFO}:
         raise ValidationError(_("Photos can be added only while the report waits for verification."))
-    clean = photo_clean(upload)
-    existing = report.photos.filter(sha256=clean.sha256).first()
+    # The cheap checks first (bytes read, a retry recognised, the count), the decoding last.
+    data = photo_bytes(upload)
+    existing = report.photos.filter(sha256=photo_checksum(data)).first()
     if existing is not None:
         return existing, False
     if report.photos.count() >= settings.PHOTOS_PER_REPORT:
         raise ValidationError(
             {"photo": _("A report has at most %(count)d photos.") % {"count": settings.PHOTOS_PER_REPORT}}
         )
+    clean = photo_clean(data)
     photo = ReportPhoto(
         report=report, sha256=clean.sha256, size_bytes=len(clean.content), width=clean.width, height=clean.height
     )
@@ -362,7 +373,7 @@ def report_verify(*, report: Report, by: User) -> Report:
 @transaction.atomic
 def report_reject(*, report: Report, by: User, reason: str) -> Report:
     """Reject a report (also one verified before: it stops counting); a reason is required."""
-    reason = (reason or "").strip()
+    reason = text_within(reason, field="reason", limit=NOTE_TEXT)
     if not reason:
         raise ValidationError({"reason": _("Say why the report is rejected: the volunteer will read it.")})
     report = _locked_for_inspector(report, by)
@@ -381,7 +392,7 @@ def report_reject(*, report: Report, by: User, reason: str) -> Report:
 @transaction.atomic
 def report_request_info(*, report: Report, by: User, question: str) -> Report:
     """Ask the volunteer for more information; they answer and the report comes back to the queue."""
-    question = (question or "").strip()
+    question = text_within(question, field="question", limit=NOTE_TEXT)
     if not question:
         raise ValidationError({"question": _("Write what information is missing.")})
     report = _locked_for_inspector(report, by)
@@ -403,7 +414,7 @@ def report_resubmit(*, report: Report, by: User, answer: str, case_number: str |
     report = Report.objects.select_for_update(of=("self",)).select_related("reporter", "outcome").get(pk=report.pk)
     if report.reporter.user_id != by.pk:
         raise ValidationError(_("Only the reporter answers for a report."))
-    answer = (answer or "").strip()
+    answer = text_within(answer, field="answer", limit=NOTE_TEXT)
     if not answer:
         raise ValidationError({"answer": _("Write your answer.")})
     if case_number is not None:

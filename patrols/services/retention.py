@@ -29,11 +29,11 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from ..choices import DeliveryStatus, ReportEventKind, ReportStatus, Role, VolunteerStatus
 from ..models import (
     AccessLogEntry,
+    ApiToken,
     CalendarFeed,
     Delivery,
     Group,
@@ -190,7 +190,7 @@ def _close_account(user: User) -> None:
     """
     if user.role not in VOLUNTEER_ACCOUNT_ROLES or user.is_staff or user.is_superuser:
         return
-    Token.objects.filter(user=user).delete()
+    ApiToken.objects.filter(user=user).delete()
     # Messages not sent yet are not sent to a closed account; the addresses of those sent are personal data too.
     Delivery.objects.filter(user=user, status=DeliveryStatus.PENDING).update(status=DeliveryStatus.SKIPPED)
     Delivery.objects.filter(user=user).update(address="")

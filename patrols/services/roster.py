@@ -122,6 +122,17 @@ def _check_person(*, iin: str, birth_date: datetime.date | None) -> datetime.dat
     return birth_date
 
 
+def iin_taken_message(*, in_your_roster: bool) -> str:
+    """Why an IIN cannot be added again. For someone outside the user's scope it says no more than that another
+    district has them, and who can help: not which district, nor anything else about the person."""
+    if in_your_roster:
+        return _("A volunteer with this IIN is already in your roster: open their page to add them to a group.")
+    return _(
+        "A volunteer with this IIN is registered in another district: ask that district's inspector to add them "
+        "to your group."
+    )
+
+
 def volunteer_build(
     *,
     district: District,
@@ -135,6 +146,7 @@ def volunteer_build(
     consent_at: datetime.datetime | None = None,
     applied_on: datetime.date | None = None,
     check_database: bool = True,
+    by: User | None = None,
 ) -> Volunteer:
     """An unsaved, fully checked applicant (used by one-by-one creation and by the roster import)."""
     iin = (iin or "").strip()
@@ -168,6 +180,10 @@ def volunteer_build(
         consent_version=consent_version,
     )
     if check_database:
+        taken = Volunteer.objects.filter(iin=iin).only("pk").first()
+        if taken is not None:
+            in_your_roster = by is not None and Volunteer.objects.manageable_by(by).filter(pk=taken.pk).exists()
+            raise ValidationError({"iin": iin_taken_message(in_your_roster=in_your_roster)})
         volunteer.full_clean()
     else:
         # The roster import checks the district once and all the file's IINs with one query instead of
@@ -196,6 +212,7 @@ def volunteer_apply(
     """Record a volunteer's application (with consent) in a district the user keeps, and their groups."""
     _require_manageable(district=district, by=by)
     volunteer = volunteer_build(
+        by=by,
         district=district,
         last_name=last_name,
         first_name=first_name,

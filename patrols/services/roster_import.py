@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -42,7 +43,7 @@ from openpyxl.utils.datetime import from_excel
 from ..choices import RosterImportStatus, VolunteerStatus
 from ..models import District, Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
 from ..scope import manageable_districts
-from .roster import CURRENT_CONSENT_VERSION, _require_manageable, volunteer_build
+from .roster import CURRENT_CONSENT_VERSION, _require_manageable, iin_taken_message, volunteer_build
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +162,22 @@ def _sniff(data: bytes) -> str | None:
     return "csv" if _decode_text(data) is not None else None
 
 
+def _unpacked_bytes(data: bytes) -> int:
+    """What an XLSX (a zip) holds once unpacked, as its directory declares it (zipfile reads no more than that)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile:
+        return 0
+
+
+def _too_much_unpacked() -> str:
+    return _(
+        "The workbook unpacks to more than %(limit)s: it holds far more than a roster. Save only the sheet with "
+        "the volunteers, or save it as CSV."
+    ) % {"limit": filesizeformat(settings.ROSTER_IMPORT_MAX_UNPACKED_BYTES)}
+
+
 def _read_upload(upload: UploadedFile, limit: int) -> bytes:
     upload.seek(0)
     data = bytearray()
@@ -197,8 +214,15 @@ def roster_import_start(*, by: User, district: District, upload: UploadedFile) -
     kind = _sniff(data)
     if suffix not in {".xlsx", ".csv"} or kind != suffix[1:]:
         raise _format_error()
+    if kind == "xlsx" and _unpacked_bytes(data) > settings.ROSTER_IMPORT_MAX_UNPACKED_BYTES:
+        # Checked before any worker opens it: a small file of repeated strings can unpack to hundreds of megabytes.
+        raise ValidationError({"file": ValidationError(_too_much_unpacked(), code="too_large")})
     roster_import = RosterImport(
-        district=district, uploaded_by=by, original_name=name[:255], language=_current_language()
+        district=district,
+        uploaded_by=by,
+        original_name=name[:255],
+        language=_current_language(),
+        heartbeat_at=timezone.now(),
     )
     # A random stored name: the uploader's file name may carry personal data into paths and logs.
     roster_import.file.save(f"{uuid4().hex}.{kind}", ContentFile(data), save=False)
@@ -300,6 +324,8 @@ def _parse(data: bytes, *, max_rows: int) -> tuple[list[_Row], list[dict]]:
     kind = _sniff(data)
     if kind is None:
         return [], unreadable
+    if kind == "xlsx" and _unpacked_bytes(data) > settings.ROSTER_IMPORT_MAX_UNPACKED_BYTES:
+        return [], [_error(None, "", _too_much_unpacked())]
     names = _header_names()
     header: dict[int, str] | None = None
     rows: list[_Row] = []
@@ -451,7 +477,9 @@ class _RowChecker:
         for position, row in enumerate(rows, start=1):
             self.check(row, plan)
             if position % PROGRESS_EVERY == 0:
-                RosterImport.objects.filter(pk=self.roster_import.pk).update(processed_rows=position)
+                RosterImport.objects.filter(pk=self.roster_import.pk).update(
+                    processed_rows=position, heartbeat_at=timezone.now()
+                )
         return plan
 
     def _group(self, name: str) -> tuple[Group | None, str]:
@@ -525,7 +553,7 @@ class _RowChecker:
         """A registered person is only put into a group, and only by someone who keeps them."""
         if not person.manageable:
             # Says nothing of where: the uploader may not see this volunteer.
-            errors.append(_error(number, "iin", _("A volunteer with this IIN is already registered.")))
+            errors.append(_error(number, "iin", iin_taken_message(in_your_roster=False)))
             return
         if not group_name:
             message = _("This volunteer is already in your roster: fill in “%(column)s” to add them to a group.") % {
@@ -612,7 +640,12 @@ def _run(roster_import: RosterImport) -> RosterImport:
     if by is None or not manageable_districts(by).filter(pk=roster_import.district_id).exists():
         return _fail(import_id, [_error(None, "", _("You cannot change the roster of this district."))])
     RosterImport.objects.filter(pk=import_id).update(
-        status=RosterImportStatus.RUNNING, total_rows=0, processed_rows=0, errors=[]
+        status=RosterImportStatus.RUNNING,
+        total_rows=0,
+        processed_rows=0,
+        errors=[],
+        heartbeat_at=timezone.now(),
+        attempts=F("attempts") + 1,
     )
     try:
         data = _read_stored(roster_import)
@@ -649,6 +682,39 @@ def roster_import_run(*, import_id: int) -> RosterImport:
             logger.exception("Roster import %s stopped", import_id)
             message = _("The import stopped because of an internal error: upload the file again.")
             return _fail(import_id, [_error(None, "", message)])
+
+
+def roster_imports_recover(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """The minute sweep's look at imports nobody works on: waiting or "running" without a sign of work for
+    `ROSTER_IMPORT_STALL_MINUTES` (a worker killed halfway, a task lost with the broker). Such an import is queued
+    again, from the first row (nothing was written: writing is all at once at the end); one that stalled
+    `ROSTER_IMPORT_ATTEMPTS` times is marked failed with a message the inspector reads on its page."""
+    now = now or timezone.now()
+    stalled_since = now - datetime.timedelta(minutes=settings.ROSTER_IMPORT_STALL_MINUTES)
+    unfinished = [RosterImportStatus.PENDING, RosterImportStatus.RUNNING]
+    stale = Q(status__in=unfinished) & (
+        Q(heartbeat_at__lt=stalled_since) | Q(heartbeat_at__isnull=True, created_at__lt=stalled_since)
+    )
+    counts = {"requeued": 0, "failed": 0}
+    for pk in list(RosterImport.objects.filter(stale).values_list("pk", flat=True)):
+        with transaction.atomic():
+            found = RosterImport.objects.select_for_update(skip_locked=True).filter(stale, pk=pk).first()
+            if found is None:
+                continue
+            if found.attempts >= settings.ROSTER_IMPORT_ATTEMPTS:
+                with translation.override(found.language):
+                    message = _(
+                        "The import stopped %(times)d times before it finished (the server was restarted): "
+                        "upload the file again."
+                    ) % {"times": found.attempts}
+                    _fail(pk, [_error(None, "", message)])
+                counts["failed"] += 1
+                continue
+            # Looked at now: the next sweep waits a whole stall period again before it counts this one as stuck.
+            RosterImport.objects.filter(pk=pk).update(status=RosterImportStatus.PENDING, heartbeat_at=now)
+            transaction.on_commit(partial(_queue, pk))
+            counts["requeued"] += 1
+    return counts
 
 
 def roster_template_xlsx() -> bytes:

@@ -40,6 +40,7 @@ from ..models import (
     Zone,
 )
 from ..scope import manageable_districts, role_of
+from ..validators import NOTE_TEXT, SHORT_TEXT, text_within
 from .attendance import close_grace, close_open_check_in
 from .geometry import covered_by
 from .notifications import notify
@@ -51,6 +52,11 @@ MAX_SHIFT_HOURS = 24
 def late_cancel_hours() -> int:
     """A sign-up cancelled later than this many hours before the start is recorded as late."""
     return settings.SHIFT_LATE_CANCEL_HOURS
+
+
+def plan_ahead() -> datetime.timedelta:
+    """How far ahead a shift, or a weekly series' last day, may be planned."""
+    return datetime.timedelta(days=settings.PLAN_AHEAD_DAYS)
 
 
 def series_horizon_days() -> int:
@@ -97,7 +103,7 @@ def zone_create(
         name=(name or "").strip(),
         kind=kind,
         geometry=_clean_zone_shape(kind=kind, geometry=geometry, district=district),
-        description=(description or "").strip(),
+        description=text_within(description, field="description", limit=NOTE_TEXT),
         created_by=by,
     )
     zone.full_clean()
@@ -161,6 +167,8 @@ def _check_plan(
     errors: dict[str, str] = {}
     if zone.is_archived:
         errors["zone"] = _("This zone is archived.")
+    if starts_at > timezone.now() + plan_ahead():
+        errors["starts_at"] = _("Patrols are planned at most %(days)d days ahead.") % {"days": plan_ahead().days}
     if ends_at <= starts_at:
         errors["ends_at"] = _("A shift must end after it starts.")
     elif ends_at - starts_at > datetime.timedelta(hours=MAX_SHIFT_HOURS):
@@ -218,7 +226,7 @@ def shift_create(
         min_volunteers=min_volunteers,
         max_volunteers=max_volunteers,
         inspector=inspector,
-        briefing=(briefing or "").strip(),
+        briefing=text_within(briefing, field="briefing", limit=NOTE_TEXT),
     )
     shift.full_clean()
     shift.save()
@@ -296,7 +304,7 @@ def shift_cancel(*, shift: Shift, by: User, reason: str) -> Shift:
     """Cancel a shift: everyone on it or waiting is released and told why."""
     shift = Shift.objects.select_for_update().get(pk=shift.pk)
     _require_district(district=shift.district, by=by)
-    reason = (reason or "").strip()
+    reason = text_within(reason, field="reason", limit=SHORT_TEXT)
     if not reason:
         raise ValidationError({"reason": _("Say why the shift is cancelled: the volunteers will read it.")})
     if shift.status != ShiftStatus.SCHEDULED:
@@ -583,6 +591,17 @@ def series_create(
         raise ValidationError({"ends_on": _("The last day cannot be before the first day.")})
     if ends_on is not None and ends_on < timezone.localdate():
         raise ValidationError({"ends_on": _("The last day is already past.")})
+    if starts_on > timezone.localdate() + plan_ahead():
+        raise ValidationError(
+            {"starts_on": _("Patrols are planned at most %(days)d days ahead.") % {"days": plan_ahead().days}}
+        )
+    if ends_on is not None and ends_on > timezone.localdate() + plan_ahead():
+        raise ValidationError(
+            {
+                "ends_on": _("A series is planned at most %(days)d days ahead: leave the last day empty for no end.")
+                % {"days": plan_ahead().days}
+            }
+        )
     sample_day = starts_on
     end_day = sample_day + datetime.timedelta(days=1) if end_time <= start_time else sample_day
     _check_plan(
@@ -605,7 +624,7 @@ def series_create(
         min_volunteers=min_volunteers,
         max_volunteers=max_volunteers,
         inspector=inspector,
-        briefing=(briefing or "").strip(),
+        briefing=text_within(briefing, field="briefing", limit=NOTE_TEXT),
     )
     series.full_clean()
     series.save()

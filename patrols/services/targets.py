@@ -15,8 +15,7 @@ from django.utils.translation import gettext as _
 from ..choices import BenchmarkLevel, Role
 from ..models import Benchmark, Region, User
 from ..scope import role_of
-
-FIRST_YEAR, LAST_YEAR = 2000, 2100
+from ..validators import FIRST_YEAR, LAST_YEAR
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,22 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
-from ..auth import sign_in
+from ..auth import address_refused, address_refused_message, sign_in
 from ..models import User
-from ..services import signin
+from ..services import credentials, signin
 from .forms import add_service_errors
 
 # Whose password was right, waiting for the second step; forgotten after PENDING_SECONDS.
@@ -55,6 +56,11 @@ class SignInView(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "shared_minutes": _shared_minutes()}
+
+    def post(self, request, *args, **kwargs):
+        if address_refused(request):
+            return locked_out_page(request, address_refused_message())
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         user = form.get_user()
@@ -91,6 +97,8 @@ def _start_again(request: HttpRequest) -> HttpResponse:
 
 def _finish(request: HttpRequest, user: User, pending: dict, device) -> HttpResponse:
     request.session.pop(PENDING, None)
+    # Setting up the authenticator raised the credentials version (older sessions end): sign in under the new one.
+    user.refresh_from_db(fields=["credentials_version"])
     sign_in(request, user, shared_device=pending["shared"], backend=pending["backend"], device=device)
     return HttpResponseRedirect(pending["next"])
 
@@ -174,3 +182,30 @@ def admin_login(request: HttpRequest) -> HttpResponse:
     ):
         target = reverse("admin:index")
     return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
+
+
+@login_required
+def devices(request: HttpRequest) -> HttpResponse:
+    """The account's signed-in phones and apps (API tokens): revoke one, or sign out everywhere."""
+    user = request.user
+    if request.method == "POST":
+        if request.POST.get("everywhere"):
+            revoked = credentials.sign_out_everywhere(request=request)
+            messages.success(
+                request,
+                ngettext(
+                    "You are signed out everywhere else: %(count)d device must sign in again.",
+                    "You are signed out everywhere else: %(count)d devices must sign in again.",
+                    revoked,
+                )
+                % {"count": revoked},
+            )
+        else:
+            token = get_object_or_404(
+                credentials.tokens_visible_to(user).filter(user=user), token_key=request.POST.get("token", "")
+            )
+            credentials.token_revoke(token=token, by=user)
+            messages.success(request, _("The device is signed out: it must sign in again."))
+        return redirect("devices")
+    tokens = credentials.tokens_visible_to(user).filter(user=user)
+    return render(request, "registration/devices.html", {"tokens": tokens})

@@ -24,12 +24,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from ..api.dashboard import FIRST_YEAR, LAST_YEAR
 from ..choices import BenchmarkLevel, GroupKind, OutcomeCode, Role
 from ..models import District, Group, Region
 from ..scope import districts_in_scope, role_of
 from ..services import exports, figures, monthly_report, targets
 from ..services.tallies import ALMATY
+from ..validators import FIRST_YEAR, LAST_YEAR
 from .forms import add_service_errors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -8,6 +8,7 @@ import datetime
 
 from django import forms
 from django.contrib.gis import forms as gis_forms
+from django.core.exceptions import ValidationError
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 from leaflet.forms.widgets import LeafletWidget
@@ -16,6 +17,7 @@ from leaflet.templatetags.leaflet_tags import leaflet_map
 from ..choices import AssignmentStatus, Role, ZoneKind
 from ..models import District, Group, User, Volunteer, Zone
 from ..scope import manageable_districts
+from ..services.geometry import geometry_from_geojson
 from ..services.scheduling import LOCAL
 from ..templatetags.patrols import MAP_OVERRIDES
 from .forms import CodeChoiceField, DateInput
@@ -227,11 +229,23 @@ class MemberSignupForm(forms.Form):
         self.fields["volunteer"].queryset = members
 
 
+class GeoJSONGeometryField(gis_forms.GeometryField):
+    """The map's shape, read as GeoJSON with GEOS only (services.geometry.geometry_from_geojson): no GDAL."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return geometry_from_geojson(value)
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages, code="invalid_geom") from error
+
+
 class ZoneForm(forms.Form):
     district = CodeChoiceField(label=_("District"), queryset=District.objects.none(), to_field_name="code")
     name = forms.CharField(label=_("Name"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=ZoneKind.choices, initial=ZoneKind.AREA)
-    geometry = gis_forms.GeometryField(
+    geometry = GeoJSONGeometryField(
         label=_("Shape on the map"),
         srid=4326,
         required=False,

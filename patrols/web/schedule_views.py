@@ -28,6 +28,7 @@ from ..models import Assignment, CalendarFeed, Shift, Volunteer, Zone
 from ..scope import AREA_ROLES, NATIONAL_ROLES, districts_in_scope, manageable_districts, role_of
 from ..services import attendance, scheduling
 from ..services.geometry import point_from
+from ..validators import FIRST_YEAR, LAST_YEAR
 from . import ical
 from . import schedule_forms as forms
 from .forms import add_service_errors
@@ -106,8 +107,10 @@ def _district_choice(request):
 
 
 def _week_monday(value: str | None) -> datetime.date:
+    """The Monday of an ISO week like 2026-W49; this week for anything else (also a week outside the data's years,
+    whose neighbours would not even be dates)."""
     match = WEEK_PATTERN.fullmatch(value or "")
-    if match:
+    if match and FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
         try:
             return datetime.date.fromisocalendar(int(match[1]), int(match[2]), 1)
         except ValueError:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/login/code/", accounts.sign_in_code, name="login-code"),
     path("accounts/two-factor/setup/", accounts.two_factor_setup, name="two-factor-setup"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/devices/", accounts.devices, name="devices"),
     path("", views.home, name="home"),
     path("groups/", views.group_list, name="group-list"),
     path("groups/new/", views.group_create, name="group-create"),
