@@ -53,20 +53,23 @@ def cast(district, other_district, inspector, other_inspector):
     }
 
 
+# who, minutes since the start, minutes early, where (inside, near, far), accuracy, how the patrol ends
+patrol_step = st.tuples(
+    st.just("patrol"),
+    st.integers(0, 4),
+    st.integers(0, 600),
+    st.integers(0, 30),
+    st.integers(0, 2),
+    st.sampled_from([None, 30, 650]),
+    st.sampled_from(["early", "stays", "end"]),
+)
+
+
 step = st.one_of(
     st.tuples(st.just("file"), st.integers(0, 6), st.sampled_from(OUTCOMES), st.integers(0, 24 * 60)),
     st.tuples(st.sampled_from(["verify", "reject", "ask", "answer"]), st.integers(0, 40)),
     st.tuples(st.just("duplicate"), st.integers(0, 40), st.integers(0, 40)),
-    # who, minutes since the start, minutes early, where (inside, near, far), accuracy, how the patrol ends
-    st.tuples(
-        st.just("patrol"),
-        st.integers(0, 4),
-        st.integers(0, 600),
-        st.integers(0, 30),
-        st.integers(0, 2),
-        st.sampled_from([None, 30, 650]),
-        st.sampled_from(["early", "stays", "end"]),
-    ),
+    patrol_step,
     st.tuples(st.sampled_from(["confirm", "decline"]), st.integers(0, 20)),
     st.tuples(st.just("correct"), st.integers(0, 20), st.integers(0, 24 * 60)),
     st.tuples(st.just("close")),
@@ -276,15 +279,6 @@ def counting_moments(area: figures.Area, year: int) -> list[datetime.datetime]:
     return list(counting(area, year, "prevented").values_list("occurred_at", flat=True))
 
 
-patrol_step = st.tuples(
-    st.just("patrol"),
-    st.integers(0, 4),
-    st.integers(0, 600),
-    st.integers(0, 30),
-    st.integers(0, 2),
-    st.sampled_from([None, 30, 650]),
-    st.sampled_from(["early", "stays", "end"]),
-)
 duty_step = st.one_of(
     patrol_step,
     patrol_step,

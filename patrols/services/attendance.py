@@ -121,6 +121,13 @@ def _locked(assignment: Assignment) -> Assignment:
     )
 
 
+def _distance(shift: Shift, point: Point, accuracy_m: float | None) -> tuple[int, int]:
+    """Metres from the zone, and how far outside it still counts as inside: the tolerance widened by the phone's own
+    accuracy, up to the accuracy a check-in accepts."""
+    tolerance = checkin_tolerance_m() + min(round(accuracy_m or 0), settings.CHECKIN_MAX_ACCURACY_M)
+    return round(distance_m(shift.zone.geometry, point)), tolerance
+
+
 # Check-in
 
 
@@ -188,9 +195,7 @@ def _check_in(*, assignment: Assignment, by: User, point: Point, accuracy_m: flo
     imprecise = accuracy is not None and accuracy > settings.CHECKIN_MAX_ACCURACY_M
     if imprecise and assignment.check_in_attempts + 1 < settings.CHECKIN_ACCURACY_TRIES:
         raise _Imprecise(accuracy, assignment.check_in_attempts + 1)
-    # The phone's own accuracy widens the tolerance, up to the accuracy a check-in accepts.
-    tolerance = checkin_tolerance_m() + min(accuracy or 0, settings.CHECKIN_MAX_ACCURACY_M)
-    metres = round(distance_m(shift.zone.geometry, point))
+    metres, tolerance = _distance(shift, point, accuracy)
     farthest = checkin_max_distance_m(shift.district)
     if metres > farthest + tolerance:
         raise ValidationError(
@@ -254,8 +259,7 @@ def shift_check_out(
                 % {"end": formats.time_format(timezone.localtime(shift.ends_at), "H:i")}
             }
         )
-    metres = round(distance_m(shift.zone.geometry, point))
-    tolerance = checkin_tolerance_m() + min(round(accuracy_m or 0), settings.CHECKIN_MAX_ACCURACY_M)
+    metres, tolerance = _distance(shift, point, accuracy_m)
     assignment.check_out_at, assignment.check_out_point = now, point
     assignment.check_out_distance_m, assignment.check_out_outside = metres, metres > tolerance
     assignment.check_out_reason = reason if now < shift.ends_at else ""

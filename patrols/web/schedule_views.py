@@ -709,12 +709,17 @@ def shift_check_out(request, pk: int):
     return redirect(back)
 
 
+def _managed_assignment(request, pk: int, assignment_pk: int) -> tuple[Shift, Assignment]:
+    """A shift the inspector keeps (else 404) and one volunteer's place on it."""
+    shift = _managed_or_404(Shift.objects, request.user, pk)
+    return shift, get_object_or_404(shift.assignments.select_related("volunteer"), pk=assignment_pk)
+
+
 @login_required
 @require_POST
 def attendance_confirm(request, pk: int, assignment_pk: int):
     """The inspector confirms a doubtful check-in, or does not (with a reason)."""
-    shift = _managed_or_404(Shift.objects, request.user, pk)
-    assignment = get_object_or_404(shift.assignments.select_related("volunteer"), pk=assignment_pk)
+    shift, assignment = _managed_assignment(request, pk, assignment_pk)
     form = forms.ConfirmCheckInForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose: confirm or do not confirm."))
@@ -742,8 +747,7 @@ def attendance_confirm(request, pk: int, assignment_pk: int):
 @require_POST
 def attendance_hours(request, pk: int, assignment_pk: int):
     """The inspector corrects a volunteer's patrol hours, with a reason kept in the history."""
-    shift = _managed_or_404(Shift.objects, request.user, pk)
-    assignment = get_object_or_404(shift.assignments.select_related("volunteer"), pk=assignment_pk)
+    shift, assignment = _managed_assignment(request, pk, assignment_pk)
     form = forms.CorrectHoursForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
@@ -773,8 +777,7 @@ def attendance_hours(request, pk: int, assignment_pk: int):
 @require_POST
 def attendance_mark(request, pk: int, assignment_pk: int):
     """The inspector marks a volunteer who did not come, or excuses them."""
-    shift = _managed_or_404(Shift.objects, request.user, pk)
-    assignment = get_object_or_404(shift.assignments.select_related("volunteer"), pk=assignment_pk)
+    shift, assignment = _managed_assignment(request, pk, assignment_pk)
     form = forms.AttendanceForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose: did not come, or excused."))
