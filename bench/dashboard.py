@@ -319,12 +319,13 @@ class ReportWriter:
     )
 
     def __init__(self, country: Country, *, now: datetime.datetime, seed: str) -> None:
+        from patrols.clock import LOCAL_TZ
         from patrols.services import demo_reports
 
         self.country = country
         self.rng = rng = random.Random(seed)
         self.pools = _text_pools(rng)
-        local = demo_reports.LOCAL
+        local = LOCAL_TZ
         today = now.astimezone(local).date()
         first = datetime.date(today.year - 1, 1, 1)
         days = [first + datetime.timedelta(days=n) for n in range((today - first).days + 1)]
@@ -518,10 +519,10 @@ def tally_rows() -> dict[str, int]:
 def direct_count(year: int, *, region: str | None = None) -> int:
     """Verified original reports of outcome `prevented` in the Almaty year, counted straight from the reports."""
     from patrols.choices import ReportStatus
+    from patrols.clock import LOCAL_TZ
     from patrols.models import Report
-    from patrols.services.tallies import ALMATY
 
-    start = datetime.datetime(year, 1, 1, tzinfo=ALMATY)
+    start = datetime.datetime(year, 1, 1, tzinfo=LOCAL_TZ)
     reports = Report.objects.filter(
         status=ReportStatus.VERIFIED,
         duplicate_of__isnull=True,
@@ -627,9 +628,10 @@ def run(*, database: str, redis_url: str, steps: list[int], warmup: int, request
         from django.db import connections
         from django.utils import timezone
 
+        from patrols.clock import LOCAL_TZ
         from patrols.models import District
         from patrols.services.demo_benchmarks import save_demo_benchmarks
-        from patrols.services.tallies import ALMATY, tallies_rebuild
+        from patrols.services.tallies import tallies_rebuild
 
         print(f"Migrating {database} …", flush=True)
         call_command("migrate", verbosity=0)
@@ -642,7 +644,7 @@ def run(*, database: str, redis_url: str, steps: list[int], warmup: int, request
             flush=True,
         )
         now = timezone.now()
-        year = timezone.localtime(now, ALMATY).year
+        year = timezone.localtime(now, LOCAL_TZ).year
         writer = ReportWriter(country_for_reports(random.Random("bench:rates")), now=now, seed="bench:reports")
         results: list[Step] = []
         loaded = 0

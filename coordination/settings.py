@@ -1,8 +1,9 @@
 """Settings, read from the environment (names in DESIGN.md).
 
-With nothing set, the app runs on embedded defaults: a SpatiaLite file, Redis when it answers on localhost,
-otherwise a filesystem broker. With `DEBUG` off, it refuses to start without a real `SECRET_KEY` and turns on
-the https protections unless `HTTPS=0`.
+With `DEBUG=1` and nothing else set, the app runs on embedded defaults: a SpatiaLite file, Redis when it answers
+on localhost, otherwise a filesystem broker (`make run` makes its folders). With `DEBUG` off nothing is guessed: it
+refuses to start without a real `SECRET_KEY` or without `REDIS_URL`, and turns on the https protections unless
+`HTTPS=0`. Reading the settings touches neither the network nor the disk.
 """
 
 import os
@@ -20,12 +21,20 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 
+TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool) -> bool:
-    """Read a yes/no environment variable (1/0, true/false, on/off, yes/no)."""
+    """Read a yes/no environment variable (1/0, true/false, on/off, yes/no); anything else stops the start."""
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a yes/no value: use 1 or 0 (or true/false, yes/no, on/off)."
+        )
+    return word in TRUE_WORDS
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -187,8 +196,9 @@ ROSTER_IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("ROSTER_IMPORT_MAX_UNPACKE
 ROSTER_IMPORT_STALL_MINUTES = int(os.environ.get("ROSTER_IMPORT_STALL_MINUTES", 3))
 ROSTER_IMPORT_ATTEMPTS = int(os.environ.get("ROSTER_IMPORT_ATTEMPTS", 2))
 
-# Redis and Celery. The broker is Redis when configured or answering on localhost; otherwise a filesystem
-# transport that needs no server, so a first run works on a bare machine.
+# Redis and Celery. In production (DEBUG off) REDIS_URL is required: the cache, the sessions' fast copy, the
+# throttles and the broker are shared by every process, and guessing would split them. With DEBUG on (`make run`),
+# Redis is used when it answers on localhost, else a filesystem transport that needs no server.
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -201,15 +211,20 @@ def _redis_answers(url: str) -> bool:
         return False
 
 
-REDIS_URL = os.environ.get("REDIS_URL") or (LOCAL_REDIS_URL if _redis_answers(LOCAL_REDIS_URL) else "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if not REDIS_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "REDIS_URL must be set when DEBUG is off (the cache, sessions, throttles and Celery's broker): "
+            "for example REDIS_URL=redis://127.0.0.1:6379/0."
+        )
+    REDIS_URL = LOCAL_REDIS_URL if _redis_answers(LOCAL_REDIS_URL) else ""
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The transport lists these folders on every poll: scripts/serve.sh makes them before the first process starts.
     _queue_dir = VAR_DIR / "broker" / "queue"
     _processed_dir = VAR_DIR / "broker" / "processed"
-    # The transport lists these folders on every poll; they must exist before the first worker or producer.
-    for _folder in (_queue_dir, _processed_dir):
-        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),

@@ -4,7 +4,9 @@ set -euo pipefail
 PY=.venv/bin/python
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
-mkdir -p var/log
+# The filesystem broker (no Redis on this machine) lists these folders from its first poll.
+VAR=${VAR_DIR:-var}
+mkdir -p "$VAR/log" "$VAR/broker/queue" "$VAR/broker/processed"
 
 .venv/bin/celery -A coordination worker --loglevel=INFO --concurrency=2 >var/log/worker.log 2>&1 &
 worker=$!

@@ -1,18 +1,17 @@
 """Factories for the domain, so tests say only what matters to their story."""
 
 import datetime
-from zoneinfo import ZoneInfo
 
 import factory
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 
 from patrols.choices import GroupKind, Role, VolunteerStatus
+from patrols.clock import LOCAL_TZ
 from patrols.models import District, Group, Membership, Region, Settlement, Shift, User, Volunteer, Zone
 from patrols.validators import build_iin
 
 PASSWORD = "correct-horse-42"
-ALMATY = ZoneInfo("Asia/Almaty")
 
 
 def square(lng: float, lat: float, half: float = 0.2) -> MultiPolygon:
@@ -128,7 +127,7 @@ class ZoneFactory(factory.django.DjangoModelFactory):
 
 def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
     """An aware datetime in Asia/Almaty."""
-    return datetime.datetime(day.year, day.month, day.day, hour, minute, tzinfo=ALMATY)
+    return datetime.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL_TZ)
 
 
 class ShiftFactory(factory.django.DjangoModelFactory):

@@ -12,9 +12,9 @@ from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from patrols.choices import BenchmarkLevel
+from patrols.clock import LOCAL_TZ
 from patrols.models import Benchmark
 from patrols.services import exports, figures
-from patrols.services.tallies import ALMATY
 from tests.factories import DistrictFactory, square
 from tests.support.reports import verified
 from tests.test_browser_shifts import PHONE, SCREENSHOTS, chromium, sign_in, strict  # noqa: F401
@@ -22,7 +22,7 @@ from tests.test_browser_shifts import PHONE, SCREENSHOTS, chromium, sign_in, str
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 DESKTOP = {"width": 1280, "height": 800}
-THIS_YEAR = timezone.localdate(timezone=ALMATY).year
+THIS_YEAR = timezone.localdate(timezone=LOCAL_TZ).year
 BLANK_TILE = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 )
@@ -89,7 +89,7 @@ def test_the_chief_reads_the_dashboard_on_a_desk_and_on_a_phone(
     page.get_by_role("link", name="Dashboard", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard: Almaty Region")
     read_headline(page)
-    today = timezone.localdate(timezone=ALMATY)
+    today = timezone.localdate(timezone=LOCAL_TZ)
     pace = figures.figure(3, own=4, national=None, level="region", elapsed=figures.year_elapsed(THIS_YEAR, today))
     with translation.override("en"):
         expect(page.locator(".dash-pace .badge").first).to_have_text(exports.pace_label(pace.pace))

@@ -13,16 +13,16 @@ from django.core.management.base import CommandError
 from django.utils import timezone, translation
 
 from patrols.choices import BenchmarkLevel, GroupKind, NotificationKind
+from patrols.clock import LOCAL_TZ
 from patrols.models import Benchmark, Notification, RegionMonthTally
 from patrols.services import figures, reporting
 from patrols.services.reminders import chief_summaries
-from patrols.services.tallies import ALMATY
 from tests.factories import GroupFactory, MembershipFactory, UserFactory, VolunteerFactory
 from tests.support.reports import file_report, verified
 
 pytestmark = pytest.mark.django_db
 
-THIS_YEAR = timezone.localdate(timezone=ALMATY).year
+THIS_YEAR = timezone.localdate(timezone=LOCAL_TZ).year
 
 
 def totals(api, user, **query):
@@ -56,7 +56,7 @@ def test_the_chief_sees_verified_reports_counted_once_against_the_national_bench
     assert (talgar["prevented"], talgar["solved"]) == (1, 1)
     kinds = {row["kind"]: row["prevented"] for row in data["by_group_kind"]}
     assert kinds[GroupKind.PUBLIC_ASSISTANTS] == 1 and kinds[GroupKind.SARBAZ] == 0
-    month = timezone.localtime(first.occurred_at, ALMATY).month
+    month = timezone.localtime(first.occurred_at, LOCAL_TZ).month
     assert data["by_month"][month - 1]["prevented"] == 1
     assert data["by_category"][0]["code"] == "petty_hooliganism"
     assert data["by_category"][0]["verified"] == 2
@@ -79,7 +79,7 @@ def test_a_region_with_its_own_target_shows_pace_and_projection(api, volunteer, 
     assert prevented["benchmark"] == 2
     assert prevented["benchmark_scope"] == "region"
     assert prevented["percent"] == 100.0
-    elapsed = figures.year_elapsed(THIS_YEAR, timezone.localdate(timezone=ALMATY))
+    elapsed = figures.year_elapsed(THIS_YEAR, timezone.localdate(timezone=LOCAL_TZ))
     assert prevented["expected_to_date"] == round(2 * elapsed)
     assert prevented["pace"] == "ahead"
     assert prevented["projection"] == round(2 / elapsed)
@@ -99,7 +99,7 @@ def test_a_report_at_midnight_on_new_years_eve_counts_in_the_year_of_almaty(
     api, volunteer, inspector, analyst, settings
 ):
     settings.REPORT_MAX_AGE_DAYS = 3650
-    eve = datetime.datetime(THIS_YEAR - 1, 12, 31, 23, 30, tzinfo=ALMATY)  # already the 31st... in UTC 18:30
+    eve = datetime.datetime(THIS_YEAR - 1, 12, 31, 23, 30, tzinfo=LOCAL_TZ)  # already the 31st... in UTC 18:30
     verified(volunteer, inspector, when=eve)
 
     last_year = totals(api, analyst, year=THIS_YEAR - 1)

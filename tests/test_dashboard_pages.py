@@ -19,9 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from patrols.choices import AssignmentStatus, BenchmarkLevel, GroupKind
+from patrols.clock import LOCAL_TZ
 from patrols.models import Assignment, Benchmark, Category
 from patrols.services import exports, figures, monthly_report, report_map
-from patrols.services.tallies import ALMATY, tallies_rebuild
+from patrols.services.tallies import tallies_rebuild
 from tests.factories import (
     DistrictFactory,
     GroupFactory,
@@ -37,7 +38,7 @@ from tests.test_csp import assert_strict
 
 pytestmark = pytest.mark.django_db
 
-THIS_YEAR = timezone.localdate(timezone=ALMATY).year
+THIS_YEAR = timezone.localdate(timezone=LOCAL_TZ).year
 TABLES = list(exports.TABLES)
 
 
@@ -130,7 +131,7 @@ def test_the_chief_reads_the_region_against_its_target(web, chief, story, distri
     assert prevented["percent"] == "75%"
     assert headline(html, "solved")["count"] == "1"
     assert "target for Almaty Region" in html
-    elapsed = figures.year_elapsed(THIS_YEAR, timezone.localdate(timezone=ALMATY))
+    elapsed = figures.year_elapsed(THIS_YEAR, timezone.localdate(timezone=LOCAL_TZ))
     assert f"At this pace the year ends at {round(3 / elapsed):,}." in html
     assert "pace" in prevented, "a region with its own target shows the pace"
     talgar = row_of(html, "data-code", district.code)
@@ -328,7 +329,7 @@ def test_every_table_exports_in_both_formats_with_the_same_rows(web, analyst, st
 def test_the_month_table_is_in_the_viewers_language(web, chief, story):
     rows = get_csv(web(chief), "months", language="ru")
     assert rows[1][0] == "Январь"
-    month = timezone.localtime(timezone.now() - datetime.timedelta(hours=1), ALMATY).month
+    month = timezone.localtime(timezone.now() - datetime.timedelta(hours=1), LOCAL_TZ).month
     assert int(rows[month][1]) == 3
     assert sum(int(row[1]) for row in rows[1:]) == 3
 
@@ -405,7 +406,7 @@ def may(settings, volunteer, leader, inspector, district, group, zone):
         year=year, level=BenchmarkLevel.DISTRICT, district=district, prevented_target=12, solved_target=3
     )
     for day in (9, 23):
-        start = datetime.datetime(year, 5, day, 20, 0, tzinfo=ALMATY)
+        start = datetime.datetime(year, 5, day, 20, 0, tzinfo=LOCAL_TZ)
         shift = ShiftFactory(zone=zone, inspector=inspector, groups=[group], starts_at=start)
         Assignment.objects.create(
             shift=shift,
@@ -421,14 +422,14 @@ def may(settings, volunteer, leader, inspector, district, group, zone):
             check_in_at=None if day == 9 else start,
             check_out_at=None if day == 9 else start + datetime.timedelta(hours=2),
         )
-    ShiftFactory(zone=zone, inspector=inspector, starts_at=datetime.datetime(year, 5, 30, 20, tzinfo=ALMATY))
-    when = datetime.datetime(year, 5, 9, 21, 30, tzinfo=ALMATY)
+    ShiftFactory(zone=zone, inspector=inspector, starts_at=datetime.datetime(year, 5, 30, 20, tzinfo=LOCAL_TZ))
+    when = datetime.datetime(year, 5, 9, 21, 30, tzinfo=LOCAL_TZ)
     verified(volunteer, inspector, when=when)
     verified(volunteer, inspector, when=when + datetime.timedelta(minutes=20), category="theft")
     verified(volunteer, inspector, when=when, outcome="solved", category="theft")
     verified(volunteer, inspector, when=when, outcome="assistance")
-    verified(volunteer, inspector, when=datetime.datetime(year, 3, 2, 22, tzinfo=ALMATY))
-    verified(volunteer, inspector, when=datetime.datetime(year, 6, 2, 22, tzinfo=ALMATY))
+    verified(volunteer, inspector, when=datetime.datetime(year, 3, 2, 22, tzinfo=LOCAL_TZ))
+    verified(volunteer, inspector, when=datetime.datetime(year, 6, 2, 22, tzinfo=LOCAL_TZ))
     # The patrols were written as rows, not through check-in and check-out: the recount keeps their minutes.
     tallies_rebuild()
     return year

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from patrols.models import Assignment, Notification, Shift, ShiftEvent, Zone
 from patrols.services import attendance, scheduling
 from tests.factories import (
-    ALMATY,
+    LOCAL_TZ,
     MembershipFactory,
     ShiftFactory,
     VolunteerFactory,
@@ -60,8 +60,8 @@ def test_a_friday_night_series_crosses_midnight_in_almaty_time(inspector, zone, 
     shifts = list(series.shifts.order_by("starts_at"))
     assert len(shifts) == 4
     first = shifts[0]
-    assert first.starts_at.astimezone(ALMATY) == local(friday, 20)
-    assert first.ends_at.astimezone(ALMATY) == local(friday + datetime.timedelta(days=1), 2)
+    assert first.starts_at.astimezone(LOCAL_TZ) == local(friday, 20)
+    assert first.ends_at.astimezone(LOCAL_TZ) == local(friday + datetime.timedelta(days=1), 2)
     assert first.starts_at.astimezone(datetime.UTC).hour == 15
     assert (first.ends_at - first.starts_at) == datetime.timedelta(hours=6)
     assert list(first.groups.all()) == [group]

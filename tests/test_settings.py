@@ -95,3 +95,35 @@ def test_sign_in_protection_is_tuned_from_the_environment():
     assert (tuned["failure_limit"], tuned["cool_off"]) == (10, 300)
     assert tuned["rates"] == {"token": "2000/min", "reports": None, "signup": "5/s", "photos": "2/min"}
     assert (tuned["shared_seconds"], tuned["proxies"]) == (600, 1)
+
+
+def test_a_yes_no_variable_with_another_word_stops_the_start_naming_it():
+    result = manage("check", DEBUG="ture")
+    assert result.returncode != 0
+    assert "DEBUG='ture' is not a yes/no value" in result.stderr
+    result = manage("check", DEBUG="1", STAFF_2FA="maybe")
+    assert result.returncode != 0 and "STAFF_2FA='maybe'" in result.stderr
+
+
+def test_production_needs_an_explicit_redis_and_guesses_nothing(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in OWN and k not in {"REDIS_URL", "CELERY_BROKER_URL"}},
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "patrol.example.kz",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "REDIS_URL must be set when DEBUG is off" in result.stderr
+
+
+def test_reading_the_settings_makes_no_folders(tmp_path):
+    result = manage("check", DEBUG="1", VAR_DIR=str(tmp_path / "var"), CELERY_BROKER_URL="filesystem://")
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "var").exists()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from patrols.models import Assignment, Shift, ShiftSeries, Zone
 from patrols.services import scheduling
 from patrols.web import ical
-from tests.factories import ALMATY, MembershipFactory, ShiftFactory, UserFactory, VolunteerFactory, local
+from tests.factories import LOCAL_TZ, MembershipFactory, ShiftFactory, UserFactory, VolunteerFactory, local
 
 pytestmark = pytest.mark.django_db
 
@@ -178,8 +178,8 @@ def test_the_inspector_plans_a_shift_crossing_midnight_on_the_form(web, inspecto
     assert response.status_code == 302
     assert response["Location"] == reverse("shift-detail", args=[shift.pk])
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    assert shift.starts_at.astimezone(ALMATY) == local(tomorrow, 20)
-    assert shift.ends_at.astimezone(ALMATY) == local(tomorrow + datetime.timedelta(days=1), 2)
+    assert shift.starts_at.astimezone(LOCAL_TZ) == local(tomorrow, 20)
+    assert shift.ends_at.astimezone(LOCAL_TZ) == local(tomorrow + datetime.timedelta(days=1), 2)
     assert list(shift.groups.all()) == [group]
     assert shift.inspector == inspector
 
@@ -592,3 +592,15 @@ def test_ical_folding_never_splits_a_character_and_escapes_text():
     assert all(piece.startswith(" ") for piece in pieces[1:])
     assert folded.replace("\r\n ", "") == line
     assert "\\,  " not in line and "тәртіп\\; түнгі" in line and "патруль\\\\ " in line
+
+
+def test_opening_my_shifts_writes_nothing_and_the_calendar_address_is_asked_for(web, volunteer):
+    from patrols.models import CalendarFeed
+
+    client = english(web(volunteer))
+    page = client.get(reverse("shift-list")).content.decode()
+    assert not CalendarFeed.objects.exists(), "a GET makes no calendar address"
+    assert "Get my calendar address" in page
+    answer = client.post(reverse("calendar-renew"), follow=True).content.decode()
+    feed = CalendarFeed.objects.get(volunteer=volunteer.volunteer)
+    assert "Your calendar address is ready" in answer and feed.token in answer

@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patrols.choices import BenchmarkLevel, GroupKind, ReportStatus
+from patrols.clock import LOCAL_TZ
 from patrols.models import Assignment, Category, HoursTally, Outcome, Report, Shift
 from patrols.services import attendance, figures, reporting, scheduling
-from patrols.services.tallies import ALMATY, tallies_rebuild
+from patrols.services.tallies import tallies_rebuild
 from tests.factories import GroupFactory, MembershipFactory, ShiftFactory, UserFactory, VolunteerFactory, ZoneFactory
 
 pytestmark = pytest.mark.django_db
@@ -208,13 +209,13 @@ def patrol_minutes_directly(area: figures.Area, year: int) -> int:
     return sum(
         minutes_directly(assignment)
         for assignment in done
-        if timezone.localtime(assignment.shift.starts_at, ALMATY).year == year
+        if timezone.localtime(assignment.shift.starts_at, LOCAL_TZ).year == year
     )
 
 
 def counting(area: figures.Area, year: int, outcome: str):
     """Straight from the reports: the verified originals of that outcome, area and Almaty calendar year."""
-    start = datetime.datetime(year, 1, 1, tzinfo=ALMATY)
+    start = datetime.datetime(year, 1, 1, tzinfo=LOCAL_TZ)
     reports = Report.objects.filter(
         status=ReportStatus.VERIFIED,
         duplicate_of__isnull=True,
@@ -254,10 +255,10 @@ def test_kept_tallies_always_equal_a_direct_count(cast, district, other_district
     with transaction.atomic():
         play(cast, steps)
         years = {
-            timezone.localtime(moment, ALMATY).year for moment in Report.objects.values_list("occurred_at", flat=True)
+            timezone.localtime(moment, LOCAL_TZ).year for moment in Report.objects.values_list("occurred_at", flat=True)
         }
         years |= {
-            timezone.localtime(moment, ALMATY).year for moment in Shift.objects.values_list("starts_at", flat=True)
+            timezone.localtime(moment, LOCAL_TZ).year for moment in Shift.objects.values_list("starts_at", flat=True)
         }
         assert tallies_rebuild(apply=False) == [], "a kept count differs from the reports or the assignments"
         assert HoursTally.objects.filter(minutes__lt=0).count() == 0
@@ -270,7 +271,7 @@ def test_kept_tallies_always_equal_a_direct_count(cast, district, other_district
                 for row in totals.by_group_kind:
                     assert row["prevented"] == counted_directly(area, year, "prevented", group_kind=row["kind"])
                     assert row["solved"] == counted_directly(area, year, "solved", group_kind=row["kind"])
-                months = [timezone.localtime(moment, ALMATY).month for moment in counting_moments(area, year)]
+                months = [timezone.localtime(moment, LOCAL_TZ).month for moment in counting_moments(area, year)]
                 assert [row["prevented"] for row in totals.by_month] == [months.count(m) for m in range(1, 13)]
         transaction.set_rollback(True)
 
@@ -302,7 +303,7 @@ def test_kept_patrol_hours_always_equal_a_direct_count(cast, district, other_dis
         play(cast, steps)
         assert tallies_rebuild(apply=False) == [], "a kept count differs from the assignments or the reports"
         years = {
-            timezone.localtime(moment, ALMATY).year for moment in Shift.objects.values_list("starts_at", flat=True)
+            timezone.localtime(moment, LOCAL_TZ).year for moment in Shift.objects.values_list("starts_at", flat=True)
         }
         for area in every_area(district, other_district):
             for year in years:

@@ -24,12 +24,12 @@ from patrols.models import (
     ReportTally,
 )
 from patrols.services import figures, reporting
-from patrols.services.tallies import ALMATY, GRAINS, tallies_rebuild
+from patrols.services.tallies import GRAINS, LOCAL_TZ, tallies_rebuild
 from tests.factories import VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
-THIS_YEAR = timezone.localdate(timezone=ALMATY).year
+THIS_YEAR = timezone.localdate(timezone=LOCAL_TZ).year
 MODELS = [grain.model for grain in GRAINS]
 
 
@@ -67,7 +67,7 @@ def tally_state() -> dict[str, set[tuple]]:
 
 
 def direct(area: figures.Area, outcome: str, **extra) -> int:
-    start = datetime.datetime(THIS_YEAR, 1, 1, tzinfo=ALMATY)
+    start = datetime.datetime(THIS_YEAR, 1, 1, tzinfo=LOCAL_TZ)
     reports = Report.objects.filter(
         status=ReportStatus.VERIFIED,
         duplicate_of__isnull=True,
@@ -87,7 +87,7 @@ def test_a_bulk_batch_and_meddled_tallies_are_found_then_mended_by_the_rebuild(
     volunteer, inspector, group, other_volunteer, other_group, district, other_district
 ):
     person = volunteer.volunteer
-    february = datetime.datetime(THIS_YEAR, 2, 10, 12, tzinfo=ALMATY)
+    february = datetime.datetime(THIS_YEAR, 2, 10, 12, tzinfo=LOCAL_TZ)
     first = reporting.report_verify(
         report=in_bulk(person, group=group, when=february, status=ReportStatus.SUBMITTED), by=inspector
     )
@@ -95,7 +95,7 @@ def test_a_bulk_batch_and_meddled_tallies_are_found_then_mended_by_the_rebuild(
     assert tallies_rebuild(apply=False) == []
 
     # A batch in bulk: this year's Almaty midnight split over two days, a report without a group, another region's.
-    midnight = datetime.datetime(THIS_YEAR, 1, 2, tzinfo=ALMATY)
+    midnight = datetime.datetime(THIS_YEAR, 1, 2, tzinfo=LOCAL_TZ)
     before, after = midnight - datetime.timedelta(minutes=5), midnight + datetime.timedelta(minutes=5)
     lone = VolunteerFactory(district=district)
     batch = [
@@ -133,10 +133,10 @@ def test_a_bulk_batch_and_meddled_tallies_are_found_then_mended_by_the_rebuild(
     # Talgar's two days (the group's two outcomes and the lone volunteer's pair) and Abay's day are missing.
     missing_days = {(d.key["day"], d.key["group_id"], d.counted) for d in by_table["ReportTally"]}
     assert missing_days == {
-        (before.astimezone(ALMATY).date(), group.pk, 1),
-        (after.astimezone(ALMATY).date(), group.pk, 1),
-        (after.astimezone(ALMATY).date(), None, 2),
-        (before.astimezone(ALMATY).date(), other_group.pk, 1),
+        (before.astimezone(LOCAL_TZ).date(), group.pk, 1),
+        (after.astimezone(LOCAL_TZ).date(), group.pk, 1),
+        (after.astimezone(LOCAL_TZ).date(), None, 2),
+        (before.astimezone(LOCAL_TZ).date(), other_group.pk, 1),
     }
     assert all(d.kept == 0 for d in by_table["ReportTally"])
     # The same kinds of values as the ORM gives (whole numbers, not decimals; days as dates), whatever the backend.

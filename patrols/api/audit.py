@@ -6,9 +6,9 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import NotFound
 
 from ..choices import AccessChannel, AccessKind
+from ..filters import MomentBoundFilter
 from ..models import AccessLogEntry
 from ..scope import reads_access_log
-from .filters import MomentBoundFilter
 
 
 class AccessLogEntrySerializer(serializers.ModelSerializer):

@@ -15,10 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..choices import BenchmarkLevel, Role
+from ..clock import LOCAL_TZ
 from ..models import Benchmark, District, Region
 from ..scope import role_of
 from ..services import figures, report_map
-from ..services.tallies import ALMATY
 from ..validators import FIRST_YEAR, LAST_YEAR
 from .fields import SlugRelatedField
 
@@ -34,7 +34,7 @@ AREA_PARAMETERS = [
 def year_from(value: str | None) -> int:
     """The year asked for, or this year in Almaty; a clear 400 for anything else."""
     if value in (None, ""):
-        return timezone.localdate(timezone=ALMATY).year
+        return timezone.localdate(timezone=LOCAL_TZ).year
     try:
         year = int(value)
     except (TypeError, ValueError):

@@ -22,12 +22,12 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from ..choices import AccessChannel, ReportFlag, ReportStatus
+from ..filters import MomentBoundFilter
 from ..models import Category, Outcome, Report, ReportEvent, ReportPhoto
 from ..scope import manageable_districts, sees_third_party_details
 from ..services import audit, reporting
 from ..services.geometry import point_from
 from .fields import SlugRelatedField
-from .filters import MomentBoundFilter
 from .throttles import PhotoThrottle, ReportThrottle
 
 # Managed lists

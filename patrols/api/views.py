@@ -17,6 +17,16 @@ from rest_framework_gis.pagination import GeoJsonPagination
 
 from ..auth import ApiTokenAuthentication, address_refused, address_refused_message, lockout_message
 from ..choices import SEAT_STATUSES, AssignmentStatus
+from ..filters import (
+    DistrictFilter,
+    GroupFilter,
+    NotificationFilter,
+    SettlementFilter,
+    ShiftFilter,
+    ShiftSeriesFilter,
+    VolunteerFilter,
+    ZoneFilter,
+)
 from ..models import (
     ApiToken,
     Assignment,
@@ -36,16 +46,6 @@ from ..services import attendance, credentials, inbox, roster, scheduling, signi
 from ..services.geometry import point_from
 from . import serializers as s
 from .errors import TooManyRequests
-from .filters import (
-    DistrictFilter,
-    GroupFilter,
-    NotificationFilter,
-    SettlementFilter,
-    ShiftFilter,
-    ShiftSeriesFilter,
-    VolunteerFilter,
-    ZoneFilter,
-)
 from .throttles import SignupThrottle, TokenThrottle
 
 

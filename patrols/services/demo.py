@@ -17,9 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import GEOSGeometry, LineString, MultiPolygon, Point, Polygon
 from django.core.exceptions import ValidationError
@@ -40,6 +38,7 @@ from ..choices import (
     VolunteerStatus,
     ZoneKind,
 )
+from ..clock import LOCAL_TZ
 from ..models import (
     Assignment,
     District,
@@ -60,7 +59,6 @@ from .attendance import checkin_tolerance_m, close_grace, credited_minutes
 from .geometry import covered_by
 from .roster import CURRENT_CONSENT_VERSION
 from .scheduling import (
-    LOCAL,
     late_cancel_hours,
     series_generate,
     series_horizon_days,
@@ -339,7 +337,7 @@ class _Planner:
     def __init__(self) -> None:
         self.rng = random.Random(SEED)
         self.iins: set[str] = set()
-        self.tz = ZoneInfo(settings.TIME_ZONE)
+        self.tz = LOCAL_TZ
 
     def day_between(self, start: datetime.date, end: datetime.date) -> datetime.date:
         return start + datetime.timedelta(days=self.rng.randint(0, max((end - start).days, 0)))
@@ -838,7 +836,7 @@ def _save_people(
                     to_status=to_status,
                     note=note,
                     by=inspector,
-                    at=datetime.datetime.combine(day, datetime.time(11, 0), tzinfo=ZoneInfo(settings.TIME_ZONE)),
+                    at=datetime.datetime.combine(day, datetime.time(11, 0), tzinfo=LOCAL_TZ),
                 )
             )
     history_at = [change.at for change in changes]
@@ -1150,7 +1148,7 @@ def _save_zones(
     Zone.objects.bulk_create(new_zones)
     # `created_at` is filled on insert: the zones were drawn before the year of patrols on them.
     drawn_at = datetime.datetime.combine(
-        timezone.localdate() - datetime.timedelta(days=HISTORY_DAYS + 14), datetime.time(11), tzinfo=LOCAL
+        timezone.localdate() - datetime.timedelta(days=HISTORY_DAYS + 14), datetime.time(11), tzinfo=LOCAL_TZ
     )
     Zone.objects.filter(pk__in=[zone.pk for zone in new_zones]).update(created_at=drawn_at, updated_at=drawn_at)
     zones = {(demo[zone.district_id], zone.name): zone for zone in current.all()}
@@ -1224,7 +1222,7 @@ def _save_series(
     # `created_at` is filled on insert: the inspector set the series up a few days before its first day.
     for series in fresh:
         series.created_at = datetime.datetime.combine(
-            series.starts_on - datetime.timedelta(days=3), datetime.time(10, 30), tzinfo=LOCAL
+            series.starts_on - datetime.timedelta(days=3), datetime.time(10, 30), tzinfo=LOCAL_TZ
         )
     ShiftSeries.objects.bulk_update(fresh, ["created_at"])
     return found, len(new_series)
@@ -1603,7 +1601,7 @@ def _soon_start(now: datetime.datetime) -> datetime.datetime:
     """This evening at seven if it is early enough to sign up, else tomorrow evening."""
     local = timezone.localtime(now)
     day = local.date() if local.hour < 17 else local.date() + datetime.timedelta(days=1)
-    return datetime.datetime.combine(day, datetime.time(19), tzinfo=LOCAL)
+    return datetime.datetime.combine(day, datetime.time(19), tzinfo=LOCAL_TZ)
 
 
 def _save_coming_week(

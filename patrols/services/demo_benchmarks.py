@@ -12,9 +12,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ..choices import BenchmarkLevel, OutcomeCode
+from ..clock import LOCAL_TZ
 from ..models import Benchmark, District, DistrictMonthTally
 from .figures import year_elapsed
-from .tallies import ALMATY
 
 # The ministry's plan for the year after the Year of Prevention (the demo's own figures, for the story).
 NATIONAL_TARGET = {OutcomeCode.PREVENTED: 16_000, OutcomeCode.SOLVED: 330}
@@ -35,7 +35,7 @@ def _projections(districts: list[District], year: int, elapsed: float) -> dict[t
 
 def save_demo_benchmarks(*, districts: dict[str, District], now: datetime.datetime | None = None) -> int:
     """This year's national, regional and district targets of the demo (missing ones only); returns how many."""
-    today = timezone.localtime(now or timezone.now(), ALMATY).date()
+    today = timezone.localtime(now or timezone.now(), LOCAL_TZ).date()
     year = today.year
     elapsed = max(year_elapsed(year, today), 0.05)
     ordered = sorted(districts.values(), key=lambda district: district.code)

@@ -44,6 +44,7 @@ from ..choices import (
     ShiftStatus,
     ZoneKind,
 )
+from ..clock import LOCAL_TZ
 from ..models import (
     Assignment,
     Category,
@@ -86,7 +87,6 @@ from .figures import summary_details
 from .geometry import distance_m
 from .reminders import reminder_leads
 from .reporting import country_outline, report_queue
-from .scheduling import LOCAL
 from .tallies import tallies_rebuild
 
 # uuid5 namespace of the demo's report ids (client_uuid): a report's natural key names it.
@@ -767,7 +767,7 @@ def _office_moment(rng: random.Random, after: datetime.datetime) -> datetime.dat
     """When an inspector gets to it: in office hours, the same day now and then, mostly a day or two later."""
     local = timezone.localtime(after)
     days = 0 if local.hour < 14 and rng.random() < 0.25 else rng.choice((1, 1, 1, 2, 2))
-    start = datetime.datetime.combine(local.date() + datetime.timedelta(days=days), datetime.time(9), tzinfo=LOCAL)
+    start = datetime.datetime.combine(local.date() + datetime.timedelta(days=days), datetime.time(9), tzinfo=LOCAL_TZ)
     return max(start + datetime.timedelta(minutes=rng.randint(0, 570)), after + datetime.timedelta(minutes=20))
 
 
@@ -826,7 +826,7 @@ class _Country:
         return self._roster
 
     def _duties(self) -> list[_Duty]:
-        start = datetime.datetime.combine(self.window_start, datetime.time(0), tzinfo=LOCAL)
+        start = datetime.datetime.combine(self.window_start, datetime.time(0), tzinfo=LOCAL_TZ)
         rows = (
             Assignment.objects.filter(
                 status=AssignmentStatus.COMPLETED,
@@ -1092,7 +1092,7 @@ def _off_shift(
             break
         day = rng.choice(days)
     minutes = rng.randint(8 * 60, 15 * 60 + 30)
-    moment = datetime.datetime.combine(day, datetime.time(minutes // 60, minutes % 60), tzinfo=LOCAL)
+    moment = datetime.datetime.combine(day, datetime.time(minutes // 60, minutes % 60), tzinfo=LOCAL_TZ)
     if day.isoweekday() == 7 or moment > country.now - datetime.timedelta(hours=1):
         return None
     people = country.roster.on(district.pk, day, country.group_ids[district.pk])
@@ -1539,7 +1539,7 @@ def save_demo_reports(
 
 def _digest_details(inspector: User, today: datetime.date) -> dict[str, int]:
     """What the morning digest tells (as `reminders.inspector_digests` counts it)."""
-    evening = datetime.datetime.combine(today, datetime.time(12), tzinfo=LOCAL)
+    evening = datetime.datetime.combine(today, datetime.time(12), tzinfo=LOCAL_TZ)
     shifts = (
         Shift.objects.filter(district__in=inspector.inspector_districts.all(), status=ShiftStatus.SCHEDULED)
         .filter(starts_at__gte=evening, starts_at__lt=evening + datetime.timedelta(hours=20))
@@ -1640,7 +1640,7 @@ def _inspector_inbox(user: User, now: datetime.datetime) -> list[tuple[Notificat
         )
         items.append((notification, None))
     today = timezone.localdate(now)
-    morning = datetime.datetime.combine(today, datetime.time(7, 30), tzinfo=LOCAL)
+    morning = datetime.datetime.combine(today, datetime.time(7, 30), tzinfo=LOCAL_TZ)
     digest = Notification(
         key=f"digest:{user.pk}:{today.isoformat()}",
         user=user,
@@ -1658,7 +1658,7 @@ def _chief_inbox(user: User, now: datetime.datetime) -> list[tuple[Notification,
     today = timezone.localdate(now)
     year, week, weekday = today.isocalendar()
     details = summary_details(user.chief_region, today=today)
-    monday = datetime.datetime.combine(today - datetime.timedelta(days=weekday - 1), datetime.time(8), tzinfo=LOCAL)
+    monday = datetime.datetime.combine(today - datetime.timedelta(days=weekday - 1), datetime.time(8), tzinfo=LOCAL_TZ)
     summary = Notification(
         key=f"summary:{user.pk}:{year}-W{week:02d}", user=user, kind=NotificationKind.CHIEF_SUMMARY, details=details
     )

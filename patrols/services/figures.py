@@ -27,6 +27,7 @@ from ..choices import (
     Role,
     ShiftStatus,
 )
+from ..clock import LOCAL_TZ
 from ..models import (
     Assignment,
     Benchmark,
@@ -44,7 +45,6 @@ from ..models import (
     User,
 )
 from ..scope import NATIONAL_ROLES, districts_in_scope, role_of, sees_figures
-from .tallies import ALMATY
 
 HEADLINE = (OutcomeCode.PREVENTED, OutcomeCode.SOLVED)
 # Within this share of the straight-line path a scope is "on track" rather than ahead or behind.
@@ -361,7 +361,7 @@ def _zero() -> dict[str, int]:
 
 def dashboard_totals(area: Area, year: int, *, today: datetime.date | None = None) -> Totals:
     """Verified prevented and solved for the area and year, with the breakdowns, read from the tallies."""
-    today = today or timezone.localdate(timezone=ALMATY)
+    today = today or timezone.localdate(timezone=LOCAL_TZ)
     headline, kinds = _zero(), defaultdict(_zero)
     months = {(y, m): _zero() for y in (year, year - 1) for m in range(1, 13)}
     children: dict[int, dict[str, int]] = defaultdict(_zero)
@@ -504,7 +504,7 @@ def by_category(area: Area, year: int) -> list[dict]:
 
 
 def _year_bounds(year: int) -> tuple[datetime.datetime, datetime.datetime]:
-    start = datetime.datetime(year, 1, 1, tzinfo=ALMATY)
+    start = datetime.datetime(year, 1, 1, tzinfo=LOCAL_TZ)
     return start, start.replace(year=year + 1)
 
 
@@ -550,7 +550,7 @@ def dashboard_activity(area: Area, year: int) -> dict:
 
 def summary_details(region: Region, *, today: datetime.date | None = None) -> dict:
     """The weekly chief summary's figures: the region's verified totals of the year against their benchmarks."""
-    today = today or timezone.localdate(timezone=ALMATY)
+    today = today or timezone.localdate(timezone=LOCAL_TZ)
     totals = dashboard_totals(Area(BenchmarkLevel.REGION, region=region), today.year, today=today)
     details: dict = {}
     for code, value in (("prevented", totals.prevented), ("solved", totals.solved)):
@@ -563,7 +563,7 @@ def summary_details(region: Region, *, today: datetime.date | None = None) -> di
 
 def dashboard_years(*, today: datetime.date | None = None) -> list[int]:
     """The years a dashboard offers, newest first: those with verified reports or benchmarks, and this year."""
-    today = today or timezone.localdate(timezone=ALMATY)
+    today = today or timezone.localdate(timezone=LOCAL_TZ)
     years = set(RegionMonthTally.objects.exclude(count=0).values_list("year", flat=True).distinct())
     years |= set(Benchmark.objects.values_list("year", flat=True).distinct())
     years.add(today.year)

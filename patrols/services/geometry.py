@@ -18,8 +18,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 WGS84 = 4326
-# Kazakhstan's extent with a margin, for a first sanity check of positions sent by phones.
-KZ_BBOX = (46.0, 40.0, 88.0, 56.0)
 # At most this many projections kept per thread (Kazakhstan is ~50,000 cells; patrols use a few hundred).
 _CACHED_TRANSFORMS = 512
 
@@ -76,11 +74,6 @@ def point_from(lat, lng) -> Point:
     if not (-90 <= lat_value <= 90 and -180 <= lng_value <= 180):
         raise ValidationError({"lat": _("This is not a position on Earth.")})
     return Point(lng_value, lat_value, srid=WGS84)
-
-
-def inside_kazakhstan_box(point: Point) -> bool:
-    west, south, east, north = KZ_BBOX
-    return west <= point.x <= east and south <= point.y <= north
 
 
 def covered_by(boundary: GEOSGeometry, shape: GEOSGeometry, *, tolerance_m: float = 50) -> bool:

@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF, FontFace, XPos, YPos
 
 from ..choices import AssignmentStatus, BenchmarkLevel, GroupKind, OutcomeCode, ShiftStatus
+from ..clock import LOCAL_TZ
 from ..models import Assignment, Category, District, Group, Membership, Outcome, ReportTally, Shift
 from . import figures
 from .exports import national_share_label, no_target_label, pace_label
-from .tallies import ALMATY
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 FONT = "DejaVu"
@@ -74,7 +74,7 @@ class MonthlyFigures:
 
 
 def _month_bounds(year: int, month: int) -> tuple[datetime.datetime, datetime.datetime]:
-    start = datetime.datetime(year, month, 1, tzinfo=ALMATY)
+    start = datetime.datetime(year, month, 1, tzinfo=LOCAL_TZ)
     end = start.replace(year=year + 1, month=1) if month == 12 else start.replace(month=month + 1)
     return start, end
 
@@ -114,7 +114,7 @@ def _group_volunteers(district: District, volunteers: set[int], first: datetime.
 
 def monthly_figures(district: District, year: int, month: int, *, today: datetime.date | None = None) -> MonthlyFigures:
     """The district's month: activity from shifts, verified reports from the tallies, the year to the month's end."""
-    today = today or timezone.localdate(timezone=ALMATY)
+    today = today or timezone.localdate(timezone=LOCAL_TZ)
     start, end = _month_bounds(year, month)
     first, last = start.date(), (end - datetime.timedelta(days=1)).date()
     activity = _activity(district, start, end)
@@ -306,7 +306,7 @@ def monthly_report_pdf(data: MonthlyFigures, *, compress: bool = True) -> bytes:
     pdf.footer_text = _("%(district)s · %(month)s · made on %(date)s") % {
         "district": district.name,
         "month": when,
-        "date": formats.date_format(timezone.localdate(timezone=ALMATY), DATE),
+        "date": formats.date_format(timezone.localdate(timezone=LOCAL_TZ), DATE),
     }
     pdf.add_page()
     width = pdf.epw

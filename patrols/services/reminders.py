@@ -27,6 +27,7 @@ from ..choices import (
     Role,
     ShiftStatus,
 )
+from ..clock import LOCAL_TZ
 from ..models import Assignment, Delivery, Notification, Report, Shift, User
 from . import scheduling
 from .channels import DeliveryError, send_email, send_sms
@@ -240,7 +241,7 @@ def failed_deliveries_for(user: User):
 def inspector_digests(*, today: datetime.date | None = None) -> int:
     """The morning digest for each inspector: reports waiting, tonight's shifts and how many are understaffed."""
     today = today or timezone.localdate()
-    evening = datetime.datetime.combine(today, datetime.time(12), tzinfo=scheduling.LOCAL)
+    evening = datetime.datetime.combine(today, datetime.time(12), tzinfo=LOCAL_TZ)
     night_end = evening + datetime.timedelta(hours=20)
     sent = 0
     for inspector in User.objects.filter(role=Role.INSPECTOR, is_active=True).prefetch_related("inspector_districts"):

@@ -17,7 +17,7 @@ from ..choices import BenchmarkLevel
 from ..models import District, Outcome
 from .figures import Area
 from .reporting import country_outline
-from .tallies import ALMATY, counting_reports
+from .tallies import LOCAL_TZ, counting_reports
 
 # The newest verified reports a region or district map shows; the answer says when there are more.
 MAP_POINT_LIMIT = 5000
@@ -55,7 +55,7 @@ class ReportMap:
 
 
 def _reports_of(area: Area, year: int):
-    start = datetime.datetime(year, 1, 1, tzinfo=ALMATY)
+    start = datetime.datetime(year, 1, 1, tzinfo=LOCAL_TZ)
     reports = counting_reports().filter(occurred_at__gte=start, occurred_at__lt=start.replace(year=year + 1))
     if area.district:
         return reports.filter(district=area.district)
@@ -94,7 +94,7 @@ def report_map(area: Area, year: int, *, limit: int = MAP_POINT_LIMIT) -> Report
             "lat": round(lat, 6),
             "lng": round(lng, 6),
             "outcome": outcome,
-            "day": occurred_at.astimezone(ALMATY).date().isoformat(),
+            "day": occurred_at.astimezone(LOCAL_TZ).date().isoformat(),
         }
         for pk, lat, lng, outcome, occurred_at in rows[:limit]
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, LineString, MultiLineString, MultiPolygon, Polygon
@@ -26,6 +25,7 @@ from ..choices import (
     VolunteerStatus,
     ZoneKind,
 )
+from ..clock import LOCAL_TZ
 from ..models import (
     Assignment,
     CalendarFeed,
@@ -45,7 +45,6 @@ from .attendance import close_grace, close_open_check_in
 from .geometry import covered_by
 from .notifications import notify
 
-LOCAL = ZoneInfo(settings.TIME_ZONE)
 MAX_SHIFT_HOURS = 24
 
 
@@ -541,7 +540,7 @@ def shifts_flag_understaffed(*, now: datetime.datetime | None = None) -> int:
 
 
 def _local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
-    return datetime.datetime.combine(day, at, tzinfo=LOCAL)
+    return datetime.datetime.combine(day, at, tzinfo=LOCAL_TZ)
 
 
 def series_occurrences(series: ShiftSeries, *, start: datetime.date, end: datetime.date):
@@ -699,7 +698,7 @@ def patrol_hours(*, volunteer: Volunteer, year: int | None = None) -> float:
     """Hours on patrol that count (see `attendance.credited_minutes`), optionally of one year by the shifts' start."""
     done = Assignment.objects.filter(volunteer=volunteer, status=AssignmentStatus.COMPLETED)
     if year is not None:
-        start = datetime.datetime(year, 1, 1, tzinfo=LOCAL)
+        start = datetime.datetime(year, 1, 1, tzinfo=LOCAL_TZ)
         done = done.filter(shift__starts_at__gte=start, shift__starts_at__lt=start.replace(year=year + 1))
     return round((done.aggregate(minutes=Sum("credited_minutes"))["minutes"] or 0) / 60, 2)
 

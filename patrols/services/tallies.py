@@ -9,8 +9,6 @@ and district, by `tally_hours_change`.
 
 from __future__ import annotations
 
-import datetime
-import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +17,7 @@ from django.db.models import Count, F, Model, Q
 from django.db.models.functions import ExtractMonth, ExtractYear, TruncDate
 
 from ..choices import AssignmentStatus, ReportStatus
+from ..clock import LOCAL_TZ, local_day
 from ..models import (
     Assignment,
     CategoryYearTally,
@@ -30,8 +29,6 @@ from ..models import (
     ReportTally,
     Shift,
 )
-
-ALMATY = zoneinfo.ZoneInfo("Asia/Almaty")
 
 
 @dataclass(frozen=True)
@@ -65,10 +62,6 @@ GRAINS = (
 def counting_reports():
     """The reports that count: verified and not duplicates."""
     return Report.objects.filter(status=ReportStatus.VERIFIED, duplicate_of__isnull=True)
-
-
-def local_day(moment: datetime.datetime) -> datetime.date:
-    return moment.astimezone(ALMATY).date()
 
 
 def _values_of(report: Report) -> dict:
@@ -141,9 +134,9 @@ class Difference:
 
 
 _EXPRESSIONS = {
-    "day": TruncDate("occurred_at", tzinfo=ALMATY),
-    "year": ExtractYear("occurred_at", tzinfo=ALMATY),
-    "month": ExtractMonth("occurred_at", tzinfo=ALMATY),
+    "day": TruncDate("occurred_at", tzinfo=LOCAL_TZ),
+    "year": ExtractYear("occurred_at", tzinfo=LOCAL_TZ),
+    "month": ExtractMonth("occurred_at", tzinfo=LOCAL_TZ),
     "region_id": F("district__region_id"),
 }
 

@@ -25,10 +25,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from ..choices import BenchmarkLevel, GroupKind, OutcomeCode, Role
+from ..clock import LOCAL_TZ
 from ..models import District, Group, Region
 from ..scope import districts_in_scope, role_of
 from ..services import exports, figures, monthly_report, targets
-from ..services.tallies import ALMATY
 from ..validators import FIRST_YEAR, LAST_YEAR
 from .forms import add_service_errors
 
@@ -69,7 +69,7 @@ def _year(request) -> int:
         request.GET.get("year"),
         low=FIRST_YEAR,
         high=LAST_YEAR,
-        default=timezone.localdate(timezone=ALMATY).year,
+        default=timezone.localdate(timezone=LOCAL_TZ).year,
         message=_("Give a year from %(first)d to %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR},
     )
 
@@ -246,7 +246,7 @@ def _crumbs(user, year: int, area: figures.Area) -> list[dict]:
 
 def _default_month(year: int) -> int:
     """The month a monthly report is usually asked for: the last one that has ended (or January)."""
-    today = timezone.localdate(timezone=ALMATY)
+    today = timezone.localdate(timezone=LOCAL_TZ)
     if year < today.year:
         return 12
     if year > today.year:

@@ -15,10 +15,10 @@ from leaflet.forms.widgets import LeafletWidget
 from leaflet.templatetags.leaflet_tags import leaflet_map
 
 from ..choices import AssignmentStatus, Role, ZoneKind
+from ..clock import LOCAL_TZ
 from ..models import District, Group, User, Volunteer, Zone
 from ..scope import manageable_districts
 from ..services.geometry import geometry_from_geojson
-from ..services.scheduling import LOCAL
 from ..templatetags.patrols import MAP_OVERRIDES
 from .forms import CodeChoiceField, DateInput
 
@@ -134,8 +134,8 @@ class ShiftForm(PlanFields):
         day, start, end = data.get("date"), data.get("start_time"), data.get("end_time")
         if day and start and end:
             end_day = day + datetime.timedelta(days=1) if end <= start else day
-            data["starts_at"] = datetime.datetime.combine(day, start, tzinfo=LOCAL)
-            data["ends_at"] = datetime.datetime.combine(end_day, end, tzinfo=LOCAL)
+            data["starts_at"] = datetime.datetime.combine(day, start, tzinfo=LOCAL_TZ)
+            data["ends_at"] = datetime.datetime.combine(end_day, end, tzinfo=LOCAL_TZ)
         return data
 
     def plan(self) -> dict:

@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from ..choices import SEAT_STATUSES, AssignmentStatus, CheckInConfirmation, ShiftStatus, VolunteerStatus
+from ..clock import LOCAL_TZ
 from ..models import Assignment, CalendarFeed, Shift, Volunteer, Zone
 from ..scope import AREA_ROLES, NATIONAL_ROLES, districts_in_scope, manageable_districts, role_of
 from ..services import attendance, scheduling
@@ -135,7 +136,7 @@ def shift_list(request):
 def _week_calendar(request):
     user = request.user
     monday = _week_monday(request.GET.get("week"))
-    start = datetime.datetime.combine(monday, datetime.time.min, tzinfo=scheduling.LOCAL)
+    start = datetime.datetime.combine(monday, datetime.time.min, tzinfo=LOCAL_TZ)
     districts, chosen = _district_choice(request)
     shifts = (
         _with_staffing(Shift.objects.visible_to(user))
@@ -231,8 +232,9 @@ def _my_shifts(request):
         .defer(*LIST_DEFERRED)
         .order_by("starts_at", "id")[:OPEN_SHIFTS_LIMIT]
     )
-    feed = scheduling.calendar_feed_for(volunteer=volunteer)
-    feed_url = request.build_absolute_uri(reverse("calendar-feed", kwargs={"token": feed.token}))
+    # Read only: the address is made by a POST (calendar_renew makes the first one too), never by opening the page.
+    feed = CalendarFeed.objects.filter(volunteer=volunteer).first()
+    feed_url = request.build_absolute_uri(reverse("calendar-feed", kwargs={"token": feed.token})) if feed else ""
     return render(
         request,
         "patrols/shift_mine.html",
@@ -242,7 +244,7 @@ def _my_shifts(request):
             "open_shifts": [_decorate(s) for s in open_shifts],
             "may_patrol": volunteer.status == VolunteerStatus.REGISTERED,
             "feed_url": feed_url,
-            "webcal_url": "webcal://" + feed_url.split("://", 1)[1],
+            "webcal_url": "webcal://" + feed_url.split("://", 1)[1] if feed_url else "",
         },
     )
 
@@ -960,12 +962,16 @@ def calendar_renew(request):
     volunteer = getattr(request.user, "volunteer", None)
     if volunteer is None:
         raise Http404
+    first = not CalendarFeed.objects.filter(volunteer=volunteer).exists()
     try:
         scheduling.calendar_feed_renew(volunteer=volunteer, by=request.user)
     except ValidationError as error:
         _show_error(request, error)
     else:
-        messages.success(
-            request, _("Your calendar has a new address: subscribe to it again. The old address no longer works.")
-        )
+        if first:
+            messages.success(request, _("Your calendar address is ready: subscribe to it in the calendar app."))
+        else:
+            messages.success(
+                request, _("Your calendar has a new address: subscribe to it again. The old address no longer works.")
+            )
     return redirect("shift-list")

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ..api.filters import GroupFilter, VolunteerFilter
 from ..choices import AccessChannel, Role, VolunteerStatus
+from ..filters import GroupFilter, VolunteerFilter
 from ..models import Group, Membership, RosterImport, Volunteer
 from ..scope import can_manage_people, role_of, sees_personal_data
 from ..services import audit, overview, reminders, reporting, roster, roster_import

@@ -1,4 +1,4 @@
-"""List filters of the API (and the web lists), by code where the contract uses codes."""
+"""The filters of lists, shared by the API and the pages: query parameters named as in the API (DESIGN.md)."""
 
 import datetime
 
@@ -12,10 +12,10 @@ from django_filters.rest_framework import BooleanFilter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from ..choices import AssignmentStatus, GroupKind, ShiftStatus, VolunteerStatus, ZoneKind
-from ..models import Assignment, District, Group, Notification, Settlement, Shift, ShiftSeries, Volunteer, Zone
-from ..scope import AREA_ROLES, NATIONAL_ROLES, role_of
-from ..validators import FIRST_YEAR, LAST_YEAR
+from .choices import AssignmentStatus, GroupKind, ShiftStatus, VolunteerStatus, ZoneKind
+from .models import Assignment, District, Group, Notification, Settlement, Shift, ShiftSeries, Volunteer, Zone
+from .scope import AREA_ROLES, NATIONAL_ROLES, role_of
+from .validators import FIRST_YEAR, LAST_YEAR
 
 
 class DistrictFilter(django_filters.FilterSet):
