@@ -13,6 +13,7 @@ from ..choices import VILLAGE_GROUP_KINDS, GroupKind, Role, VolunteerStatus
 from ..models import District, Group, Membership, Settlement, User, Volunteer, VolunteerStatusChange
 from ..scope import manageable_districts
 from ..validators import iin_birth_date, normalise_phone, validate_adult, validate_iin
+from .updates import model_update, only_fields
 
 # The registration lifecycle: application, police check, akimat registration; refusal with a reason;
 # a registered volunteer may be suspended (and reinstated) or retire.
@@ -93,12 +94,9 @@ GROUP_EDITABLE_FIELDS = frozenset({"name", "kind", "settlement", "institution", 
 @transaction.atomic
 def group_update(*, group: Group, by: User, **changes) -> Group:
     """Change a group's fields (not its district)."""
-    unknown = set(changes) - GROUP_EDITABLE_FIELDS
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    only_fields(changes, GROUP_EDITABLE_FIELDS)
     _require_manageable(district=group.district, by=by)
-    for field, value in changes.items():
-        setattr(group, field, value.strip() if isinstance(value, str) else value)
+    model_update(group, allowed=GROUP_EDITABLE_FIELDS, changes=changes)
     group.full_clean()
     _check_group(group)
     group.save()
@@ -242,9 +240,7 @@ VOLUNTEER_EDITABLE_FIELDS = frozenset(
 @transaction.atomic
 def volunteer_update(*, volunteer: Volunteer, by: User, **changes) -> Volunteer:
     """Correct a volunteer's profile; status moves go through the lifecycle functions below."""
-    unknown = set(changes) - VOLUNTEER_EDITABLE_FIELDS
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    only_fields(changes, VOLUNTEER_EDITABLE_FIELDS)
     _require_manageable(district=volunteer.district, by=by)
     if "phone" in changes:
         try:
@@ -253,8 +249,7 @@ def volunteer_update(*, volunteer: Volunteer, by: User, **changes) -> Volunteer:
             raise ValidationError({"phone": error.messages}) from error
     if "birth_date" in changes:
         changes["birth_date"] = _check_person(iin=volunteer.iin, birth_date=changes["birth_date"])
-    for field, value in changes.items():
-        setattr(volunteer, field, value.strip() if isinstance(value, str) else value)
+    model_update(volunteer, allowed=VOLUNTEER_EDITABLE_FIELDS, changes=changes)
     volunteer.full_clean()
     volunteer.save()
     return volunteer

@@ -44,6 +44,7 @@ from ..validators import NOTE_TEXT, SHORT_TEXT, text_within
 from .attendance import close_grace, close_open_check_in
 from .geometry import covered_by
 from .notifications import notify
+from .updates import model_update, only_fields
 
 MAX_SHIFT_HOURS = 24
 
@@ -110,17 +111,16 @@ def zone_create(
     return zone
 
 
+ZONE_EDITABLE_FIELDS = frozenset({"name", "kind", "geometry", "description"})
+
+
 @transaction.atomic
 def zone_update(*, zone: Zone, by: User, **changes) -> Zone:
     """Rename, redraw or describe a zone; its district stays."""
-    allowed = {"name", "kind", "geometry", "description"}
-    if set(changes) - allowed:
-        raise ValidationError(
-            _("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(set(changes) - allowed)}
-        )
     _require_district(district=zone.district, by=by)
-    for field, value in changes.items():
-        setattr(zone, field, value.strip() if isinstance(value, str) else value)
+    if "description" in changes:
+        changes["description"] = text_within(changes["description"], field="description", limit=NOTE_TEXT)
+    model_update(zone, allowed=ZONE_EDITABLE_FIELDS, changes=changes)
     zone.geometry = _clean_zone_shape(kind=zone.kind, geometry=zone.geometry, district=zone.district)
     zone.full_clean()
     zone.save()
@@ -252,9 +252,7 @@ SHIFT_EDITABLE_FIELDS = frozenset(
 @transaction.atomic
 def shift_update(*, shift: Shift, by: User, **changes) -> Shift:
     """Change one shift (also one generated from a series); the people on it are told."""
-    unknown = set(changes) - SHIFT_EDITABLE_FIELDS
-    if unknown:
-        raise ValidationError(_("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    only_fields(changes, SHIFT_EDITABLE_FIELDS)
     shift = Shift.objects.select_for_update().get(pk=shift.pk)
     _require_district(district=shift.district, by=by)
     if shift.status != ShiftStatus.SCHEDULED:
@@ -263,9 +261,9 @@ def shift_update(*, shift: Shift, by: User, **changes) -> Shift:
     if shift.starts_at <= now and ({"starts_at", "ends_at", "zone"} & set(changes)):
         raise ValidationError(_("The shift has started: its time and zone can no longer change."))
     groups = list(changes.pop("groups")) if "groups" in changes else list(shift.groups.all())
-    before = {field: getattr(shift, field) for field in changes}
-    for field, value in changes.items():
-        setattr(shift, field, value.strip() if isinstance(value, str) else value)
+    if "briefing" in changes:
+        changes["briefing"] = text_within(changes["briefing"], field="briefing", limit=NOTE_TEXT)
+    before = model_update(shift, allowed=SHIFT_EDITABLE_FIELDS, changes=changes)
     if "starts_at" in changes and shift.starts_at <= now:
         raise ValidationError({"starts_at": _("A shift cannot be moved into the past.")})
     if shift.zone.district_id != shift.district_id:
@@ -290,7 +288,7 @@ def shift_update(*, shift: Shift, by: User, **changes) -> Shift:
     shift.full_clean()
     shift.save()
     shift.groups.set(groups)
-    changed = {field: str(value) for field, value in before.items() if getattr(shift, field) != value}
+    changed = {field: str(value) for field, value in before.items()}
     _event(shift, ShiftEventKind.UPDATED, by=by, changed=sorted(changed))
     _promote_waiting(shift, by=by)
     if changed.keys() & {"starts_at", "ends_at", "zone", "briefing"}:
