@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from .choices import AssignmentStatus, GroupKind, ShiftStatus, VolunteerStatus, ZoneKind
 from .models import Assignment, District, Group, Notification, Settlement, Shift, ShiftSeries, Volunteer, Zone
-from .scope import AREA_ROLES, NATIONAL_ROLES, role_of
+from .scope import AREA_ROLES, is_police, role_of
 from .validators import FIRST_YEAR, LAST_YEAR
 
 
@@ -199,7 +199,7 @@ class ShiftFilter(django_filters.FilterSet):
         condition = Q(status=ShiftStatus.SCHEDULED, starts_at__gt=timezone.now())
         user = self.request.user
         volunteer = getattr(user, "volunteer", None)
-        if volunteer is not None and role_of(user) not in AREA_ROLES | NATIONAL_ROLES:
+        if volunteer is not None and not is_police(user):
             invited = Shift.groups.through.objects.filter(
                 shift_id=OuterRef("pk"),
                 group__memberships__volunteer=volunteer,

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 NATIONAL_ROLES = frozenset({Role.ANALYST, Role.ADMIN})
 AREA_ROLES = frozenset({Role.INSPECTOR, Role.CHIEF})
+# Police and ministry accounts: they read queues, flags, histories and figures of their scope.
+POLICE_ROLES = NATIONAL_ROLES | AREA_ROLES
 
 
 def _signed_in(user) -> bool:
@@ -43,7 +45,34 @@ def role_of(user) -> str | None:
 
 
 def is_national(user) -> bool:
+    """Sees the whole country: analysts and administrators."""
     return role_of(user) in NATIONAL_ROLES
+
+
+def is_police(user) -> bool:
+    """A police or ministry account (inspector, chief, analyst, admin), as opposed to volunteers and leaders."""
+    return role_of(user) in POLICE_ROLES
+
+
+def active_group_ids(volunteer):
+    """The ids of the groups a volunteer is a member of today (a subquery: wrap in `set()` to hold them)."""
+    from .models import Membership
+
+    return Membership.objects.filter(volunteer=volunteer, left_on=None).values_list("group_id", flat=True)
+
+
+def may_act_for(user, volunteer, *, district_id: int) -> bool:
+    """Whether `user` may change `volunteer`'s place on a shift of that district: the volunteer themselves, a
+    leader for the members of the groups they lead, the district's keeper for anyone."""
+    from .models import Membership
+
+    if volunteer.user_id is not None and volunteer.user_id == user.pk:
+        return True
+    if manageable_districts(user).filter(pk=district_id).exists():
+        return True
+    leader = getattr(user, "volunteer", None)
+    led = Membership.objects.filter(volunteer=volunteer, left_on=None, group__leader=leader)
+    return leader is not None and led.exists()
 
 
 def district_filter(user, prefix: str = "") -> Q | None:
@@ -182,12 +211,6 @@ class RosterImportQuerySet(models.QuerySet):
         return self.filter(district__in=manageable_districts(user))
 
 
-def _active_group_ids(volunteer):
-    from .models import Membership
-
-    return Membership.objects.filter(volunteer=volunteer, left_on=None).values("group_id")
-
-
 class ZoneQuerySet(ScopedQuerySet):
     """Volunteers see the zones of their own and their groups' districts."""
 
@@ -206,7 +229,7 @@ class ShiftQuerySet(ScopedQuerySet):
         from .models import Assignment
 
         invited = self.model.groups.through.objects.filter(
-            shift_id=OuterRef("pk"), group_id__in=_active_group_ids(volunteer)
+            shift_id=OuterRef("pk"), group_id__in=active_group_ids(volunteer)
         )
         mine = Assignment.objects.filter(shift_id=OuterRef("pk"), volunteer=volunteer)
         return self.filter(Exists(invited) | Exists(mine))
@@ -250,7 +273,7 @@ class ReportQuerySet(ScopedQuerySet):
 
 def sees_third_party_details(user) -> bool:
     """Offenders' and victims' details in reports: inspectors and above only."""
-    return role_of(user) in NATIONAL_ROLES | AREA_ROLES
+    return is_police(user)
 
 
 class BenchmarkQuerySet(models.QuerySet):
@@ -269,7 +292,7 @@ class BenchmarkQuerySet(models.QuerySet):
 
 def sees_figures(user) -> bool:
     """Dashboards and exports of verified totals: inspectors, chiefs, analysts and admins."""
-    return role_of(user) in NATIONAL_ROLES | AREA_ROLES
+    return is_police(user)
 
 
 def reads_access_log(user) -> bool:

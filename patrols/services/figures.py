@@ -44,7 +44,7 @@ from ..models import (
     ReportTally,
     User,
 )
-from ..scope import NATIONAL_ROLES, districts_in_scope, role_of, sees_figures
+from ..scope import NATIONAL_ROLES, districts_in_scope, is_national, role_of, sees_figures
 
 HEADLINE = (OutcomeCode.PREVENTED, OutcomeCode.SOLVED)
 # Within this share of the straight-line path a scope is "on track" rather than ahead or behind.
@@ -86,10 +86,6 @@ class Area:
         return {"region": self.region.code} if self.region else {}
 
 
-def sees_nation(user: User) -> bool:
-    return role_of(user) in NATIONAL_ROLES
-
-
 def _sees_region(user: User, region: Region) -> bool:
     role = role_of(user)
     return role in NATIONAL_ROLES or (role == Role.CHIEF and user.chief_region_id == region.pk)
@@ -112,7 +108,7 @@ def dashboard_area(user: User, *, region: str | None = None, district: str | Non
         if found is None or not _sees_region(user, found):
             raise NotInScope
         return Area(BenchmarkLevel.REGION, region=found)
-    if sees_nation(user):
+    if is_national(user):
         return Area(BenchmarkLevel.NATIONAL)
     if role_of(user) == Role.CHIEF and user.chief_region_id:
         return Area(BenchmarkLevel.REGION, region=user.chief_region)
@@ -126,7 +122,7 @@ def may_open(user: User, area: Area) -> bool:
     """Whether the viewer may drill into `area` (used to link the rows of a breakdown)."""
     if area.level == BenchmarkLevel.NATIONAL:
         # The national area names no code: `dashboard_area` would answer with the viewer's own area instead.
-        return sees_nation(user)
+        return is_national(user)
     try:
         dashboard_area(user, **area.query())
     except NotInScope:

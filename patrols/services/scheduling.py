@@ -31,7 +31,6 @@ from ..models import (
     CalendarFeed,
     District,
     Group,
-    Membership,
     Shift,
     ShiftEvent,
     ShiftSeries,
@@ -39,7 +38,7 @@ from ..models import (
     Volunteer,
     Zone,
 )
-from ..scope import manageable_districts, role_of
+from ..scope import active_group_ids, manageable_districts, may_act_for, role_of
 from ..validators import NOTE_TEXT, SHORT_TEXT, text_within
 from .attendance import close_grace, close_open_check_in
 from .geometry import covered_by
@@ -324,17 +323,13 @@ def shift_cancel(*, shift: Shift, by: User, reason: str) -> Shift:
 # Sign-up
 
 
-def _active_group_ids(volunteer: Volunteer) -> set[int]:
-    return set(Membership.objects.filter(volunteer=volunteer, left_on=None).values_list("group_id", flat=True))
-
-
 def _may_sign_up(*, shift: Shift, volunteer: Volunteer, by: User) -> bool:
     """The volunteer for themselves, a leader for a member of their invited group, the district's keeper for anyone."""
     if manageable_districts(by).filter(pk=shift.district_id).exists():
         return Volunteer.objects.manageable_by(by).filter(pk=volunteer.pk).exists() or bool(
-            _active_group_ids(volunteer) & set(shift.groups.values_list("pk", flat=True))
+            set(active_group_ids(volunteer)) & set(shift.groups.values_list("pk", flat=True))
         )
-    invited = set(shift.groups.values_list("pk", flat=True)) & _active_group_ids(volunteer)
+    invited = set(shift.groups.values_list("pk", flat=True)) & set(active_group_ids(volunteer))
     if not invited:
         return False
     if volunteer.user_id is not None and volunteer.user_id == by.pk:
@@ -407,25 +402,12 @@ def _promote_waiting(shift: Shift, *, by: User | None) -> list[Assignment]:
     return promoted
 
 
-def _may_act_for(*, assignment: Assignment, by: User) -> bool:
-    volunteer = assignment.volunteer
-    if volunteer.user_id is not None and volunteer.user_id == by.pk:
-        return True
-    if manageable_districts(by).filter(pk=assignment.shift.district_id).exists():
-        return True
-    leader = getattr(by, "volunteer", None)
-    return (
-        leader is not None
-        and Membership.objects.filter(volunteer=volunteer, left_on=None, group__leader=leader).exists()
-    )
-
-
 @transaction.atomic
 def shift_cancel_signup(*, assignment: Assignment, by: User) -> Assignment:
     """Withdraw from a shift before it starts; late when close to the start; the waiting list moves up."""
     shift = Shift.objects.select_for_update().get(pk=assignment.shift_id)
     assignment = Assignment.objects.select_related("volunteer", "shift").get(pk=assignment.pk)
-    if not _may_act_for(assignment=assignment, by=by):
+    if not may_act_for(by, assignment.volunteer, district_id=shift.district_id):
         raise ValidationError(_("You cannot change this volunteer's shifts."))
     if assignment.status not in {AssignmentStatus.SIGNED_UP, AssignmentStatus.WAITLISTED}:
         raise ValidationError(_("Only a sign-up that has not started can be cancelled."))

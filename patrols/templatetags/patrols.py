@@ -3,7 +3,7 @@
 from django import template
 from leaflet.templatetags.leaflet_tags import leaflet_map
 
-from ..scope import AREA_ROLES, NATIONAL_ROLES, role_of
+from .. import scope
 from ..validators import mask_iin, mask_phone
 
 register = template.Library()
@@ -26,7 +26,7 @@ def masked_iin(value: str) -> str:
 @register.filter
 def is_police(user) -> bool:
     """Inspectors, chiefs, analysts and admins: the roles that plan and watch patrols."""
-    return role_of(user) in AREA_ROLES | NATIONAL_ROLES
+    return scope.is_police(user)
 
 
 @register.simple_tag

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ..choices import SEAT_STATUSES, AssignmentStatus, CheckInConfirmation, ShiftStatus, VolunteerStatus
 from ..clock import LOCAL_TZ
 from ..models import Assignment, CalendarFeed, Shift, Volunteer, Zone
-from ..scope import AREA_ROLES, NATIONAL_ROLES, districts_in_scope, manageable_districts, role_of
+from ..scope import districts_in_scope, is_police, manageable_districts
 from ..services import attendance, scheduling
 from ..services.geometry import point_from
 from ..validators import FIRST_YEAR, LAST_YEAR
@@ -41,10 +41,6 @@ OPEN_SHIFTS_LIMIT = 50
 WEEK_PATTERN = re.compile(r"(\d{4})-W(\d{1,2})")
 # Heavy map columns that list pages never show.
 LIST_DEFERRED = ("zone__geometry", "district__boundary", "district__centre")
-
-
-def _is_police(user) -> bool:
-    return role_of(user) in AREA_ROLES | NATIONAL_ROLES
 
 
 def _require_planner(user) -> None:
@@ -128,7 +124,7 @@ def _week_label(day: datetime.date) -> str:
 @login_required
 def shift_list(request):
     """Police roles plan and watch a week of their districts' shifts; volunteers see theirs and the open ones."""
-    if _is_police(request.user):
+    if is_police(request.user):
         return _week_calendar(request)
     return _my_shifts(request)
 
@@ -332,7 +328,7 @@ def shift_detail(request, pk: int):
         pk=pk,
     )
     now = timezone.now()
-    police = _is_police(user)
+    police = is_police(user)
     can_manage = Shift.objects.manageable_by(user).filter(pk=shift.pk).exists()
     volunteer = getattr(user, "volunteer", None)
     invited = list(shift.groups.order_by("name"))

@@ -26,11 +26,9 @@ from django.views.decorators.http import require_GET, require_POST
 from ..choices import AccessChannel, ReportFlag, ReportStatus
 from ..models import Report
 from ..scope import (
-    AREA_ROLES,
-    NATIONAL_ROLES,
     districts_in_scope,
+    is_police,
     manageable_districts,
-    role_of,
     sees_third_party_details,
 )
 from ..services import audit, reporting
@@ -38,8 +36,6 @@ from .forms import add_service_errors
 from .verify_forms import QueueFilterForm, ReportActionForm
 
 QUEUE_PAGE_SIZE = 25
-# The police roles open the queue and see flags and history; deciding is for those with districts to keep.
-POLICE_ROLES = AREA_ROLES | NATIONAL_ROLES
 _REPORT_RELATIONS = ("reporter", "category", "outcome", "district", "shift__zone", "verified_by", "duplicate_of")
 _DISTRICT_NAMES = ("id", "code", "name_kk", "name_ru", "name_en")
 
@@ -151,7 +147,7 @@ def _safe_next(request, target: str | None) -> str:
 def verify_queue(request):
     """Pending reports of the user's districts, oldest first, with their flags, on a list and a map."""
     user = request.user
-    if role_of(user) not in POLICE_ROLES:
+    if not is_police(user):
         raise PermissionDenied
     keeps = manageable_districts(user)
     can_decide = keeps.exists()
@@ -272,7 +268,7 @@ def _detail_map(report: Report) -> dict:
 
 def _render_detail(request, report: Report, *, form: ReportActionForm | None = None):
     user = request.user
-    police = role_of(user) in POLICE_ROLES
+    police = is_police(user)
     is_reporter = report.reporter.user_id == user.pk
     can_decide = Report.objects.verifiable_by(user).filter(pk=report.pk).exists()
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
