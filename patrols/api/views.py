@@ -3,8 +3,7 @@
 from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db.models import CharField, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Prefetch, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -17,7 +16,7 @@ from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
 from ..auth import ApiTokenAuthentication, address_refused, address_refused_message, lockout_message
-from ..choices import SEAT_STATUSES, AssignmentStatus
+from ..choices import AssignmentStatus
 from ..filters import (
     DistrictFilter,
     GroupFilter,
@@ -43,6 +42,7 @@ from ..models import (
     Zone,
 )
 from ..scope import can_manage_people, is_police, may_act_for
+from ..selectors.schedule import shifts_with_staffing
 from ..services import attendance, credentials, inbox, roster, scheduling, signin
 from ..services.geometry import point_from
 from . import serializers as s
@@ -457,38 +457,6 @@ class ZoneViewSet(
         return self._output(scheduling.zone_archive(zone=zone, by=request.user))
 
 
-def shifts_with_staffing(queryset, user):
-    """Shifts with seat and waiting-list counts and the user's own sign-up, in a fixed number of queries."""
-
-    def count(statuses):
-        per_shift = (
-            Assignment.objects.filter(shift_id=OuterRef("pk"), status__in=statuses)
-            .order_by()
-            .values("shift_id")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return Coalesce(Subquery(per_shift, output_field=IntegerField()), 0)
-
-    # The newest sign-up is the current one: a volunteer can sign up again only after cancelling.
-    own = Value(None, CharField())
-    if user.is_authenticated:
-        newest = Assignment.objects.filter(shift_id=OuterRef("pk"), volunteer__user=user).order_by("-created_at", "-pk")
-        own = Subquery(newest.values("status")[:1])
-    return (
-        queryset.select_related("district", "zone", "inspector")
-        # A list shows the zone's name and the district's code, never their shapes: a real district boundary
-        # has thousands of points, parsed for every row if it were read.
-        .defer("district__boundary", "district__centre", "zone__geometry")
-        .prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk"), to_attr="invited_groups"))
-        .annotate(
-            signed_up=count(SEAT_STATUSES),
-            waitlisted=count([AssignmentStatus.WAITLISTED]),
-            my_assignment=own,
-        )
-    )
-
-
 def _may_act_for_or_deny(*, shift: Shift, volunteer: Volunteer, user) -> None:
     """Oneself, a leader for their group's members, the district's keeper for anyone; others may only look."""
     if not may_act_for(user, volunteer, district_id=shift.district_id):
@@ -702,7 +670,9 @@ class ShiftSeriesViewSet(
         return (
             self.base_queryset()
             .select_related("district", "zone", "inspector")
-            .prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk"), to_attr="invited_groups"))
+            # Into the manager's cache, which the serializer's `groups` reads (a `to_attr` it never read cost a query
+            # per series).
+            .prefetch_related(Prefetch("groups", queryset=Group.objects.only("pk")))
             .order_by("district__code", "starts_on", "start_time", "pk")
         )
 

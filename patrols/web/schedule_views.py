@@ -27,6 +27,7 @@ from ..choices import SEAT_STATUSES, AssignmentStatus, CheckInConfirmation, Shif
 from ..clock import LOCAL_TZ
 from ..models import Assignment, CalendarFeed, Shift, Volunteer, Zone
 from ..scope import districts_in_scope, is_police, manageable_districts
+from ..selectors.schedule import seats_taken, shifts_with_staffing
 from ..services import attendance, scheduling
 from ..services.geometry import point_from
 from ..validators import FIRST_YEAR, LAST_YEAR
@@ -69,13 +70,6 @@ def _hhmm(moment: datetime.datetime) -> str:
     return timezone.localtime(moment).strftime("%H:%M")
 
 
-def _with_staffing(queryset):
-    return queryset.annotate(
-        seats=Count("assignments", filter=Q(assignments__status__in=SEAT_STATUSES)),
-        waiting=Count("assignments", filter=Q(assignments__status=AssignmentStatus.WAITLISTED)),
-    )
-
-
 def _staffing(shift: Shift, seats: int) -> str:
     """low: below the minimum; full: every seat taken; enough: in between."""
     if seats < shift.min_volunteers:
@@ -86,8 +80,8 @@ def _staffing(shift: Shift, seats: int) -> str:
 
 
 def _decorate(shift: Shift) -> Shift:
-    shift.staffing = _staffing(shift, shift.seats)
-    shift.is_full = shift.seats >= shift.max_volunteers
+    shift.staffing = _staffing(shift, shift.signed_up)
+    shift.is_full = shift.signed_up >= shift.max_volunteers
     shift.is_cancelled = shift.status == ShiftStatus.CANCELLED
     return shift
 
@@ -135,7 +129,7 @@ def _week_calendar(request):
     start = datetime.datetime.combine(monday, datetime.time.min, tzinfo=LOCAL_TZ)
     districts, chosen = _district_choice(request)
     shifts = (
-        _with_staffing(Shift.objects.visible_to(user))
+        shifts_with_staffing(Shift.objects.visible_to(user), user)
         .filter(starts_at__gte=start, starts_at__lt=start + datetime.timedelta(days=7))
         .select_related("zone", "district")
         .defer(*LIST_DEFERRED)
@@ -220,7 +214,7 @@ def _my_shifts(request):
         shift_id=OuterRef("pk"), group__memberships__volunteer=volunteer, group__memberships__left_on=None
     )
     open_shifts = (
-        _with_staffing(Shift.objects.visible_to(user))
+        shifts_with_staffing(Shift.objects.visible_to(user), user)
         .filter(Exists(invited), status=ShiftStatus.SCHEDULED, starts_at__gt=now)
         .filter(starts_at__lte=now + datetime.timedelta(days=OPEN_SHIFTS_DAYS))
         .exclude(pk__in=taken.values("shift_id"))
@@ -334,7 +328,7 @@ def shift_detail(request, pk: int):
     invited = list(shift.groups.order_by("name"))
     led = [group for group in invited if volunteer is not None and group.leader_id == volunteer.pk]
     is_open = shift.status == ShiftStatus.SCHEDULED and shift.starts_at > now
-    seats = shift.assignments.filter(status__in=SEAT_STATUSES).count()
+    seats = seats_taken(shift)
 
     roster = waiting = None
     if police or led:
