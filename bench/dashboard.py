@@ -37,9 +37,6 @@ from bench.reminders import PG_HOST, PG_USER, create_database, drop_database  # 
 
 STEPS = (10_000, 100_000, 1_000_000)
 # The region timed for its chief (the demo's story region, Almaty Region), and the districts a region has at least.
-CHIEF_REGION = "KZ-19"
-DISTRICTS_PER_REGION = 11
-CITY_REGIONS = ("KZ-71", "KZ-75", "KZ-79")
 # Shares of the reports: filed outside any group, marked duplicates of an earlier one; statuses (a report still
 # waiting is a recent one: an older draw of `submitted` counts as verified).
 WITHOUT_GROUP = 0.02
@@ -94,115 +91,6 @@ class Step:
     load_average: float
 
 
-def country_plan():
-    """The demo's districts plus numbered extra ones (at least DISTRICTS_PER_REGION a region), with groups of the four
-    kinds (village groups in rural districts) and their people, drawn by the demo's planner."""
-    from patrols.services import demo
-
-    planner = demo._Planner()
-    regions = {row["iso"]: row for row in demo._read(demo.DATA_DIR / "kz-regions.tsv")}
-    districts = sorted(demo._read(demo.DISTRICTS_FILE), key=lambda row: row["code"])
-    settlements = demo._read(demo.SETTLEMENTS_FILE)
-    rng = random.Random(f"{demo.SEED}:bench")
-    for code, region in regions.items():
-        if code in CITY_REGIONS:
-            continue
-        have = sum(row["region"] == code for row in districts)
-        for number in range(1, DISTRICTS_PER_REGION - have + 1):
-            districts.append(
-                {
-                    "code": f"{code}-X{number:02d}",
-                    "region": code,
-                    "name_kk": f"Қосымша №{number} ауданы",
-                    "name_ru": f"Дополнительный район № {number}",
-                    "name_en": f"Extra District {number}",
-                    "lat": f"{float(region['centre_lat']) + rng.uniform(-1.2, 1.2):.4f}",
-                    "lng": f"{float(region['centre_lng']) + rng.uniform(-1.8, 1.8):.4f}",
-                }
-            )
-    villages: dict[str, list[dict[str, str]]] = {}
-    for row in settlements:
-        villages.setdefault(row["district"], []).append(row)
-    accounts = [
-        demo._Account("chief", "Серік", "Әбдірахманов", demo.Role.CHIEF, chief_region=CHIEF_REGION),
-        demo._Account("analyst", "Динара", "Ахметова", demo.Role.ANALYST, language="ru"),
-    ]
-    inspectors, groups = {}, []
-    for district in districts:
-        account = demo._inspector_account(planner, district)
-        accounts.append(account)
-        inspectors[district["code"]] = account.username
-        rural = district["region"] not in CITY_REGIONS
-        if rural and district["code"] not in villages:
-            village = _village_of(district)
-            settlements.append(village)
-            villages[district["code"]] = [village]
-        for plan in _groups_for(planner, district, villages.get(district["code"], []) if rural else []):
-            planner.fill(plan, district, planner.rng.randint(*demo.MEMBERS_PER_GROUP))
-            groups.append(plan)
-    demo._number(groups)
-    return demo._Plan(districts, settlements, accounts, inspectors, groups)
-
-
-def _village_of(district: dict[str, str]) -> dict[str, str]:
-    """A settlement named after its district (as many auyls are), for the district's village groups."""
-    from patrols.services import demo
-
-    short = demo._short_name(district["name_kk"])
-    return {
-        "code": f"{district['code']}-A1",
-        "district": district["code"],
-        "name_kk": short,
-        "name_ru": district["name_ru"].removesuffix(" район").removeprefix("район "),
-        "name_en": district["name_en"].removesuffix(" District"),
-        "lat": district["lat"],
-        "lng": district["lng"],
-    }
-
-
-def _groups_for(planner, district: dict[str, str], villages: list[dict[str, str]]):
-    """Public assistants everywhere, most districts a student squad, rural ones Sakshy and Sarbaz village groups."""
-    from patrols.services import demo
-
-    rng = planner.rng
-    code, short = district["code"], demo._short_name(district["name_kk"])
-    kind = demo.GroupKind
-    plans = [demo._GroupPlan(district=code, name=f"{short} қоғамдық көмекшілері", kind=kind.PUBLIC_ASSISTANTS)]
-    if not villages:
-        plans.append(
-            demo._GroupPlan(district=code, name=f"{short} қоғамдық көмекшілері №2", kind=kind.PUBLIC_ASSISTANTS)
-        )
-    if rng.random() < 0.8:
-        institutions = demo.CITY_INSTITUTIONS.get(district["region"])
-        institution = rng.choice(institutions) if institutions else f"{short} {rng.choice(demo.COLLEGE_KINDS)}"
-        name = f"«{rng.choice(demo.SQUAD_NAMES)}» студенттік жасағы"
-        plans.append(demo._GroupPlan(district=code, name=name, kind=kind.STUDENT_SQUAD, institution=institution))
-    for village_kind, suffix, share in ((kind.SAKSHY, "«Сақшы» тобы", 0.75), (kind.SARBAZ, "«Сарбаз» жасағы", 0.6)):
-        if villages and rng.random() < share:
-            village = rng.choice(villages)
-            name = f"{village['name_kk']} {suffix}"
-            plans.append(demo._GroupPlan(district=code, name=name, kind=village_kind, settlement=village["code"]))
-    return plans
-
-
-def seed_country() -> dict[str, int]:
-    """Districts, settlements, accounts, groups and volunteers in the database; returns how many of each."""
-    from patrols.services import demo
-
-    plan = country_plan()
-    districts, settlements, new_districts, new_settlements = demo._save_geography(plan)
-    users, new_accounts = demo._save_accounts(plan, password=secrets.token_urlsafe(16), districts=districts)
-    groups, new_groups = demo._save_groups(plan, districts=districts, settlements=settlements, users=users)
-    people = demo._save_people(plan, districts=districts, groups=groups, users=users)
-    return {
-        "districts": new_districts,
-        "settlements": new_settlements,
-        "accounts": new_accounts,
-        "groups": new_groups,
-        **people,
-    }
-
-
 def country_for_reports(rng: random.Random) -> Country:
     """Who files the reports: active members of the groups, weighted so each district files at its own rate."""
     from patrols.choices import VolunteerStatus
@@ -239,37 +127,6 @@ def country_for_reports(rng: random.Random) -> Country:
         categories=dict(Category.objects.values_list("code", "pk")),
         outcomes=dict(Outcome.objects.values_list("code", "pk")),
     )
-
-
-def _copy_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _text_pools(rng: random.Random) -> dict[tuple[str, str, int], list[tuple[str, str]]]:
-    """(description, other people's details) per category, outcome and language, written by the demo's writer."""
-    from patrols.services import demo_reports
-
-    moment = datetime.datetime(2025, 6, 1, 20, 30, tzinfo=datetime.UTC)
-    pools = {}
-    for category, outcomes in demo_reports.OUTCOME_WEIGHTS.items():
-        for outcome in outcomes:
-            for language in (0, 1):
-                pools[(category, outcome, language)] = [
-                    (_copy_text(words.description), _copy_text(words.third_party))
-                    for words in (
-                        demo_reports._words(
-                            rng,
-                            category=category,
-                            outcome=outcome,
-                            language=language,
-                            moment=moment,
-                            kind="",
-                            district="KZ-19-TAL",
-                        )
-                        for _ in range(TEXTS_PER_POOL)
-                    )
-                ]
-    return pools
 
 
 class _Draw:
@@ -320,11 +177,12 @@ class ReportWriter:
 
     def __init__(self, country: Country, *, now: datetime.datetime, seed: str) -> None:
         from patrols.clock import LOCAL_TZ
-        from patrols.services import demo_reports
+        from patrols.demo import large
+        from patrols.demo import reports as demo_reports
 
         self.country = country
         self.rng = rng = random.Random(seed)
-        self.pools = _text_pools(rng)
+        self.pools = large.report_texts(rng, per_pool=TEXTS_PER_POOL)
         local = LOCAL_TZ
         today = now.astimezone(local).date()
         first = datetime.date(today.year - 1, 1, 1)
@@ -441,57 +299,6 @@ def _cumulate(weights):
         yield total
 
 
-def load_reports(writer: ReportWriter, count: int, *, chunk: int = 20_000) -> None:
-    """`count` more reports by COPY, in one transaction; the id sequence moves past them.
-
-    As PostgreSQL's guide to populating a database advises, the table's foreign keys and plain indexes are dropped
-    for the COPY and made again after it, in the same transaction: building an index once is many times faster than
-    growing it row by row, and adding a foreign key checks every row in one join. Nothing of it shows outside.
-    """
-    from django.db import connection, transaction
-
-    from patrols.models import Report
-
-    name = Report._meta.db_table
-    table = connection.ops.quote_name(name)
-    columns = ", ".join(connection.ops.quote_name(Report._meta.get_field(field).column) for field in writer.COLUMNS)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype = 'f'",
-            [name],
-        )
-        foreign_keys = cursor.fetchall()
-        cursor.execute(
-            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-            "WHERE x.indrelid = %s::regclass AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.contype IN ('p', 'u', 'x'))",
-            [name],
-        )
-        indexes = cursor.fetchall()
-        for constraint, _definition in foreign_keys:
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(constraint)}")
-        for index, _definition in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(index)}")
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        first_id = cursor.fetchone()[0] + 1
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            buffer = []
-            for line in writer.lines(first_id, count):
-                buffer.append(line)
-                if len(buffer) >= chunk:
-                    copy.write("".join(buffer))
-                    buffer.clear()
-            if buffer:
-                copy.write("".join(buffer))
-        for _index, definition in indexes:
-            cursor.execute(definition)
-        for constraint, definition in foreign_keys:
-            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(constraint)} {definition}")
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), MAX(id)) FROM {table}", [name])
-
-
 def settle() -> None:
     """Vacuum and fresh planner statistics for the reports and the tallies, as autovacuum would give them in time
     (this server runs without it: the rebuild leaves the tallies' old row versions behind), then a checkpoint, so
@@ -549,7 +356,10 @@ def time_totals(username: str, query: str, *, warmup: int, requests: int) -> Tim
 
     # The API's own way in (a token, as the mobile clients and integrations sign in); the web pages' sessions would
     # ask police and ministry accounts for a second factor first.
-    _token, secret = ApiToken.objects.create(user=User.objects.get(username=username), device="benchmark")
+    # As a phone signed in with the authenticator's code: the benchmark runs with STAFF_2FA on, as production does.
+    _token, secret = ApiToken.objects.create(
+        user=User.objects.get(username=username), device="benchmark", with_second_factor=True
+    )
     client = Client(HTTP_HOST="localhost", headers={"authorization": f"Token {secret}"})
     url = f"/api/v1/dashboard/totals/?{query}"
     response = None
@@ -629,14 +439,15 @@ def run(*, database: str, redis_url: str, steps: list[int], warmup: int, request
         from django.utils import timezone
 
         from patrols.clock import LOCAL_TZ
+        from patrols.demo import large, loader
+        from patrols.demo.benchmarks import save_demo_benchmarks
         from patrols.models import District
-        from patrols.services.demo_benchmarks import save_demo_benchmarks
         from patrols.services.tallies import tallies_rebuild
 
         print(f"Migrating {database} …", flush=True)
         call_command("migrate", verbosity=0)
         started = time.monotonic()
-        made = seed_country()
+        made = large.save_large_country()
         print(
             "Country: "
             + ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in made.items())
@@ -650,7 +461,7 @@ def run(*, database: str, redis_url: str, steps: list[int], warmup: int, request
         loaded = 0
         for total in steps:
             started = time.monotonic()
-            load_reports(writer, total - loaded)
+            loader.copy_report_lines(writer.COLUMNS, writer.lines(loader.next_report_id(), total - loaded))
             load_s = time.monotonic() - started
             print(f"\n{total:,} reports: {total - loaded:,} more written by COPY in {load_s:.1f} s", flush=True)
             loaded = total
@@ -664,10 +475,10 @@ def run(*, database: str, redis_url: str, steps: list[int], warmup: int, request
             rows = tally_rows()
             print("  tally rows: " + ", ".join(f"{name} {count:,}" for name, count in rows.items()), flush=True)
             national = time_totals("analyst", f"year={year}", warmup=warmup, requests=requests)
-            region = time_totals("chief", f"year={year}&region={CHIEF_REGION}", warmup=warmup, requests=requests)
+            region = time_totals("chief", f"year={year}&region={large.CHIEF_REGION}", warmup=warmup, requests=requests)
             # Others' work on the same cores shows in the timings: the 1-minute load average says how much.
             load_average = os.getloadavg()[0]
-            for name, timing, code in (("national", national, None), ("region", region, CHIEF_REGION)):
+            for name, timing, code in (("national", national, None), ("region", region, large.CHIEF_REGION)):
                 counted = direct_count(year, region=code)
                 check = "equals" if counted == timing.prevented else f"DIFFERS FROM {counted:,} in"
                 print(
@@ -680,7 +491,7 @@ def run(*, database: str, redis_url: str, steps: list[int], warmup: int, request
             print(f"  load average while timing: {load_average:.1f} on {os.cpu_count()} cores", flush=True)
             results.append(Step(total, load_s, rebuild_s, differed, rows, national, region, load_average))
         connections.close_all()
-        print(f"\nGET /api/v1/dashboard/totals/?year={year} (analyst: national; chief: region={CHIEF_REGION})")
+        print(f"\nGET /api/v1/dashboard/totals/?year={year} (analyst: national; chief: region={large.CHIEF_REGION})")
         for text in table(results):
             print(text)
         return 0

@@ -50,8 +50,8 @@ def prepare(*, volunteers: int, password: str) -> dict:
     from django.db.models import Case, IntegerField, Value, When
 
     from patrols.choices import Role, VolunteerStatus
+    from patrols.demo import STORY_REGION
     from patrols.models import ApiToken, District, User, Volunteer
-    from patrols.services.demo import STORY_REGION
 
     with transaction.atomic():
         taken = list(

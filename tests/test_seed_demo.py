@@ -31,6 +31,7 @@ from patrols.choices import (
     VolunteerStatus,
     ZoneKind,
 )
+from patrols.demo import DEMO_LOGINS, demo_seed
 from patrols.models import (
     Assignment,
     Delivery,
@@ -51,7 +52,6 @@ from patrols.models import (
     Zone,
 )
 from patrols.services.attendance import checkin_tolerance_m, close_grace
-from patrols.services.demo import DEMO_LOGINS, demo_seed
 from patrols.services.geometry import covered_by, distance_m
 from patrols.services.messages import render
 from patrols.services.reporting import _reporter_shift, district_for_point, report_flags, report_queue

@@ -151,22 +151,38 @@ def _previous_position(volunteer: Volunteer, before: datetime.datetime, *, exclu
     return max(known, key=lambda p: p[0]) if known else None
 
 
+def flags_for(
+    *, on_shift: bool, zone_distance_m: int | None, previous: tuple[float, float] | None, twins: Iterable[int]
+) -> list[dict]:
+    """The checks against inflated counts, from what was measured: outside any shift, or farther from the shift's
+    zone than a check-in's tolerance; implausibly fast from the reporter's previous position (`previous` is (hours,
+    km) since it); likely the same event as other volunteers' reports (`twins`). The rules alone: `report_flags`
+    measures for a report being filed, the demo measures its drafts its own way."""
+    flags: list[dict] = []
+    if not on_shift:
+        flags.append({"code": ReportFlag.OUTSIDE_SHIFT})
+    elif zone_distance_m is not None and zone_distance_m > checkin_tolerance_m():
+        flags.append({"code": ReportFlag.OUTSIDE_ZONE, "distance_m": zone_distance_m})
+    if previous is not None:
+        hours, km = previous
+        if km > 1 and (hours <= 0 or km / hours > settings.REPORT_MAX_SPEED_KMH):
+            flags.append({"code": ReportFlag.TOO_FAST, "km": round(km, 1), "minutes": round(hours * 60)})
+    twins = sorted(twins)
+    if twins:
+        flags.append({"code": ReportFlag.LIKELY_DUPLICATE, "reports": twins})
+    return flags
+
+
 def report_flags(report: Report, assignment: Assignment | None) -> list[dict]:
     """Checks against inflated counts; each flag is shown to the inspector and never drops the report."""
-    flags: list[dict] = []
-    if assignment is None:
-        flags.append({"code": ReportFlag.OUTSIDE_SHIFT})
-    else:
-        metres = round(distance_m(assignment.shift.zone.geometry, report.location))
-        if metres > checkin_tolerance_m():
-            flags.append({"code": ReportFlag.OUTSIDE_ZONE, "distance_m": metres})
+    zone_distance = None
+    if assignment is not None:
+        zone_distance = round(distance_m(assignment.shift.zone.geometry, report.location))
+    since = None
     previous = _previous_position(report.reporter, report.occurred_at, exclude=report.pk)
     if previous is not None:
         when, where = previous
-        hours = (report.occurred_at - when).total_seconds() / 3600
-        km = distance_m(where, report.location) / 1000
-        if km > 1 and (hours <= 0 or km / hours > settings.REPORT_MAX_SPEED_KMH):
-            flags.append({"code": ReportFlag.TOO_FAST, "km": round(km, 1), "minutes": round(hours * 60)})
+        since = ((report.occurred_at - when).total_seconds() / 3600, distance_m(where, report.location) / 1000)
     window = datetime.timedelta(minutes=settings.REPORT_DUPLICATE_WINDOW_MINUTES)
     radius = settings.REPORT_DUPLICATE_RADIUS_M
     # The box cuts the candidates in SQL (spatial index): without it every report of the category in the window,
@@ -184,9 +200,7 @@ def report_flags(report: Report, assignment: Assignment | None) -> list[dict]:
         .only("id", "location")
     )
     twins = [other.pk for other in nearby if distance_m(other.location, report.location) <= radius]
-    if twins:
-        flags.append({"code": ReportFlag.LIKELY_DUPLICATE, "reports": sorted(twins)})
-    return flags
+    return flags_for(on_shift=assignment is not None, zone_distance_m=zone_distance, previous=since, twins=twins)
 
 
 def _event(report: Report, kind: str, *, by: User | None, from_status: str = "", note: str = "") -> None:

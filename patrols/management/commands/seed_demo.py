@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ...choices import AssignmentStatus, GroupKind, ReportStatus, Role, ShiftStatus
+from ...demo import DEMO_LOGINS, demo_bulk_reports, demo_exists, demo_seed
 from ...models import (
     Assignment,
     District,
@@ -24,8 +25,6 @@ from ...models import (
     Volunteer,
     Zone,
 )
-from ...services.demo import DEMO_LOGINS, demo_exists, demo_seed
-from ...services.demo_reports import demo_bulk_reports
 
 DEFAULT_PASSWORD = "demo12345"
 

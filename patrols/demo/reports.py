@@ -1,22 +1,13 @@
-"""The demo's reports and inboxes: a year of reports in every state, the demo logins' unread notifications, and the
-extra reports of `seed_demo --reports N` for load.
-
-Most reports come from the past year's completed assignments (the reporter was on the shift, the time within it, the
-place in or near its zone), some from volunteers outside any shift. How many a district files follows a yearly rate
-(some districts ahead, some behind, Talgar the busiest) and the season, not the number of its shifts, so the months
-look like a year of patrols. Categories follow the reporter's kind of group; statuses follow the report's age, and
-the story district's newest reports wait in the demo inspector's queue with every kind of flag among them.
-
-Everything is drawn from generators seeded by natural keys (a shift's district, zone and start; a district and a
-month) and saved under `client_uuid` = uuid5 of such a key, so a second run finds its reports and creates nothing.
-Flags are computed here by the rules of `reporting.report_flags`, without a query per report.
+"""The demo's reports: a year of them in every state, most filed on the past year's completed patrols, some outside any
+shift, with the flags `reporting.report_flags` would have given them, and the story district's newest ones waiting
+in the demo inspector's queue. Seeded by natural keys and saved under `client_uuid` = uuid5 of such a key, so a
+second run creates nothing.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime
-import json
 import math
 import random
 import uuid
@@ -26,22 +17,17 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
-from django.db import connections, router, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ..choices import (
-    SEAT_STATUSES,
     AssignmentStatus,
     GroupKind,
-    NotificationKind,
     OutcomeCode,
     ReportEventKind,
     ReportFlag,
     ReportStatus,
-    ShiftEventKind,
-    ShiftStatus,
     ZoneKind,
 )
 from ..clock import LOCAL_TZ
@@ -51,43 +37,22 @@ from ..models import (
     District,
     Group,
     Membership,
-    Notification,
     Outcome,
     Report,
     ReportEvent,
     Settlement,
-    Shift,
-    ShiftEvent,
     User,
     Volunteer,
     Zone,
 )
-from .attendance import checkin_tolerance_m
-from .demo import (
-    DISTRICTS_FILE,
-    HISTORY_DAYS,
-    KK_MEN,
-    KK_SURNAMES,
-    KK_WOMEN,
-    MOBILE_PREFIXES,
-    RU_MEN,
-    RU_SURNAMES,
-    RU_WOMEN,
-    SEED,
-    STORY_DISTRICT,
-    STORY_REGION,
-    _chunks,
-    _Frame,
-    _patrol_plan,
-    _read,
-    _Roster,
-    _ZoneSpot,
-)
-from .figures import summary_details
-from .geometry import distance_m
-from .reminders import reminder_leads
-from .reporting import country_outline, report_queue
-from .tallies import tallies_rebuild
+from ..services.attendance import checkin_tolerance_m
+from ..services.geometry import distance_m
+from ..services.reporting import country_outline, flags_for
+from ..services.tallies import tallies_rebuild
+from .country import SEED, STORY_DISTRICT, STORY_REGION
+from .loader import existing_reports, id_chunk, update_rows
+from .people import KK_MEN, KK_SURNAMES, KK_WOMEN, MOBILE_PREFIXES, RU_MEN, RU_SURNAMES, RU_WOMEN
+from .schedule import HISTORY_DAYS, _chunks, _Frame, _patrol_plan, _Roster, _ZoneSpot
 
 # uuid5 namespace of the demo's report ids (client_uuid): a report's natural key names it.
 REPORT_NAMESPACE = uuid.UUID("5d0c6a8e-7b1f-5e42-9c3d-2a6f4b8e1d07")
@@ -1132,11 +1097,12 @@ def _off_shift(
 # Flags, by the rules of reporting.report_flags
 
 
-def _zone_flags(country: _Country, draft: _Draft) -> list[dict]:
+def _zone_metres(country: _Country, draft: _Draft) -> int | None:
+    """How far the draft lies from its shift's zone (None off shift), measured in the zone's local frame."""
     if draft.duty is None:
-        return [{"code": ReportFlag.OUTSIDE_SHIFT}]
+        return None
     if draft.drawn_inside and draft.duty.zone.kind == ZoneKind.AREA:
-        return []
+        return 0
     if draft.zone_metres is None:
         spot = country.spots[draft.duty.zone.pk]
         metres = spot.shape.distance(Point(*spot.frame.xy(*draft.xy)))
@@ -1144,15 +1110,21 @@ def _zone_flags(country: _Country, draft: _Draft) -> list[dict]:
         if abs(metres - country.tolerance) < 0.03 * country.tolerance:
             metres = distance_m(draft.duty.zone.geometry, draft.point)
         draft.zone_metres = round(metres)
-    if draft.zone_metres > country.tolerance:
-        return [{"code": ReportFlag.OUTSIDE_ZONE, "distance_m": draft.zone_metres}]
-    return []
+    return draft.zone_metres
 
 
-def _speed_flags(draft: _Draft, positions: list[tuple[datetime.datetime, tuple[float, float]]]) -> list[dict]:
+def _zone_flags(country: _Country, draft: _Draft) -> list[dict]:
+    """The draft's shift and zone flags alone, by the live rules."""
+    return flags_for(
+        on_shift=draft.duty is not None, zone_distance_m=_zone_metres(country, draft), previous=None, twins=()
+    )
+
+
+def _since_previous(draft: _Draft, positions: list[tuple[datetime.datetime, tuple[float, float]]]):
+    """(hours, km) from the reporter's previous known position to the draft, or None for a first one."""
     index = bisect.bisect_left(positions, draft.occurred_at, key=lambda p: p[0])
     if index == 0:
-        return []
+        return None
     when, where = positions[index - 1]
     hours = (draft.occurred_at - when).total_seconds() / 3600
     limit = settings.REPORT_MAX_SPEED_KMH
@@ -1161,10 +1133,7 @@ def _speed_flags(draft: _Draft, positions: list[tuple[datetime.datetime, tuple[f
     near_limit = hours > 0 and abs(metres / 1000 / hours - limit) < 0.003 * limit
     if abs(metres - 1000) < 3 or near_limit:
         metres = distance_m(Point(*where, srid=4326), draft.point)
-    km = metres / 1000
-    if km > 1 and (hours <= 0 or km / hours > limit):
-        return [{"code": ReportFlag.TOO_FAST, "km": round(km, 1), "minutes": round(hours * 60)}]
-    return []
+    return hours, metres / 1000
 
 
 def _flag(country: _Country, drafts: list[_Draft]) -> None:
@@ -1184,7 +1153,13 @@ def _flag(country: _Country, drafts: list[_Draft]) -> None:
     for items in by_category.values():
         items.sort(key=lambda d: d.occurred_at)
     for draft in drafts:
-        flags = _zone_flags(country, draft) + _speed_flags(draft, positions[draft.volunteer_id])
+        # The live rules, on facts measured here without a query per draft; twins are added with the statuses.
+        flags = flags_for(
+            on_shift=draft.duty is not None,
+            zone_distance_m=_zone_metres(country, draft),
+            previous=_since_previous(draft, positions[draft.volunteer_id]),
+            twins=(),
+        )
         same = by_category[draft.category]
         low = bisect.bisect_left(same, draft.occurred_at - window, key=lambda d: d.occurred_at)
         high = bisect.bisect_right(same, draft.occurred_at + window, key=lambda d: d.occurred_at)
@@ -1390,52 +1365,16 @@ def _show_every_flag(country: _Country, drafts: list[_Draft], queue: list[_Draft
     return added
 
 
-# Saving
-
-
-def _id_chunk() -> int:
-    """How many ids one `IN (...)` may carry: SQLite limits a query's parameters."""
-    connection = connections[router.db_for_write(Report)]
-    return 900 if connection.vendor == "sqlite" else 10_000
-
-
-def _existing(uuids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    found: dict[uuid.UUID, int] = {}
-    size = _id_chunk()
-    for start in range(0, len(uuids), size):
-        found.update(
-            Report.objects.filter(client_uuid__in=uuids[start : start + size]).values_list("client_uuid", "pk")
-        )
-    return found
-
-
-def _executemany(model, columns: list[str], rows: list[tuple]) -> None:
-    """UPDATE many rows, one statement run for all (faster than `bulk_update`'s CASE over thousands of rows)."""
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in columns]
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
-    prepared = [
-        (*(f.get_db_prep_save(value, connection) for f, value in zip(fields, values, strict=True)), pk)
-        for pk, *values in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, prepared)
-
-
 def _submitted_at_received(report_ids: list[int]) -> None:
     """Each new report's submission event happened when the report was received."""
     received = Report.objects.filter(pk=OuterRef("report_id")).values("created_at")[:1]
-    for chunk in _chunks(report_ids, _id_chunk()):
+    for chunk in _chunks(report_ids, id_chunk()):
         ReportEvent.objects.filter(report_id__in=chunk, kind=ReportEventKind.SUBMITTED).update(at=Subquery(received))
 
 
 def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
     """Insert the drafts not in the database yet, with their history; returns (reports, events) created."""
-    known = _existing([draft.uuid for draft in drafts])
+    known = existing_reports([draft.uuid for draft in drafts])
     for draft in drafts:
         draft.pk = known.get(draft.uuid)
     fresh = [draft for draft in drafts if draft.pk is None]
@@ -1467,7 +1406,7 @@ def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
     ]
     Report.objects.bulk_create(reports, batch_size=1000)
     if any(report.pk is None for report in reports):
-        ids = _existing([report.client_uuid for report in reports])
+        ids = existing_reports([report.client_uuid for report in reports])
         for report in reports:
             report.pk = ids[report.client_uuid]
     for draft, report in zip(fresh, reports, strict=True):
@@ -1503,14 +1442,14 @@ def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
             )
     ReportEvent.objects.bulk_create(events, batch_size=2000)
     # `created_at`, `updated_at` and `at` are filled on insert: put back when each thing really happened.
-    _executemany(
+    update_rows(
         Report,
         ["created_at", "updated_at"],
         [(draft.pk, draft.created_at, draft.decided_at or draft.created_at) for draft in fresh],
     )
     _submitted_at_received([draft.pk for draft in fresh])
     steps = iter(event for event in events if event.kind != ReportEventKind.SUBMITTED)
-    _executemany(ReportEvent, ["at"], [(next(steps).pk, at) for draft in fresh for *_rest, at in draft.steps])
+    update_rows(ReportEvent, ["at"], [(next(steps).pk, at) for draft in fresh for *_rest, at in draft.steps])
     return len(fresh), len(events)
 
 
@@ -1532,361 +1471,3 @@ def save_demo_reports(
     # The reports went in with their statuses in bulk, past the services: count the verified ones now.
     tallies_rebuild()
     return {"reports": reports, "report_events": events}
-
-
-# The demo logins' inbox
-
-
-def _digest_details(inspector: User, today: datetime.date) -> dict[str, int]:
-    """What the morning digest tells (as `reminders.inspector_digests` counts it)."""
-    evening = datetime.datetime.combine(today, datetime.time(12), tzinfo=LOCAL_TZ)
-    shifts = (
-        Shift.objects.filter(district__in=inspector.inspector_districts.all(), status=ShiftStatus.SCHEDULED)
-        .filter(starts_at__gte=evening, starts_at__lt=evening + datetime.timedelta(hours=20))
-        .annotate(seats=Count("assignments", filter=Q(assignments__status__in=[AssignmentStatus.SIGNED_UP])))
-    )
-    return {
-        "waiting": report_queue(inspector).count(),
-        "shifts": len(shifts),
-        "understaffed": sum(1 for shift in shifts if shift.seats < shift.min_volunteers),
-    }
-
-
-def _volunteer_inbox(user: User, now: datetime.datetime) -> list[tuple[Notification, datetime.datetime | None]]:
-    """The coming shift's reminder and promotion, the last verified report (and older ones, read), a question."""
-    volunteer = Volunteer.objects.filter(user=user).first()
-    if volunteer is None:
-        return []
-    items: list[tuple[Notification, datetime.datetime | None]] = []
-    coming = (
-        Assignment.objects.filter(
-            volunteer=volunteer,
-            status=AssignmentStatus.SIGNED_UP,
-            shift__status=ShiftStatus.SCHEDULED,
-            shift__starts_at__gt=now,
-        )
-        .select_related("shift__series", "volunteer__user")
-        .order_by("shift__starts_at")
-        .first()
-    )
-    if coming is not None:
-        # The reminder sweep's own key: the sweep finds it and does not remind twice.
-        leads = reminder_leads(coming) or [24]
-        passed = [hours for hours in leads if coming.shift.starts_at - datetime.timedelta(hours=hours) <= now]
-        lead = min(passed) if passed else max(leads)
-        items.append(
-            (
-                Notification(
-                    key=f"demo:promoted:{coming.pk}", user=user, kind=NotificationKind.PROMOTED, shift=coming.shift
-                ),
-                None,
-            )
-        )
-        items.append(
-            (
-                Notification(
-                    key=f"reminder:{coming.pk}:{lead}h",
-                    user=user,
-                    kind=NotificationKind.SHIFT_REMINDER,
-                    shift=coming.shift,
-                    details={"assignment": coming.pk, "lead_hours": lead},
-                ),
-                None,
-            )
-        )
-    verified = Report.objects.filter(reporter=volunteer, status=ReportStatus.VERIFIED, verified_at__isnull=False)
-    for index, report in enumerate(verified.order_by("-verified_at", "-pk")[:4]):
-        notification = Notification(
-            key=f"demo:report_verified:{report.pk}", user=user, kind=NotificationKind.REPORT_VERIFIED, report=report
-        )
-        if index:
-            notification.read_at = min(report.verified_at + datetime.timedelta(hours=3), now)
-        items.append((notification, report.verified_at))
-    asked = Report.objects.filter(reporter=volunteer, status=ReportStatus.NEEDS_INFO).order_by("-updated_at").first()
-    if asked is not None:
-        notification = Notification(
-            key=f"demo:report_needs_info:{asked.pk}",
-            user=user,
-            kind=NotificationKind.REPORT_NEEDS_INFO,
-            report=asked,
-            details={"question": asked.status_note},
-        )
-        items.append((notification, asked.updated_at))
-    return items
-
-
-def _inspector_inbox(user: User, now: datetime.datetime) -> list[tuple[Notification, datetime.datetime | None]]:
-    """A coming shift below its minimum and this morning's digest (under the digest sweep's own key)."""
-    items: list[tuple[Notification, datetime.datetime | None]] = []
-    thin = (
-        Shift.objects.filter(
-            district__in=user.inspector_districts.all(),
-            status=ShiftStatus.SCHEDULED,
-            starts_at__gt=now,
-            starts_at__lte=now + datetime.timedelta(days=7),
-        )
-        .annotate(seats=Count("assignments", filter=Q(assignments__status__in=SEAT_STATUSES)))
-        .filter(seats__lt=F("min_volunteers"))
-        .order_by("starts_at", "pk")
-        .first()
-    )
-    if thin is not None:
-        notification = Notification(
-            key=f"demo:understaffed:{thin.pk}",
-            user=user,
-            kind=NotificationKind.UNDERSTAFFED,
-            shift=thin,
-            details={"seats": thin.seats},
-        )
-        items.append((notification, None))
-    today = timezone.localdate(now)
-    morning = datetime.datetime.combine(today, datetime.time(7, 30), tzinfo=LOCAL_TZ)
-    digest = Notification(
-        key=f"digest:{user.pk}:{today.isoformat()}",
-        user=user,
-        kind=NotificationKind.INSPECTOR_DIGEST,
-        details=_digest_details(user, today),
-    )
-    items.append((digest, min(morning, now)))
-    return items
-
-
-def _chief_inbox(user: User, now: datetime.datetime) -> list[tuple[Notification, datetime.datetime | None]]:
-    """This week's summary of the region (under the summary sweep's own key)."""
-    if user.chief_region_id is None:
-        return []
-    today = timezone.localdate(now)
-    year, week, weekday = today.isocalendar()
-    details = summary_details(user.chief_region, today=today)
-    monday = datetime.datetime.combine(today - datetime.timedelta(days=weekday - 1), datetime.time(8), tzinfo=LOCAL_TZ)
-    summary = Notification(
-        key=f"summary:{user.pk}:{year}-W{week:02d}", user=user, kind=NotificationKind.CHIEF_SUMMARY, details=details
-    )
-    return [(summary, min(monday, now))]
-
-
-def _record_promotion(notification: Notification) -> None:
-    """The shift's history tells the same: the volunteer waited on the list and got a seat."""
-    volunteer = notification.user.volunteer
-    ShiftEvent.objects.filter(shift=notification.shift, volunteer=volunteer, kind=ShiftEventKind.SIGNED_UP).update(
-        kind=ShiftEventKind.WAITLISTED
-    )
-    ShiftEvent.objects.create(shift=notification.shift, kind=ShiftEventKind.PROMOTED, volunteer=volunteer)
-
-
-def _record_understaffed(notification: Notification, now: datetime.datetime) -> None:
-    """Flagged once, as `scheduling.shifts_flag_understaffed` does, so the sweep does not tell it again."""
-    shift = notification.shift
-    Shift.objects.filter(pk=shift.pk, understaffed_at__isnull=True).update(understaffed_at=now)
-    ShiftEvent.objects.create(
-        shift=shift,
-        kind=ShiftEventKind.UNDERSTAFFED,
-        details={"seats": notification.details["seats"], "minimum": shift.min_volunteers},
-    )
-
-
-def save_demo_inbox(*, users: dict[str, User], now: datetime.datetime) -> int:
-    """Unread messages for the demo logins, in-app only (no email or SMS for demo data); each under a key, so a
-    second run adds none. Returns how many were created."""
-    items: list[tuple[Notification, datetime.datetime | None]] = []
-    if "volunteer" in users:
-        items += _volunteer_inbox(users["volunteer"], now)
-    if "inspector" in users:
-        items += _inspector_inbox(users["inspector"], now)
-    if "chief" in users:
-        items += _chief_inbox(users["chief"], now)
-    known = set(Notification.objects.filter(key__in=[n.key for n, _at in items]).values_list("key", flat=True))
-    fresh = [(notification, at) for notification, at in items if notification.key not in known]
-    Notification.objects.bulk_create([notification for notification, _at in fresh])
-    # `created_at` is filled on insert: put back when each message was sent.
-    _executemany(Notification, ["created_at"], [(n.pk, at) for n, at in fresh if at is not None])
-    for notification, _at in fresh:
-        if notification.kind == NotificationKind.PROMOTED:
-            _record_promotion(notification)
-        elif notification.kind == NotificationKind.UNDERSTAFFED:
-            _record_understaffed(notification, now)
-    return len(fresh)
-
-
-# `seed_demo --reports N`: many more reports, fast
-
-
-# Bulk reports are all decided: their statuses (also the kinds of the events that decided them, see _bulk_history),
-# filed on shifts that ended at least this long ago.
-BULK_STATUSES = {ReportStatus.VERIFIED: 93, ReportStatus.REJECTED: 5, ReportStatus.NEEDS_INFO: 2}
-BULK_SETTLED = datetime.timedelta(days=4)
-
-
-def _bulk_key(index: int) -> uuid.UUID:
-    return uuid.uuid5(REPORT_NAMESPACE, f"bulk:{index}")
-
-
-def _runs(ids: list[int]):
-    """Sorted ids in runs of consecutive numbers, as (first, last): a range filter then touches only these rows."""
-    ids = sorted(ids)
-    start = 0
-    for index in range(1, len(ids) + 1):
-        if index == len(ids) or ids[index] != ids[index - 1] + 1:
-            yield ids[start], ids[index - 1]
-            start = index
-
-
-def _bulk_history(first: int, last: int) -> None:
-    """Each bulk report's history in two INSERT … SELECT statements: received (when it was received), then decided
-    (its status is the event's kind) by the district's first inspector when it was last updated."""
-    connection = connections[router.db_for_write(ReportEvent)]
-    quote = connection.ops.quote_name
-    event, report = ReportEvent._meta, Report._meta
-    links = User.inspector_districts.through._meta
-    column = {name: quote(event.get_field(name).column) for name in ("report", "kind", "from_status", "to_status")}
-    column.update({name: quote(event.get_field(name).column) for name in ("note", "by", "at")})
-    source = {name: quote(report.get_field(name).column) for name in ("id", "status", "status_note", "district")}
-    source.update({name: quote(report.get_field(name).column) for name in ("created_at", "updated_at", "filed_by")})
-    inspector = (
-        f"(SELECT MIN(i.{quote(links.get_field('user').column)}) FROM {quote(links.db_table)} i "
-        f"WHERE i.{quote(links.get_field('district').column)} = r.{source['district']})"
-    )
-    into = (
-        f"INSERT INTO {quote(event.db_table)} ({column['report']}, {column['kind']}, {column['from_status']}, "
-        f"{column['to_status']}, {column['note']}, {column['by']}, {column['at']})"
-    )
-    where = f"FROM {quote(report.db_table)} r WHERE r.{source['id']} BETWEEN %s AND %s"
-    received = (
-        f"{into} SELECT r.{source['id']}, %s, '', %s, '', r.{source['filed_by']}, r.{source['created_at']} {where}"
-    )
-    decided = (
-        f"{into} SELECT r.{source['id']}, r.{source['status']}, %s, r.{source['status']}, r.{source['status_note']}, "
-        f"{inspector}, r.{source['updated_at']} {where}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(received, [ReportEventKind.SUBMITTED, ReportStatus.SUBMITTED, first, last])
-        cursor.execute(decided, [ReportStatus.SUBMITTED, first, last])
-
-
-def _insert_reports(rows: list[dict]) -> None:
-    """Insert reports given as field values, times included: by COPY on PostgreSQL (a hundred thousand rows in
-    seconds), else by `bulk_create` with the times put back (`created_at` and `updated_at` are filled on insert)."""
-    connection = connections[router.db_for_write(Report)]
-    if connection.vendor != "postgresql":
-        reports = [Report(**row) for row in rows]
-        Report.objects.bulk_create(reports, batch_size=1000)
-        _executemany(
-            Report,
-            ["created_at", "updated_at"],
-            [(report.pk, row["created_at"], row["updated_at"]) for report, row in zip(reports, rows, strict=True)],
-        )
-        return
-    names = list(rows[0])
-    fields = [Report._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    json_columns = {index for index, field in enumerate(fields) if field.get_internal_type() == "JSONField"}
-    # A point goes as EWKT text, which PostGIS reads into the geometry column.
-    location = names.index("location")
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {quote(Report._meta.db_table)} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            values = list(row.values())
-            for index in json_columns:
-                values[index] = json.dumps(values[index], ensure_ascii=False)
-            values[location] = row["location"].ewkt
-            copy.write_row(values)
-
-
-@transaction.atomic
-def demo_bulk_reports(count: int, *, now: datetime.datetime | None = None) -> int:
-    """Reports `bulk:0` … `bulk:count-1` (keyed, so the same count again adds nothing): filed on the past year's
-    shifts of every demo district by volunteers without a demo login, spread by district rate and season, all
-    decided (mostly verified), with their history. Written in bulk, not through the API. Returns how many were new."""
-    now = now or timezone.now()
-    keys = [_bulk_key(index) for index in range(count)]
-    known = _existing(keys)
-    missing = [key for key in keys if key not in known]
-    if not missing:
-        return 0
-    rows = _read(DISTRICTS_FILE)
-    districts = District.objects.in_bulk([row["code"] for row in rows], field_name="code")
-    country = _Country(rows=[row for row in rows if row["code"] in districts], districts=districts, users={}, now=now)
-    duties = [duty for duty in country.duties if duty.user_id is None and duty.ends_at <= now - BULK_SETTLED]
-    if not duties:
-        return 0
-    per_month: dict[tuple[str, tuple[int, int]], int] = defaultdict(int)
-    months = []
-    for duty in duties:
-        local = timezone.localtime(duty.starts_at)
-        months.append((local.year, local.month))
-        per_month[(duty.district, months[-1])] += 1
-    yearly = {code: country.yearly(code) for code in districts}
-    total, cumulative = 0.0, []
-    for duty, month in zip(duties, months, strict=True):
-        total += yearly[duty.district] * SEASON[month[1] - 1] / per_month[(duty.district, month)]
-        cumulative.append(total)
-    rng = random.Random(f"{SEED}:bulk:{count}")
-    # A zone's reports go to the district of its middle (`district_for_point` per point would be a query each).
-    zone_district = {
-        zone_id: country.places.district_of(zone.geometry.point_on_surface) for zone_id, zone in country.zones.items()
-    }
-    inspectors = {districts[code].pk: user_id for code, user_id in country.inspectors.items()}
-    statuses, weights = list(BULK_STATUSES), list(BULK_STATUSES.values())
-    new = []
-    for key, duty in zip(missing, rng.choices(duties, cum_weights=cumulative, k=len(missing)), strict=True):
-        start = duty.check_in_at + datetime.timedelta(minutes=10)
-        end = min(duty.check_out_at, duty.ends_at) - datetime.timedelta(minutes=5)
-        moment = start + (end - start) * rng.random()
-        kind, _settlement = country.kind_of(rng, duty.volunteer_id)
-        category = _category(rng, kind, moment)
-        outcome = _pick(rng, OUTCOME_WEIGHTS[category])
-        district_id = zone_district[duty.zone.pk]
-        language = country.language(rng, duty.district, kind)
-        spot = country.spots[duty.zone.pk]
-        point, metres = spot.outside(rng, rng.uniform(220, 800)) if rng.random() < OUTSIDE_SHARE else spot.inside(rng)
-        words = _words(
-            rng,
-            category=category,
-            outcome=outcome,
-            language=language,
-            moment=moment,
-            kind=kind,
-            district=country.codes.get(district_id, duty.district),
-        )
-        status = rng.choices(statuses, weights)[0]
-        received = _received(rng, moment, now)
-        decided = min(_office_moment(rng, received), now - datetime.timedelta(hours=1))
-        note = ""
-        if status == ReportStatus.REJECTED:
-            note = rng.choice(REJECT_REASONS)[language]
-        elif status == ReportStatus.NEEDS_INFO:
-            note = rng.choice(QUESTIONS)[0][language]
-        verified = status == ReportStatus.VERIFIED
-        flags = [{"code": ReportFlag.OUTSIDE_ZONE, "distance_m": metres}] if metres > country.tolerance else []
-        new.append(
-            {
-                "client_uuid": key,
-                "reporter_id": duty.volunteer_id,
-                "shift_id": duty.shift_id,
-                "district_id": district_id,
-                "group_id": country.group_of.get((duty.volunteer_id, kind)),
-                "group_kind": kind if (duty.volunteer_id, kind) in country.group_of else "",
-                "occurred_at": moment,
-                "location": point,
-                "category_id": country.categories[category],
-                "outcome_id": country.outcomes[outcome],
-                "description": words.description,
-                "case_number": words.case_number,
-                "third_party_details": words.third_party,
-                "status": status,
-                "flags": flags,
-                "status_note": note,
-                "verified_by_id": inspectors.get(district_id) if verified else None,
-                "verified_at": decided if verified else None,
-                "created_at": received,
-                "updated_at": decided,
-            }
-        )
-    _insert_reports(new)
-    for first, last in _runs(list(_existing(missing).values())):
-        _bulk_history(first, last)
-    tallies_rebuild()
-    return len(new)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from ..choices import BenchmarkLevel, OutcomeCode
 from ..clock import LOCAL_TZ
 from ..models import Benchmark, District, DistrictMonthTally
-from .figures import year_elapsed
+from ..services.figures import year_elapsed
 
 # The ministry's plan for the year after the Year of Prevention (the demo's own figures, for the story).
 NATIONAL_TARGET = {OutcomeCode.PREVENTED: 16_000, OutcomeCode.SOLVED: 330}
