@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +26,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from ..auth import address_refused, address_refused_message, sign_in
 from ..models import User
 from ..services import credentials, signin
-from .forms import add_service_errors
+from .forms import saved
 
 # Whose password was right, waiting for the second step; forgotten after PENDING_SECONDS.
 PENDING = "signin_pending"
@@ -114,13 +114,9 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
     if signin.confirmed_device(user) is None:
         return redirect("two-factor-setup")
     form = CodeForm(request.POST or None)
-    if form.is_valid():
-        try:
-            device = signin.second_factor_verify(user=user, code=form.cleaned_data["otp"])
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            return _finish(request, user, pending, device)
+    device = saved(form, lambda data: signin.second_factor_verify(user=user, code=data["otp"]))
+    if device is not None:
+        return _finish(request, user, pending, device)
     return render(request, "registration/login_code.html", {"form": form, "pending_user": user})
 
 
@@ -136,16 +132,10 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         return redirect("login-code")
     device = signin.totp_device_start(user=user)
     form = CodeForm(request.POST or None)
-    if form.is_valid():
-        try:
-            device = signin.totp_device_confirm(device=device, code=form.cleaned_data["otp"])
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request, _("Two-factor sign-in is set up. Keep the app on your phone: you need it each time.")
-            )
-            return _finish(request, user, pending, device)
+    confirmed = saved(form, lambda data: signin.totp_device_confirm(device=device, code=data["otp"]))
+    if confirmed is not None:
+        messages.success(request, _("Two-factor sign-in is set up. Keep the app on your phone: you need it each time."))
+        return _finish(request, user, pending, confirmed)
     return render(
         request,
         "registration/two_factor_setup.html",

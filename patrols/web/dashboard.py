@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,7 +29,7 @@ from ..models import District, Group, Region
 from ..scope import districts_in_scope, role_of
 from ..services import exports, figures, monthly_report, targets
 from ..validators import FIRST_YEAR, LAST_YEAR
-from .forms import add_service_errors
+from .forms import saved
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -426,18 +425,18 @@ def dashboard_targets(request) -> HttpResponse:
     regions = Region.objects.only("pk", "code", "name_kk", "name_ru", "name_en").order_by("code")
     national, by_region = targets.year_targets(year)
     form = YearTargetsForm(request.POST or None, regions=regions, initial=_initial(national, by_region))
-    if request.method == "POST" and form.is_valid():
-        pair, pairs = form.pairs()
-        try:
-            changed = targets.year_targets_set(year=year, by=request.user, national=pair, regions=pairs)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request,
-                ngettext("%(count)d target was saved.", "%(count)d targets were saved.", changed) % {"count": changed},
-            )
-            return redirect(_link("dashboard-targets", year))
+
+    def save(data: dict) -> int:
+        national_pair, region_pairs = form.pairs()
+        return targets.year_targets_set(year=year, by=request.user, national=national_pair, regions=region_pairs)
+
+    changed = saved(form, save)
+    if changed is not None:
+        messages.success(
+            request,
+            ngettext("%(count)d target was saved.", "%(count)d targets were saved.", changed) % {"count": changed},
+        )
+        return redirect(_link("dashboard-targets", year))
     totals = figures.dashboard_totals(figures.Area(BenchmarkLevel.NATIONAL), year)
     return render(
         request,

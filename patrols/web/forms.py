@@ -1,5 +1,8 @@
 """Web forms. Field names are the API's; choices are cut to the user's scope; saving is the services' job."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from ..choices import GroupKind, Role
 from ..models import District, Group, Settlement, User, Volunteer
 from ..scope import manageable_districts
+
+T = TypeVar("T")
 
 
 def add_service_errors(form: forms.Form, error: ValidationError, aliases: dict[str, str] | None = None) -> None:
@@ -20,6 +25,17 @@ def add_service_errors(form: forms.Form, error: ValidationError, aliases: dict[s
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+def saved(form: forms.Form, write: Callable[[dict], T], aliases: dict[str, str] | None = None) -> T | None:
+    """What `write` makes of a valid form's data; None when the form is not valid or the service refused, saying why."""
+    if not form.is_valid():
+        return None
+    try:
+        return write(form.cleaned_data)
+    except ValidationError as error:
+        add_service_errors(form, error, aliases)
+        return None
 
 
 class DateInput(forms.DateInput):
@@ -98,6 +114,11 @@ class VolunteerCreateForm(forms.Form):
         self.fields["groups"].queryset = Group.objects.manageable_by(user).filter(is_active=True)
         if len(districts) == 1:
             self.fields["district"].initial = districts[0].code
+
+    def application(self) -> dict:
+        """The application's fields as `roster.volunteer_apply` takes them (the consent is the form's own check)."""
+        data = {key: value for key, value in self.cleaned_data.items() if key != "consent"}
+        return {**data, "groups": list(data["groups"])}
 
 
 class VolunteerEditForm(forms.Form):

@@ -33,7 +33,7 @@ from ..services.geometry import point_from
 from ..validators import FIRST_YEAR, LAST_YEAR
 from . import ical
 from . import schedule_forms as forms
-from .forms import add_service_errors
+from .forms import saved
 
 # Rows that get the inspector's "did not come" / "excuse" buttons; scheduling.attendance_mark decides when pressed.
 MARKABLE_STATUSES = frozenset({AssignmentStatus.SIGNED_UP, AssignmentStatus.NO_SHOW, AssignmentStatus.EXCUSED})
@@ -424,14 +424,10 @@ def _initial_from_query(request) -> dict:
 def shift_create(request):
     _require_planner(request.user)
     form = forms.ShiftForm(request.POST or None, user=request.user, initial=_initial_from_query(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            shift = scheduling.shift_create(by=request.user, **form.plan())
-        except ValidationError as error:
-            add_service_errors(form, error, form.error_aliases)
-        else:
-            messages.success(request, _("The shift was planned."))
-            return redirect("shift-detail", pk=shift.pk)
+    shift = saved(form, lambda data: scheduling.shift_create(by=request.user, **form.plan()), form.error_aliases)
+    if shift is not None:
+        messages.success(request, _("The shift was planned."))
+        return redirect("shift-detail", pk=shift.pk)
     return render(request, "patrols/shift_form.html", {"form": form, "title": _("New shift"), "shift": None})
 
 
@@ -460,21 +456,22 @@ def shift_edit(request, pk: int):
     }
     form = forms.ShiftForm(request.POST or None, user=request.user, initial=initial)
     form.fields["groups"].help_text = ""
-    if request.method == "POST" and form.is_valid():
+
+    def save(data: dict) -> dict:
         plan = form.plan()
         changes = {
             field: value
             for field, value in plan.items()
             if (set(value) if field == "groups" else value) != current[field]
         }
-        try:
-            if changes:
-                scheduling.shift_update(shift=shift, by=request.user, **changes)
-        except ValidationError as error:
-            add_service_errors(form, error, form.error_aliases)
-        else:
-            messages.success(request, _("The shift was saved.") if changes else _("Nothing was changed."))
-            return redirect("shift-detail", pk=shift.pk)
+        if changes:
+            scheduling.shift_update(shift=shift, by=request.user, **changes)
+        return changes
+
+    changes = saved(form, save, form.error_aliases)
+    if changes is not None:
+        messages.success(request, _("The shift was saved.") if changes else _("Nothing was changed."))
+        return redirect("shift-detail", pk=shift.pk)
     return render(request, "patrols/shift_form.html", {"form": form, "title": _("Edit the shift"), "shift": shift})
 
 
@@ -482,14 +479,9 @@ def shift_edit(request, pk: int):
 def shift_cancel(request, pk: int):
     shift = _managed_or_404(Shift.objects.select_related("zone"), request.user, pk)
     form = forms.CancelShiftForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            scheduling.shift_cancel(shift=shift, by=request.user, reason=form.cleaned_data["reason"])
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("The shift was cancelled; the volunteers on it were told."))
-            return redirect("shift-detail", pk=shift.pk)
+    if saved(form, lambda data: scheduling.shift_cancel(shift=shift, by=request.user, reason=data["reason"])):
+        messages.success(request, _("The shift was cancelled; the volunteers on it were told."))
+        return redirect("shift-detail", pk=shift.pk)
     seats = shift.assignments.filter(status__in=[*SEAT_STATUSES, AssignmentStatus.WAITLISTED]).count()
     return render(request, "patrols/shift_cancel.html", {"form": form, "shift": shift, "people": seats})
 
@@ -498,25 +490,21 @@ def shift_cancel(request, pk: int):
 def series_create(request):
     _require_planner(request.user)
     form = forms.SeriesForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            series = scheduling.series_create(by=request.user, **form.plan())
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            count = series.shifts.count()
-            messages.success(
-                request,
-                ngettext(
-                    "The weekly series was saved: %(count)d shift is planned so far.",
-                    "The weekly series was saved: %(count)d shifts are planned so far.",
-                    count,
-                )
-                % {"count": count},
+    series = saved(form, lambda data: scheduling.series_create(by=request.user, **form.plan()))
+    if series is not None:
+        count = series.shifts.count()
+        messages.success(
+            request,
+            ngettext(
+                "The weekly series was saved: %(count)d shift is planned so far.",
+                "The weekly series was saved: %(count)d shifts are planned so far.",
+                count,
             )
-            first = series.shifts.order_by("starts_at").first()
-            week = _week_label(timezone.localdate(first.starts_at) if first else series.starts_on)
-            return redirect(f"{reverse('shift-list')}?week={week}")
+            % {"count": count},
+        )
+        first = series.shifts.order_by("starts_at").first()
+        week = _week_label(timezone.localdate(first.starts_at) if first else series.starts_on)
+        return redirect(f"{reverse('shift-list')}?week={week}")
     return render(request, "patrols/shift_form.html", {"form": form, "title": _("New weekly series"), "shift": None})
 
 
@@ -619,22 +607,33 @@ def _position(request):
     return point_from(lat, lng), metres
 
 
-@login_required
-@require_POST
-def shift_check_in(request, pk: int):
+def _at_position(request, pk: int, act, position_needed: str) -> tuple[Assignment | None, str]:
+    """Run a check-in or check-out with the phone's position: the changed place, or None after saying why not."""
     shift, assignment = _own_assignment(request, pk)
     back = _next_url(request, reverse("shift-detail", args=[shift.pk]))
     try:
         point, accuracy = _position(request)
         if point is None:
-            messages.error(
-                request,
-                _("Checking in needs your position: allow this site to use your location, then tap “Check in” again."),
-            )
-            return redirect(back)
-        assignment = attendance.shift_check_in(assignment=assignment, by=request.user, point=point, accuracy_m=accuracy)
+            messages.error(request, position_needed)
+            return None, back
+        return act(assignment, point, accuracy), back
     except ValidationError as error:
         _show_error(request, error)
+        return None, back
+
+
+@login_required
+@require_POST
+def shift_check_in(request, pk: int):
+    assignment, back = _at_position(
+        request,
+        pk,
+        lambda assignment, point, accuracy: attendance.shift_check_in(
+            assignment=assignment, by=request.user, point=point, accuracy_m=accuracy
+        ),
+        _("Checking in needs your position: allow this site to use your location, then tap “Check in” again."),
+    )
+    if assignment is None:
         return redirect(back)
     at = _hhmm(assignment.check_in_at)
     if assignment.confirmation == CheckInConfirmation.NEEDED and assignment.check_in_outside:
@@ -660,28 +659,19 @@ def shift_check_in(request, pk: int):
 @login_required
 @require_POST
 def shift_check_out(request, pk: int):
-    shift, assignment = _own_assignment(request, pk)
-    back = _next_url(request, reverse("shift-detail", args=[shift.pk]))
-    try:
-        point, accuracy = _position(request)
-        if point is None:
-            messages.error(
-                request,
-                _(
-                    "Checking out needs your position: allow this site to use your location, "
-                    "then tap “Check out” again."
-                ),
-            )
-            return redirect(back)
-        assignment = attendance.shift_check_out(
+    assignment, back = _at_position(
+        request,
+        pk,
+        lambda assignment, point, accuracy: attendance.shift_check_out(
             assignment=assignment,
             by=request.user,
             point=point,
             accuracy_m=accuracy,
             reason=request.POST.get("reason", ""),
-        )
-    except ValidationError as error:
-        _show_error(request, error)
+        ),
+        _("Checking out needs your position: allow this site to use your location, then tap “Check out” again."),
+    )
+    if assignment is None:
         return redirect(back)
     if assignment.confirmation == CheckInConfirmation.NEEDED:
         messages.success(
@@ -854,22 +844,20 @@ def _zone_form_page(request, form, zone):
 def zone_create(request):
     _require_planner(request.user)
     form = forms.ZoneForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            zone = scheduling.zone_create(
-                by=request.user,
-                district=data.get("district") or form.district,
-                name=data["name"],
-                kind=data["kind"],
-                geometry=data["geometry"],
-                description=data["description"],
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("The zone “%(name)s” was saved.") % {"name": zone.name})
-            return redirect("zone-list")
+    zone = saved(
+        form,
+        lambda data: scheduling.zone_create(
+            by=request.user,
+            district=data.get("district") or form.district,
+            name=data["name"],
+            kind=data["kind"],
+            geometry=data["geometry"],
+            description=data["description"],
+        ),
+    )
+    if zone is not None:
+        messages.success(request, _("The zone “%(name)s” was saved.") % {"name": zone.name})
+        return redirect("zone-list")
     return _zone_form_page(request, form, None)
 
 
@@ -878,14 +866,9 @@ def zone_edit(request, pk: int):
     zone = _managed_or_404(Zone.objects.select_related("district"), request.user, pk)
     initial = {"name": zone.name, "kind": zone.kind, "geometry": zone.geometry, "description": zone.description}
     form = forms.ZoneForm(request.POST or None, user=request.user, zone=zone, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            scheduling.zone_update(zone=zone, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, _("The zone “%(name)s” was saved.") % {"name": zone.name})
-            return redirect("zone-list")
+    if saved(form, lambda data: scheduling.zone_update(zone=zone, by=request.user, **data)):
+        messages.success(request, _("The zone “%(name)s” was saved.") % {"name": zone.name})
+        return redirect("zone-list")
     return _zone_form_page(request, form, zone)
 
 

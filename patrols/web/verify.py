@@ -32,7 +32,7 @@ from ..scope import (
     sees_third_party_details,
 )
 from ..services import audit, reporting
-from .forms import add_service_errors
+from .forms import saved
 from .verify_forms import QueueFilterForm, ReportActionForm
 
 QUEUE_PAGE_SIZE = 25
@@ -340,13 +340,9 @@ def report_action(request, pk: int):
     if not Report.objects.verifiable_by(user).filter(pk=report.pk).exists():
         raise PermissionDenied
     form = ReportActionForm(request.POST)
-    if form.is_valid():
-        try:
-            message = _decide(form.cleaned_data, report, user)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, message)
-            back = _safe_next(request, form.cleaned_data["next"])
-            return redirect(back or reverse("report-detail", args=[report.pk]))
+    message = saved(form, lambda data: _decide(data, report, user))
+    if message is not None:
+        messages.success(request, message)
+        back = _safe_next(request, form.cleaned_data["next"])
+        return redirect(back or reverse("report-detail", args=[report.pk]))
     return _render_detail(request, report, form=form)

@@ -127,14 +127,10 @@ def group_detail(request, pk: int):
 def group_create(request):
     _require_manager(request.user)
     form = forms.GroupForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            group = roster.group_create(by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            forms.add_service_errors(form, error)
-        else:
-            messages.success(request, _("The group “%(name)s” was created.") % {"name": group.name})
-            return redirect("group-detail", pk=group.pk)
+    group = forms.saved(form, lambda data: roster.group_create(by=request.user, **data))
+    if group is not None:
+        messages.success(request, _("The group “%(name)s” was created.") % {"name": group.name})
+        return redirect("group-detail", pk=group.pk)
     return render(request, "patrols/group_form.html", {"form": form, "group": None})
 
 
@@ -152,15 +148,14 @@ def group_edit(request, pk: int):
         "is_active": group.is_active,
     }
     form = forms.GroupForm(request.POST or None, user=request.user, group=group, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        changes = {key: value for key, value in form.cleaned_data.items() if key != "district"}
-        try:
-            roster.group_update(group=group, by=request.user, **changes)
-        except ValidationError as error:
-            forms.add_service_errors(form, error)
-        else:
-            messages.success(request, _("The group was saved."))
-            return redirect("group-detail", pk=group.pk)
+
+    def save(data: dict) -> Group:
+        changes = {key: value for key, value in data.items() if key != "district"}
+        return roster.group_update(group=group, by=request.user, **changes)
+
+    if forms.saved(form, save):
+        messages.success(request, _("The group was saved."))
+        return redirect("group-detail", pk=group.pk)
     return render(request, "patrols/group_form.html", {"form": form, "group": group})
 
 
@@ -245,17 +240,10 @@ def volunteer_detail(request, pk: int):
 def volunteer_create(request):
     _require_manager(request.user)
     form = forms.VolunteerCreateForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        data.pop("consent")
-        data["groups"] = list(data["groups"])
-        try:
-            volunteer = roster.volunteer_apply(by=request.user, **data)
-        except ValidationError as error:
-            forms.add_service_errors(form, error)
-        else:
-            messages.success(request, _("The application of %(name)s was recorded.") % {"name": volunteer.full_name})
-            return redirect("volunteer-detail", pk=volunteer.pk)
+    volunteer = forms.saved(form, lambda data: roster.volunteer_apply(by=request.user, **form.application()))
+    if volunteer is not None:
+        messages.success(request, _("The application of %(name)s was recorded.") % {"name": volunteer.full_name})
+        return redirect("volunteer-detail", pk=volunteer.pk)
     return render(request, "patrols/volunteer_form.html", {"form": form, "v": None})
 
 
@@ -271,14 +259,9 @@ def volunteer_edit(request, pk: int):
         "medical_check_passed": volunteer.medical_check_passed,
     }
     form = forms.VolunteerEditForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            roster.volunteer_update(volunteer=volunteer, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            forms.add_service_errors(form, error)
-        else:
-            messages.success(request, _("The profile was saved."))
-            return redirect("volunteer-detail", pk=volunteer.pk)
+    if forms.saved(form, lambda data: roster.volunteer_update(volunteer=volunteer, by=request.user, **data)):
+        messages.success(request, _("The profile was saved."))
+        return redirect("volunteer-detail", pk=volunteer.pk)
     return render(request, "patrols/volunteer_form.html", {"form": form, "v": volunteer})
 
 
@@ -326,15 +309,12 @@ def volunteer_status(request, pk: int):
 def roster_upload(request):
     _require_manager(request.user)
     form = forms.RosterUploadForm(request.POST or None, request.FILES or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = roster_import.roster_import_start(
-                by=request.user, district=form.cleaned_data["district"], upload=form.cleaned_data["file"]
-            )
-        except ValidationError as error:
-            forms.add_service_errors(form, error)
-        else:
-            return redirect("roster-import", pk=job.pk)
+    job = forms.saved(
+        form,
+        lambda data: roster_import.roster_import_start(by=request.user, district=data["district"], upload=data["file"]),
+    )
+    if job is not None:
+        return redirect("roster-import", pk=job.pk)
     imports = RosterImport.objects.visible_to(request.user).select_related("district", "uploaded_by")[:10]
     return render(request, "patrols/roster_upload.html", {"form": form, "imports": imports})
 
