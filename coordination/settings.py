@@ -37,6 +37,20 @@ def env_bool(name: str, default: bool) -> bool:
     return word in TRUE_WORDS
 
 
+def env_int(name: str, default: int) -> int:
+    """Read a whole number of zero or more (a limit, a count, seconds); anything else stops the start."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value.strip().replace("_", ""))
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number of zero or more.")
+    return number
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if not value:
@@ -119,6 +133,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "patrols.context_processors.inbox",
             ],
+            # Every page is translated: {% translate %} needs no {% load i18n %}.
+            "builtins": ["django.templatetags.i18n"],
         },
     },
 ]
@@ -182,19 +198,19 @@ if STORAGE_S3_BUCKET:
             "location": os.environ.get("STORAGE_S3_PREFIX", ""),
             "default_acl": None,
             "querystring_auth": True,
-            "querystring_expire": int(os.environ.get("STORAGE_S3_URL_SECONDS", 3600)),
+            "querystring_expire": env_int("STORAGE_S3_URL_SECONDS", 3600),
             "file_overwrite": False,
         },
     }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-ROSTER_IMPORT_MAX_BYTES = int(os.environ.get("ROSTER_IMPORT_MAX_BYTES", 10 * 1024 * 1024))
-ROSTER_IMPORT_MAX_ROWS = int(os.environ.get("ROSTER_IMPORT_MAX_ROWS", 20000))
+ROSTER_IMPORT_MAX_BYTES = env_int("ROSTER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+ROSTER_IMPORT_MAX_ROWS = env_int("ROSTER_IMPORT_MAX_ROWS", 20000)
 # An XLSX is a zip: what it may unpack to (a roster of 20,000 rows is a few megabytes).
-ROSTER_IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("ROSTER_IMPORT_MAX_UNPACKED_BYTES", 60 * 1024 * 1024))
+ROSTER_IMPORT_MAX_UNPACKED_BYTES = env_int("ROSTER_IMPORT_MAX_UNPACKED_BYTES", 60 * 1024 * 1024)
 # An import without a sign of work for this long (its worker died) is queued again, at most this many runs in all.
-ROSTER_IMPORT_STALL_MINUTES = int(os.environ.get("ROSTER_IMPORT_STALL_MINUTES", 3))
-ROSTER_IMPORT_ATTEMPTS = int(os.environ.get("ROSTER_IMPORT_ATTEMPTS", 2))
+ROSTER_IMPORT_STALL_MINUTES = env_int("ROSTER_IMPORT_STALL_MINUTES", 3)
+ROSTER_IMPORT_ATTEMPTS = env_int("ROSTER_IMPORT_ATTEMPTS", 2)
 
 # Redis and Celery. In production (DEBUG off) REDIS_URL is required: the cache, the sessions' fast copy, the
 # throttles and the broker are shared by every process, and guessing would split them. With DEBUG on (`make run`),
@@ -288,43 +304,43 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Patrol rules that an administrator may tune.
-SHIFT_LATE_CANCEL_HOURS = int(os.environ.get("SHIFT_LATE_CANCEL_HOURS", 12))
-SHIFT_CLOSE_GRACE_MINUTES = int(os.environ.get("SHIFT_CLOSE_GRACE_MINUTES", 60))
-CHECKIN_TOLERANCE_M = int(os.environ.get("CHECKIN_TOLERANCE_M", 150))
-CHECKIN_OPENS_MINUTES_BEFORE = int(os.environ.get("CHECKIN_OPENS_MINUTES_BEFORE", 30))
+SHIFT_LATE_CANCEL_HOURS = env_int("SHIFT_LATE_CANCEL_HOURS", 12)
+SHIFT_CLOSE_GRACE_MINUTES = env_int("SHIFT_CLOSE_GRACE_MINUTES", 60)
+CHECKIN_TOLERANCE_M = env_int("CHECKIN_TOLERANCE_M", 150)
+CHECKIN_OPENS_MINUTES_BEFORE = env_int("CHECKIN_OPENS_MINUTES_BEFORE", 30)
 # Check-ins farther from the zone than this are refused (a district may set its own distance); nearer but outside
 # the zone they wait for the inspector's confirmation before their hours count (services/attendance.py).
-CHECKIN_MAX_DISTANCE_M = int(os.environ.get("CHECKIN_MAX_DISTANCE_M", 1000))
+CHECKIN_MAX_DISTANCE_M = env_int("CHECKIN_MAX_DISTANCE_M", 1000)
 # A position less precise than this asks to try again outdoors; after this many tries the volunteer goes on and
 # the check-in waits for the inspector's confirmation.
-CHECKIN_MAX_ACCURACY_M = int(os.environ.get("CHECKIN_MAX_ACCURACY_M", 200))
-CHECKIN_ACCURACY_TRIES = int(os.environ.get("CHECKIN_ACCURACY_TRIES", 3))
-SERIES_HORIZON_DAYS = int(os.environ.get("SERIES_HORIZON_DAYS", 28))
+CHECKIN_MAX_ACCURACY_M = env_int("CHECKIN_MAX_ACCURACY_M", 200)
+CHECKIN_ACCURACY_TRIES = env_int("CHECKIN_ACCURACY_TRIES", 3)
+SERIES_HORIZON_DAYS = env_int("SERIES_HORIZON_DAYS", 28)
 # A shift, or a series' last day, is planned at most this far ahead (two years).
-PLAN_AHEAD_DAYS = int(os.environ.get("PLAN_AHEAD_DAYS", 730))
+PLAN_AHEAD_DAYS = env_int("PLAN_AHEAD_DAYS", 730)
 
 # Reports and their photos. Phones resize photos to 1600 px before sending; the server re-encodes them anyway.
-PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", 10 * 1024 * 1024))
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 # 16 megapixels: more than a phone camera's 12 (4032 x 3024); phones resize to 1600 px before sending anyway. At the
 # limit a PNG costs a web process about 0.7 s to check (measured on 2 cores), a 12 MP JPEG 0.3 s.
-PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", 16_000_000))
-PHOTO_MAX_SIDE = int(os.environ.get("PHOTO_MAX_SIDE", 2560))
-PHOTOS_PER_REPORT = int(os.environ.get("PHOTOS_PER_REPORT", 10))
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 16_000_000)
+PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 2560)
+PHOTOS_PER_REPORT = env_int("PHOTOS_PER_REPORT", 10)
 # Checks against inflated counts (flags for the inspector, never a refusal).
-REPORT_MAX_SPEED_KMH = int(os.environ.get("REPORT_MAX_SPEED_KMH", 150))
-REPORT_DUPLICATE_RADIUS_M = int(os.environ.get("REPORT_DUPLICATE_RADIUS_M", 300))
-REPORT_DUPLICATE_WINDOW_MINUTES = int(os.environ.get("REPORT_DUPLICATE_WINDOW_MINUTES", 120))
+REPORT_MAX_SPEED_KMH = env_int("REPORT_MAX_SPEED_KMH", 150)
+REPORT_DUPLICATE_RADIUS_M = env_int("REPORT_DUPLICATE_RADIUS_M", 300)
+REPORT_DUPLICATE_WINDOW_MINUTES = env_int("REPORT_DUPLICATE_WINDOW_MINUTES", 120)
 # How late a report may be filed (an offline phone may send it days later).
-REPORT_MAX_AGE_DAYS = int(os.environ.get("REPORT_MAX_AGE_DAYS", 30))
+REPORT_MAX_AGE_DAYS = env_int("REPORT_MAX_AGE_DAYS", 30)
 
 # Personal data retention (patrols.services.retention, daily). A volunteer who left (retired, refused, or out of
 # every group) is anonymised this many days after leaving; the details of other people in a rejected report are
 # removed this many days after the rejection; an uploaded roster file (it holds IINs) is deleted this many days
 # after the upload, its import record stays.
-RETENTION_VOLUNTEER_DAYS = int(os.environ.get("RETENTION_VOLUNTEER_DAYS", 3 * 365))
-RETENTION_THIRD_PARTY_DAYS = int(os.environ.get("RETENTION_THIRD_PARTY_DAYS", 90))
-RETENTION_ROSTER_FILE_DAYS = int(os.environ.get("RETENTION_ROSTER_FILE_DAYS", 30))
-RETENTION_ACCESS_LOG_DAYS = int(os.environ.get("RETENTION_ACCESS_LOG_DAYS", 3 * 365))
+RETENTION_VOLUNTEER_DAYS = env_int("RETENTION_VOLUNTEER_DAYS", 3 * 365)
+RETENTION_THIRD_PARTY_DAYS = env_int("RETENTION_THIRD_PARTY_DAYS", 90)
+RETENTION_ROSTER_FILE_DAYS = env_int("RETENTION_ROSTER_FILE_DAYS", 30)
+RETENTION_ACCESS_LOG_DAYS = env_int("RETENTION_ACCESS_LOG_DAYS", 3 * 365)
 
 if REDIS_URL:
     # Redis being away degrades the cache instead of failing requests (patrols/cache.py); a connection that does not
@@ -357,7 +373,7 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "patrol@localhost")
 # A hung mail server must not hold a worker (and the delivery's row lock) for ever.
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", 30))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 # Links in emails and SMS point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # SMS: "console" prints messages (development); "http" posts them to SMS_GATEWAY_URL with SMS_GATEWAY_TOKEN.
@@ -366,10 +382,10 @@ SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
 SMS_SENDER = os.environ.get("SMS_SENDER", "PATROL")
 # Deliveries: how often a failing one is tried, and when a pending one whose task was lost is queued again.
-DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", 5))
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 # Longer than a large backlog takes to drain (10,000 reminders take a few minutes), so the sweep does not queue
 # again what still waits in the broker; a task lost with a dead worker is picked up after this long.
-DELIVERY_REQUEUE_SECONDS = int(os.environ.get("DELIVERY_REQUEUE_SECONDS", 600))
+DELIVERY_REQUEUE_SECONDS = env_int("DELIVERY_REQUEUE_SECONDS", 600)
 REMINDER_LEADS_HOURS = [24, 2]
 
 # HTTPS protections: on by default when DEBUG is off; HTTPS=0 serves plain http (a test harness on loopback).
@@ -391,17 +407,17 @@ if HTTPS:
 
 # Signing in. Proxies in front of the app that append to X-Forwarded-For (0: the client is REMOTE_ADDR); the lockout
 # and the API's rate limits both take the client's address from there.
-TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 # Lockout (django-axes): a username that fails this often from one address is refused for the cool-off, which
 # restarts with every attempt made meanwhile. Other people behind the same address are not affected.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 30)))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Beside the lockout of one username: this many failed sign-ins from one address within the window (whatever the
 # usernames) refuse that address for the window. High enough for a mobile network's shared addresses.
-SIGNIN_ADDRESS_FAILURES = int(os.environ.get("SIGNIN_ADDRESS_FAILURES", 30))
-SIGNIN_ADDRESS_WINDOW_MINUTES = int(os.environ.get("SIGNIN_ADDRESS_WINDOW_MINUTES", 15))
+SIGNIN_ADDRESS_FAILURES = env_int("SIGNIN_ADDRESS_FAILURES", 30)
+SIGNIN_ADDRESS_WINDOW_MINUTES = env_int("SIGNIN_ADDRESS_WINDOW_MINUTES", 15)
 AXES_CLIENT_IP_CALLABLE = "patrols.auth.client_ip"
 AXES_LOCKOUT_CALLABLE = "patrols.auth.lockout_response"
 # Only failures are kept (they make the lockout), not a row for every sign-in and sign-out.
@@ -409,7 +425,7 @@ AXES_DISABLE_ACCESS_LOG = True
 # No banner on every start; failures and lockouts are still logged as warnings.
 AXES_VERBOSE = False
 # "This is a shared device" at sign-in: the session ends when the browser closes and after this long idle.
-SHARED_DEVICE_SESSION_SECONDS = int(os.environ.get("SHARED_DEVICE_SESSION_SECONDS", 15 * 60))
+SHARED_DEVICE_SESSION_SECONDS = env_int("SHARED_DEVICE_SESSION_SECONDS", 15 * 60)
 # Police and ministry accounts (inspector, chief, analyst, admin) sign in with a code from an authenticator app.
 STAFF_2FA = env_bool("STAFF_2FA", not DEBUG)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Volunteer patrols")
@@ -445,8 +461,8 @@ SILENCED_SYSTEM_CHECKS = [
 # API tokens (django-rest-knox, hashed, one per device): a token unused for API_TOKEN_IDLE_DAYS expires, and none
 # lives longer than API_TOKEN_MAX_AGE_DAYS; each use moves the idle expiry on. A new password, deactivation, a new
 # or removed authenticator and a role change revoke them all (patrols/signals.py).
-API_TOKEN_IDLE_DAYS = int(os.environ.get("API_TOKEN_IDLE_DAYS", 30))
-API_TOKEN_MAX_AGE_DAYS = int(os.environ.get("API_TOKEN_MAX_AGE_DAYS", 180))
+API_TOKEN_IDLE_DAYS = env_int("API_TOKEN_IDLE_DAYS", 30)
+API_TOKEN_MAX_AGE_DAYS = env_int("API_TOKEN_MAX_AGE_DAYS", 180)
 KNOX_TOKEN_MODEL = "patrols.ApiToken"
 # knox's own migrations make a table for its default token model even when it is swapped for ours: without them
 # the app stays unmigrated and no such table (with a key to the users that would block a flush) is made.
@@ -460,8 +476,8 @@ REST_KNOX = {
 }
 
 # JSON bodies: larger or deeper ones are refused before parsing (patrols/api/parsers.py).
-API_MAX_JSON_BYTES = int(os.environ.get("API_MAX_JSON_BYTES", 1024 * 1024))
-API_MAX_JSON_DEPTH = int(os.environ.get("API_MAX_JSON_DEPTH", 32))
+API_MAX_JSON_BYTES = env_int("API_MAX_JSON_BYTES", 1024 * 1024)
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 32)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -105,6 +105,14 @@ def test_a_yes_no_variable_with_another_word_stops_the_start_naming_it():
     assert result.returncode != 0 and "STAFF_2FA='maybe'" in result.stderr
 
 
+def test_a_number_variable_that_is_not_a_whole_number_stops_the_start_naming_it():
+    result = manage("check", DEBUG="1", CHECKIN_MAX_DISTANCE_M="1 km")
+    assert result.returncode != 0
+    assert "CHECKIN_MAX_DISTANCE_M='1 km' is not a whole number of zero or more" in result.stderr
+    result = manage("check", DEBUG="1", PHOTOS_PER_REPORT="-3")
+    assert result.returncode != 0 and "PHOTOS_PER_REPORT='-3'" in result.stderr
+
+
 def test_production_needs_an_explicit_redis_and_guesses_nothing(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],

@@ -460,7 +460,18 @@ class ShiftSerializer(serializers.ModelSerializer):
         return obj.status == ShiftStatus.SCHEDULED and obj.signed_up < obj.min_volunteers
 
 
-class ShiftInputSerializer(serializers.Serializer):
+# A plan's zone and invited groups are the planner's own; its inspector is any active inspector.
+# (A comment, not a docstring: the schema would take a docstring as the series input's description.)
+class _PlanChoices:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = _requesting_user(self)
+        self.fields["zone"].queryset = Zone.objects.manageable_by(user)
+        self.fields["groups"].child_relation.queryset = Group.objects.manageable_by(user)
+        self.fields["inspector"].queryset = User.objects.filter(role=Role.INSPECTOR, is_active=True)
+
+
+class ShiftInputSerializer(_PlanChoices, serializers.Serializer):
     """A one-off shift; the invited groups default to the district's groups, the inspector to the planner."""
 
     zone = serializers.PrimaryKeyRelatedField(queryset=Zone.objects.none())
@@ -471,13 +482,6 @@ class ShiftInputSerializer(serializers.Serializer):
     groups = serializers.PrimaryKeyRelatedField(many=True, queryset=Group.objects.none(), required=False)
     inspector = SlugRelatedField(slug_field="username", queryset=User.objects.none(), required=False, allow_null=True)
     briefing = serializers.CharField(required=False, allow_blank=True, default="")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        user = _requesting_user(self)
-        self.fields["zone"].queryset = Zone.objects.manageable_by(user)
-        self.fields["groups"].child_relation.queryset = Group.objects.manageable_by(user)
-        self.fields["inspector"].queryset = User.objects.filter(role=Role.INSPECTOR, is_active=True)
 
 
 class VolunteerChoiceSerializer(serializers.Serializer):
@@ -646,7 +650,7 @@ class ShiftSeriesSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ShiftSeriesInputSerializer(serializers.Serializer):
+class ShiftSeriesInputSerializer(_PlanChoices, serializers.Serializer):
     zone = serializers.PrimaryKeyRelatedField(queryset=Zone.objects.none())
     weekdays = serializers.ListField(
         child=serializers.IntegerField(), help_text=_("ISO weekdays: 1 is Monday, 7 is Sunday.")
@@ -660,13 +664,6 @@ class ShiftSeriesInputSerializer(serializers.Serializer):
     groups = serializers.PrimaryKeyRelatedField(many=True, queryset=Group.objects.none(), required=False)
     inspector = SlugRelatedField(slug_field="username", queryset=User.objects.none(), required=False, allow_null=True)
     briefing = serializers.CharField(required=False, allow_blank=True, default="")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        user = _requesting_user(self)
-        self.fields["zone"].queryset = Zone.objects.manageable_by(user)
-        self.fields["groups"].child_relation.queryset = Group.objects.manageable_by(user)
-        self.fields["inspector"].queryset = User.objects.filter(role=Role.INSPECTOR, is_active=True)
 
 
 # The inbox

@@ -284,6 +284,18 @@ def _active_memberships() -> Prefetch:
     )
 
 
+def _lifecycle_move(name: str, service, serializer_class, doc: str | None = None, url_path: str | None = None):
+    """A POST action on one volunteer that runs one roster lifecycle service with the input its serializer checks."""
+
+    def move(self, request, pk=None):
+        return self._step(service, serializer_class)
+
+    move.__name__ = move.__qualname__ = name
+    move.__doc__ = doc
+    move = action(detail=True, methods=["post"], url_path=url_path)(move)
+    return extend_schema(request=serializer_class, responses=s.VolunteerSerializer)(move)
+
+
 @extend_schema_view(
     create=extend_schema(request=s.VolunteerCreateSerializer, responses={201: s.VolunteerSerializer}),
     partial_update=extend_schema(request=s.VolunteerUpdateSerializer, responses=s.VolunteerSerializer),
@@ -336,43 +348,24 @@ class VolunteerViewSet(
         volunteer = roster.volunteer_update(volunteer=volunteer, by=request.user, **data)
         return self._output(volunteer)
 
-    @extend_schema(request=s.VetSerializer, responses=s.VolunteerSerializer)
-    @action(detail=True, methods=["post"])
-    def vet(self, request, pk=None):
-        """The police check of records passed."""
-        return self._step(roster.volunteer_vet, s.VetSerializer)
-
-    @extend_schema(request=s.RegisterSerializer, responses=s.VolunteerSerializer)
-    @action(detail=True, methods=["post"])
-    def register(self, request, pk=None):
-        """The akimat registered the volunteer (number and date)."""
-        return self._step(roster.volunteer_register, s.RegisterSerializer)
-
-    @extend_schema(request=s.ReasonSerializer, responses=s.VolunteerSerializer)
-    @action(detail=True, methods=["post"])
-    def refuse(self, request, pk=None):
-        return self._step(roster.volunteer_refuse, s.ReasonSerializer)
-
-    @extend_schema(request=s.ReasonSerializer, responses=s.VolunteerSerializer)
-    @action(detail=True, methods=["post"])
-    def suspend(self, request, pk=None):
-        return self._step(roster.volunteer_suspend, s.ReasonSerializer)
-
-    @extend_schema(request=s.NoteSerializer, responses=s.VolunteerSerializer)
-    @action(detail=True, methods=["post"])
-    def reinstate(self, request, pk=None):
-        return self._step(roster.volunteer_reinstate, s.NoteSerializer)
-
-    @extend_schema(request=s.NoteSerializer, responses=s.VolunteerSerializer)
-    @action(detail=True, methods=["post"])
-    def retire(self, request, pk=None):
-        return self._step(roster.volunteer_retire, s.NoteSerializer)
-
-    @extend_schema(request=s.DocumentsSerializer, responses=s.VolunteerSerializer)
-    @action(detail=True, methods=["post"], url_path="issue-documents")
-    def issue_documents(self, request, pk=None):
-        """Record the ID card and badge numbers of a registered volunteer."""
-        return self._step(roster.volunteer_issue_documents, s.DocumentsSerializer)
+    vet = _lifecycle_move("vet", roster.volunteer_vet, s.VetSerializer, "The police check of records passed.")
+    register = _lifecycle_move(
+        "register",
+        roster.volunteer_register,
+        s.RegisterSerializer,
+        "The akimat registered the volunteer (number and date).",
+    )
+    refuse = _lifecycle_move("refuse", roster.volunteer_refuse, s.ReasonSerializer)
+    suspend = _lifecycle_move("suspend", roster.volunteer_suspend, s.ReasonSerializer)
+    reinstate = _lifecycle_move("reinstate", roster.volunteer_reinstate, s.NoteSerializer)
+    retire = _lifecycle_move("retire", roster.volunteer_retire, s.NoteSerializer)
+    issue_documents = _lifecycle_move(
+        "issue_documents",
+        roster.volunteer_issue_documents,
+        s.DocumentsSerializer,
+        "Record the ID card and badge numbers of a registered volunteer.",
+        url_path="issue-documents",
+    )
 
     @extend_schema(responses=s.StatusChangeSerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)

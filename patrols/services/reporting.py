@@ -337,6 +337,14 @@ def _locked_for_inspector(report: Report, by: User) -> Report:
     return locked
 
 
+def _note_required(text: str, field: str, missing: str) -> str:
+    """A reason, question or answer the other side reads: within the note limit and not empty."""
+    text = text_within(text, field=field, limit=NOTE_TEXT)
+    if not text:
+        raise ValidationError({field: missing})
+    return text
+
+
 def _move(
     report: Report,
     *,
@@ -387,9 +395,7 @@ def report_verify(*, report: Report, by: User) -> Report:
 @transaction.atomic
 def report_reject(*, report: Report, by: User, reason: str) -> Report:
     """Reject a report (also one verified before: it stops counting); a reason is required."""
-    reason = text_within(reason, field="reason", limit=NOTE_TEXT)
-    if not reason:
-        raise ValidationError({"reason": _("Say why the report is rejected: the volunteer will read it.")})
+    reason = _note_required(reason, "reason", _("Say why the report is rejected: the volunteer will read it."))
     report = _locked_for_inspector(report, by)
     report = _move(
         report,
@@ -406,9 +412,7 @@ def report_reject(*, report: Report, by: User, reason: str) -> Report:
 @transaction.atomic
 def report_request_info(*, report: Report, by: User, question: str) -> Report:
     """Ask the volunteer for more information; they answer and the report comes back to the queue."""
-    question = text_within(question, field="question", limit=NOTE_TEXT)
-    if not question:
-        raise ValidationError({"question": _("Write what information is missing.")})
+    question = _note_required(question, "question", _("Write what information is missing."))
     report = _locked_for_inspector(report, by)
     report = _move(
         report,
@@ -428,9 +432,7 @@ def report_resubmit(*, report: Report, by: User, answer: str, case_number: str |
     report = Report.objects.select_for_update(of=("self",)).select_related("reporter", "outcome").get(pk=report.pk)
     if report.reporter.user_id != by.pk:
         raise ValidationError(_("Only the reporter answers for a report."))
-    answer = text_within(answer, field="answer", limit=NOTE_TEXT)
-    if not answer:
-        raise ValidationError({"answer": _("Write your answer.")})
+    answer = _note_required(answer, "answer", _("Write your answer."))
     if case_number is not None:
         report.case_number = _clean_case_number(outcome=report.outcome, case_number=case_number)
     report.description = f"{report.description}\n\n{answer}"

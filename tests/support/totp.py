@@ -16,9 +16,9 @@ def key_from_secret(secret: str) -> bytes:
     return base64.b32decode(compact + "=" * (-len(compact) % 8))
 
 
-def code(key: bytes, *, steps_ahead: int = 0, digits: int = 6) -> str:
-    """The code the app shows now, or `steps_ahead` periods later (a code is accepted once per period)."""
-    counter = int(time.time() // STEP) + steps_ahead
+def code(key: bytes, *, steps_ahead: int = 0, period: int | None = None, digits: int = 6) -> str:
+    """The code the app shows now, `steps_ahead` periods later, or in a given `period` (each is accepted once)."""
+    counter = period if period is not None else int(time.time() // STEP) + steps_ahead
     digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
     value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
