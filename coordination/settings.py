@@ -132,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "patrols.context_processors.inbox",
+                "patrols.context_processors.choices",
             ],
             # Every page is translated: {% translate %} needs no {% load i18n %}.
             "builtins": ["django.templatetags.i18n"],

@@ -102,9 +102,10 @@ def other_group(other_district, other_inspector):
 
 @pytest.fixture
 def other_volunteer(other_group):
+    """A registered volunteer of the other district, with an account (like `volunteer`; the record is `.volunteer`)."""
     person = VolunteerFactory(district=other_group.district, user=UserFactory(username="other_volunteer"))
     MembershipFactory(volunteer=person, group=other_group)
-    return person
+    return person.user
 
 
 def api_client_for(user) -> APIClient:

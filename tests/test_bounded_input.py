@@ -224,7 +224,7 @@ def test_a_volunteer_of_another_region_is_not_revealed_by_the_iin_message(api, i
             "district": inspector.inspector_districts.get().code,
             "last_name": "Нұрланов",
             "first_name": "Ерлан",
-            "iin": other_volunteer.iin,
+            "iin": other_volunteer.volunteer.iin,
             "phone": "+77015550000",
             "consent": True,
         },
@@ -234,7 +234,7 @@ def test_a_volunteer_of_another_region_is_not_revealed_by_the_iin_message(api, i
     assert response.status_code == 400
     message = json.dumps(response.json())
     assert "already exists" not in message
-    assert "another district" in message and other_volunteer.district.name not in message
+    assert "another district" in message and other_volunteer.volunteer.district.name not in message
 
 
 def test_a_geojson_crs_is_refused_in_json(api, inspector, district):

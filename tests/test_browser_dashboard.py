@@ -80,7 +80,7 @@ def test_the_chief_reads_the_dashboard_on_a_desk_and_on_a_phone(
     for _ in range(3):
         verified(volunteer, inspector)
     verified(volunteer, inspector, outcome="solved")
-    verified(other_volunteer.user, other_inspector)
+    verified(other_volunteer, other_inspector)
     origin = live_server.url
 
     desk, violations, errors = watched(chromium, origin, viewport=DESKTOP)

@@ -151,7 +151,7 @@ def test_a_chief_never_reads_another_regions_numbers(
     api, volunteer, other_volunteer, inspector, other_inspector, chief
 ):
     verified(volunteer, inspector)
-    verified(other_volunteer.user, other_inspector)
+    verified(other_volunteer, other_inspector)
     data = totals(api, chief)
     assert data["prevented"]["count"] == 1
     assert all(row["code"].startswith("KZ-19") for row in data["by_area"])

@@ -78,7 +78,7 @@ def story(volunteer, other_volunteer, inspector, other_inspector, district, grou
     verified(volunteer, inspector, outcome="solved", category="theft")
     file_report(volunteer)
     for _ in range(5):
-        verified(other_volunteer.user, other_inspector)
+        verified(other_volunteer, other_inspector)
 
 
 def headline(html: str, code: str) -> dict[str, str]:

@@ -301,7 +301,7 @@ def test_other_peoples_details_are_shown_to_the_inspector_only(web, volunteer, i
 
 
 def test_someone_elses_report_is_not_found(web, volunteer, other_volunteer, other_inspector):
-    theirs = file_report(other_volunteer.user)
+    theirs = file_report(other_volunteer)
     reporting.report_request_info(report=theirs, by=other_inspector, question="Қашан?")
     client = web(volunteer)
     assert client.get(reverse("report-detail", args=[theirs.pk])).status_code == 404

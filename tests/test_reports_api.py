@@ -432,7 +432,7 @@ def test_a_verified_report_cannot_be_verified_again(api, volunteer, inspector):
 def test_marking_a_duplicate_points_at_the_original(api, volunteer, teammate, inspector, other_volunteer):
     first = filed(api, volunteer)
     second = filed(api, teammate)
-    theirs = filed(api, other_volunteer.user)
+    theirs = filed(api, other_volunteer)
     url = f"/api/v1/reports/{second['id']}/mark-duplicate/"
     before = snapshot()
     for original in (theirs["id"], second["id"], 999_999):
@@ -447,7 +447,7 @@ def test_marking_a_duplicate_points_at_the_original(api, volunteer, teammate, in
 
 def test_bulk_verify_tells_what_it_skipped(api, volunteer, teammate, inspector, other_volunteer):
     first, second, third = filed(api, volunteer), filed(api, teammate), filed(api, volunteer)
-    theirs = filed(api, other_volunteer.user)
+    theirs = filed(api, other_volunteer)
     api(inspector).post(f"/api/v1/reports/{third['id']}/mark-duplicate/", {"original": first["id"]}, format="json")
     ids = [first["id"], second["id"], third["id"], theirs["id"], 999_999, first["id"]]
     # Filed outside any shift, each is flagged: chosen on purpose, they are verified.
@@ -498,16 +498,11 @@ REPORT_SCOPE = {
 }
 
 
-def persona(request, role):
-    user = request.getfixturevalue(role)
-    return user.user if role == "other_volunteer" else user
-
-
 @pytest.mark.parametrize("role", REPORT_SCOPE)
 def test_a_report_is_seen_and_verified_by_scope(role, request, api, volunteer, leader):
     report = filed(api, volunteer)
     sees, verifies = REPORT_SCOPE[role]
-    client = api(persona(request, role))
+    client = api(request.getfixturevalue(role))
     assert client.get(f"/api/v1/reports/{report['id']}/").status_code == (200 if sees else 404)
     listed = {row["id"] for row in client.get("/api/v1/reports/").json()["results"]}
     assert (report["id"] in listed) is sees
@@ -531,7 +526,7 @@ def test_a_report_is_seen_and_verified_by_scope(role, request, api, volunteer, l
 
 
 def test_the_other_districts_report_is_not_ours(api, inspector, chief, volunteer, other_volunteer, other_inspector):
-    theirs = filed(api, other_volunteer.user)
+    theirs = filed(api, other_volunteer)
     for user in (inspector, chief, volunteer):
         assert api(user).get(f"/api/v1/reports/{theirs['id']}/").status_code == 404
         assert api(user).post(f"/api/v1/reports/{theirs['id']}/verify/").status_code == 404

@@ -307,7 +307,9 @@ def test_bad_profile_changes_are_refused_and_change_nothing(api, inspector, volu
 
 def test_another_districts_volunteer_cannot_join_our_group(api, inspector, group, other_volunteer):
     before = snapshot()
-    response = api(inspector).post(f"/api/v1/groups/{group.pk}/add-member/", {"volunteer": other_volunteer.pk})
+    response = api(inspector).post(
+        f"/api/v1/groups/{group.pk}/add-member/", {"volunteer": other_volunteer.volunteer.pk}
+    )
     assert response.status_code == 400
     assert "volunteer" in response.json()
     assert snapshot() == before

@@ -209,7 +209,7 @@ def test_bad_rows_are_each_reported_and_nothing_is_written(upload, group, other_
         ["Серіков", "Ерлан", iin(datetime.date(1980, 2, 2)), "+7 495 123 45 67", ""],  # 5
         ["Нурланова", "Жанар", iin(datetime.date(1981, 3, 3), female=True), "87010000005", "Нет такой группы"],  # 6
         ["Асанов", "Бек", first, "87010000001", ""],  # 7
-        ["Другой", "Район", other_volunteer.iin, "87010000007", group.name],  # 8
+        ["Другой", "Район", other_volunteer.volunteer.iin, "87010000007", group.name],  # 8
         ["Хорошев", "Иван", iin(datetime.date(1982, 4, 4)), "87010000008", ""],  # 9: fine
         ["Нолев", "Азамат", iin(datetime.date(2003, 7, 7))[1:], "87010000010", ""],  # 10: lost its leading zero
         ["Двоев", "Марат", "12345", "555", ""],  # 11: two problems
@@ -241,7 +241,7 @@ def test_bad_rows_are_each_reported_and_nothing_is_written(upload, group, other_
         "A volunteer with this IIN is registered in another district: ask that district's inspector to add them "
         "to your group."
     )
-    assert other_volunteer.district.name_en not in messages[8]
+    assert other_volunteer.volunteer.district.name_en not in messages[8]
     assert "12 digits" in messages[10]
     assert roster_import.processed_rows == roster_import.total_rows == 10
     assert (roster_import.created_count, roster_import.updated_count) == (0, 0)

@@ -207,7 +207,7 @@ def test_a_leader_signs_up_a_member_and_the_inspector_anyone_in_scope(shift, lea
     assert Notification.objects.filter(user=crew[0].user, kind="assigned").exists()
     assert scheduling.shift_signup(shift=shift, volunteer=crew[1], by=inspector).status == "signed_up"
     with pytest.raises(ValidationError):
-        scheduling.shift_signup(shift=shift, volunteer=other_volunteer, by=inspector)
+        scheduling.shift_signup(shift=shift, volunteer=other_volunteer.volunteer, by=inspector)
     with pytest.raises(ValidationError):
         scheduling.shift_signup(shift=shift, volunteer=crew[2], by=crew[3].user)
 

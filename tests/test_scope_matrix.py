@@ -1,6 +1,7 @@
 """The scope matrix: every role against every endpoint and page, in scope and out of scope (rule 1 of DESIGN.md).
 
-Our story: Talgar District (KZ-19) is kept by `inspector`; its group has `leader`, `volunteer` and `teammate`.
+Our story: Talgar District (KZ-19) is kept by `inspector`; its group has `leader`, `volunteer` and `teammate_record`
+(a volunteer's record without an account: personas are accounts, `*_record` fixtures are Volunteer rows).
 Karaganda's Abay District is kept by `other_inspector`, with `other_group` and `other_volunteer`.
 `chief` heads KZ-19 Almaty Region; `analyst` and `admin` see the whole country.
 """
@@ -25,7 +26,7 @@ GROUP_VISIBILITY = {
     "admin_user": (True, True),
 }
 
-# (volunteer's own profile, a teammate in the same group, the other district's volunteer)
+# (volunteer's own profile, a teammate_record in the same group, the other district's volunteer)
 VOLUNTEER_VISIBILITY = {
     "volunteer": (True, False, False),
     "leader": (True, True, False),
@@ -38,14 +39,16 @@ VOLUNTEER_VISIBILITY = {
 
 
 @pytest.fixture
-def teammate(group):
+def teammate_record(group):
     person = VolunteerFactory(district=group.district, first_name="Асель", last_name="Жұмабаева")
     MembershipFactory(volunteer=person, group=group)
     return person
 
 
 @pytest.fixture
-def cast(request, volunteer, leader, inspector, other_inspector, chief, analyst, admin_user, other_volunteer, teammate):
+def cast(
+    request, volunteer, leader, inspector, other_inspector, chief, analyst, admin_user, other_volunteer, teammate_record
+):
     """Everyone in the story, by fixture name."""
     return {name: request.getfixturevalue(name) for name in ROLES}
 
@@ -74,28 +77,28 @@ def test_group_roster_follows_scope(role, cast, api, group, other_group):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_volunteer_detail_and_list_follow_scope(role, cast, api, volunteer, teammate, other_volunteer):
+def test_volunteer_detail_and_list_follow_scope(role, cast, api, volunteer, teammate_record, other_volunteer):
     client = api(cast[role])
     own, mate, theirs = VOLUNTEER_VISIBILITY[role]
     assert client.get(f"/api/v1/volunteers/{volunteer.volunteer.pk}/").status_code == _status(own)
-    assert client.get(f"/api/v1/volunteers/{teammate.pk}/").status_code == _status(mate)
-    assert client.get(f"/api/v1/volunteers/{other_volunteer.pk}/").status_code == _status(theirs)
+    assert client.get(f"/api/v1/volunteers/{teammate_record.pk}/").status_code == _status(mate)
+    assert client.get(f"/api/v1/volunteers/{other_volunteer.volunteer.pk}/").status_code == _status(theirs)
     listed = {row["id"] for row in client.get("/api/v1/volunteers/").json()["results"]}
     assert (volunteer.volunteer.pk in listed) is own
-    assert (teammate.pk in listed) is mate
-    assert (other_volunteer.pk in listed) is theirs
+    assert (teammate_record.pk in listed) is mate
+    assert (other_volunteer.volunteer.pk in listed) is theirs
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_follow_scope(role, cast, web, group, other_group, volunteer, teammate, other_volunteer):
+def test_pages_follow_scope(role, cast, web, group, other_group, volunteer, teammate_record, other_volunteer):
     client = web(cast[role])
     ours, theirs = GROUP_VISIBILITY[role]
     assert client.get(reverse("group-detail", args=[group.pk])).status_code == _status(ours)
     assert client.get(reverse("group-detail", args=[other_group.pk])).status_code == _status(theirs)
     own, mate, other = VOLUNTEER_VISIBILITY[role]
     assert client.get(reverse("volunteer-detail", args=[volunteer.volunteer.pk])).status_code == _status(own)
-    assert client.get(reverse("volunteer-detail", args=[teammate.pk])).status_code == _status(mate)
-    assert client.get(reverse("volunteer-detail", args=[other_volunteer.pk])).status_code == _status(other)
+    assert client.get(reverse("volunteer-detail", args=[teammate_record.pk])).status_code == _status(mate)
+    assert client.get(reverse("volunteer-detail", args=[other_volunteer.volunteer.pk])).status_code == _status(other)
     groups_page = client.get(reverse("group-list")).content.decode()
     assert (group.name in groups_page) is ours
     assert (other_group.name in groups_page) is theirs
@@ -121,11 +124,11 @@ def test_lifecycle_actions_out_of_scope_are_404(role, cast, api, other_volunteer
     _, _, theirs = VOLUNTEER_VISIBILITY[role]
     may_change = role in {"other_inspector", "admin_user"}
     response = api(cast[role]).post(
-        f"/api/v1/volunteers/{other_volunteer.pk}/suspend/", {"reason": "Тәртіп бұзды"}, format="json"
+        f"/api/v1/volunteers/{other_volunteer.volunteer.pk}/suspend/", {"reason": "Тәртіп бұзды"}, format="json"
     )
     assert response.status_code == (200 if may_change else (403 if theirs else 404))
-    other_volunteer.refresh_from_db()
-    assert (other_volunteer.status == "suspended") is may_change
+    other_volunteer.volunteer.refresh_from_db()
+    assert (other_volunteer.volunteer.status == "suspended") is may_change
 
 
 def test_anonymous_gets_nothing(client, group):
@@ -159,16 +162,16 @@ def test_me_lists_every_role_of_a_leader(api, leader):
     "role, sees_full",
     [("volunteer", False), ("leader", False), ("inspector", True), ("chief", True), ("analyst", False)],
 )
-def test_iin_and_phone_are_masked_outside_the_police_scope(role, sees_full, cast, api, teammate):
-    body = api(cast[role]).get(f"/api/v1/volunteers/{teammate.pk}/")
+def test_iin_and_phone_are_masked_outside_the_police_scope(role, sees_full, cast, api, teammate_record):
+    body = api(cast[role]).get(f"/api/v1/volunteers/{teammate_record.pk}/")
     if role == "volunteer":
         assert body.status_code == 404
         return
     data = body.json()
-    assert (data["iin"] == teammate.iin) is sees_full
-    assert (data["phone"] == teammate.phone_display) is sees_full
+    assert (data["iin"] == teammate_record.iin) is sees_full
+    assert (data["phone"] == teammate_record.phone_display) is sees_full
     if not sees_full:
-        assert "•" in data["iin"] and teammate.iin[2:10] not in data["iin"]
+        assert "•" in data["iin"] and teammate_record.iin[2:10] not in data["iin"]
         assert data["birth_date"] is None
 
 
@@ -177,16 +180,16 @@ def test_a_volunteer_sees_their_own_iin(api, volunteer):
     assert data["iin"] == volunteer.volunteer.iin
 
 
-def test_searching_by_iin_needs_the_right_to_see_it(api, analyst, inspector, teammate):
-    prefix = teammate.iin[:8]
+def test_searching_by_iin_needs_the_right_to_see_it(api, analyst, inspector, teammate_record):
+    prefix = teammate_record.iin[:8]
     assert api(analyst).get(f"/api/v1/volunteers/?q={prefix}").json()["count"] == 0
     assert api(inspector).get(f"/api/v1/volunteers/?q={prefix}").json()["count"] >= 1
 
 
-def test_the_volunteer_list_page_masks_for_the_leader(web, leader, teammate):
+def test_the_volunteer_list_page_masks_for_the_leader(web, leader, teammate_record):
     page = web(leader).get(reverse("volunteer-list")).content.decode()
-    assert teammate.last_name in page
-    assert teammate.iin not in page
+    assert teammate_record.last_name in page
+    assert teammate_record.iin not in page
 
 
 def test_a_chief_without_a_region_sees_nothing(api, group):

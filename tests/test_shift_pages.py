@@ -100,7 +100,7 @@ def test_another_districts_shift_and_zone_are_404(web, other_inspector, other_vo
     page = client.get(reverse("shift-list"), {"week": week_of(timezone.localdate(shift.starts_at))})
     assert all(not day["shifts"] for day in page.context["days"])
     assert zone not in client.get(reverse("zone-list")).context["zones"]
-    assert web(other_volunteer.user).get(reverse("shift-detail", args=[shift.pk])).status_code == 404
+    assert web(other_volunteer).get(reverse("shift-detail", args=[shift.pk])).status_code == 404
 
 
 # The inspector's week

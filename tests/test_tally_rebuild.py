@@ -103,7 +103,7 @@ def test_a_bulk_batch_and_meddled_tallies_are_found_then_mended_by_the_rebuild(
         in_bulk(person, group=group, when=after, outcome="solved"),
         in_bulk(lone, group=None, when=after),
         in_bulk(lone, group=None, when=after),
-        in_bulk(other_volunteer, group=other_group, when=before),
+        in_bulk(other_volunteer.volunteer, group=other_group, when=before),
         in_bulk(person, group=group, when=after, status=ReportStatus.REJECTED),
     ]
     in_bulk(person, group=group, when=after, status=ReportStatus.REJECTED, duplicate_of=batch[0])

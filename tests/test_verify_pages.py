@@ -76,7 +76,7 @@ def test_the_urls_are_where_the_contract_says():
 def test_the_queue_is_oldest_first_and_only_the_inspectors_districts(web, inspector, volunteer, other_volunteer):
     older = file_report(volunteer, minutes_ago=50)
     newer = file_report(volunteer, minutes_ago=10)
-    theirs = file_report(other_volunteer.user)
+    theirs = file_report(other_volunteer)
     page = web(inspector).get(QUEUE)
     assert page.status_code == 200
     assert [r.pk for r in page.context["reports"]] == [older.pk, newer.pk]
@@ -174,7 +174,7 @@ def test_a_volunteer_and_a_leader_have_no_queue(web, volunteer, leader):
 
 @pytest.mark.parametrize("persona", ["inspector", "volunteer", "leader"])
 def test_another_districts_report_is_not_found(request, web, persona, other_volunteer):
-    theirs = file_report(other_volunteer.user)
+    theirs = file_report(other_volunteer)
     client = web(request.getfixturevalue(persona))
     assert client.get(reverse("report-detail", args=[theirs.pk])).status_code == 404
     assert act(client, theirs, action="verify").status_code == 404
@@ -251,7 +251,7 @@ def test_a_rejection_without_a_reason_shows_an_error_and_changes_nothing(web, en
 
 def test_a_duplicate_of_an_unknown_or_foreign_report_is_refused(web, english, inspector, volunteer, other_volunteer):
     report = file_report(volunteer)
-    theirs = file_report(other_volunteer.user)
+    theirs = file_report(other_volunteer)
     client = web(inspector)
     for number in ("", str(theirs.pk), str(report.pk), "abc"):
         page = act(client, report, action="duplicate", original=number)
@@ -266,7 +266,7 @@ def test_bulk_verify_says_how_many_and_which_were_skipped(web, english, inspecto
     second = file_report(leader, minutes_ago=20)
     third = file_report(volunteer, minutes_ago=10)
     reporting.report_mark_duplicate(report=third, original=first, by=inspector)
-    theirs = file_report(other_volunteer.user)
+    theirs = file_report(other_volunteer)
     client = web(inspector)
     response = client.post(
         reverse("verify-bulk"),

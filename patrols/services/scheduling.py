@@ -381,7 +381,12 @@ def shift_signup(*, shift: Shift, volunteer: Volunteer, by: User) -> Assignment:
     kind = ShiftEventKind.SIGNED_UP if status == AssignmentStatus.SIGNED_UP else ShiftEventKind.WAITLISTED
     _event(shift, kind, by=by, volunteer=volunteer)
     if volunteer.user_id and by.pk != volunteer.user_id:
-        notify(users=[volunteer.user], kind=NotificationKind.ASSIGNED, shift=shift, waitlisted=status != "signed_up")
+        notify(
+            users=[volunteer.user],
+            kind=NotificationKind.ASSIGNED,
+            shift=shift,
+            waitlisted=status == AssignmentStatus.WAITLISTED,
+        )
     return assignment
 
 
