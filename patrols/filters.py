@@ -127,18 +127,22 @@ def _moment(value: datetime.date | datetime.datetime, edge: str) -> datetime.dat
     return _start_of(value if edge == "from" else value + datetime.timedelta(days=1))
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class MomentBoundFilter(django_filters.Filter):
-    """`edge="from"` keeps rows whose `field_name` is at or after a moment, `edge="to"` at or before it.
-
-    A date as `to` means the whole of that day (Almaty time).
-    """
+class _WindowEdge:
+    """One edge of a time window: `edge` is "from" or "to", the value a moment or a date (MomentField)."""
 
     field_class = MomentField
 
     def __init__(self, *args, edge: str, **kwargs):
         self.edge = edge
         super().__init__(*args, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MomentBoundFilter(_WindowEdge, django_filters.Filter):
+    """`edge="from"` keeps rows whose `field_name` is at or after a moment, `edge="to"` at or before it.
+
+    A date as `to` means the whole of that day (Almaty time).
+    """
 
     def filter(self, qs, value):
         if value is None:
@@ -151,17 +155,11 @@ class MomentBoundFilter(django_filters.Filter):
         return qs.filter(**{f"{self.field_name}__{lookup}": _moment(value, self.edge)})
 
 
-class MomentFilter(django_filters.CharFilter):
+class MomentFilter(_WindowEdge, django_filters.CharFilter):
     """Shifts overlapping a window: `from` keeps those ending after it, `to` those starting before it.
 
     A date as `to` means the whole of that day. (A CharFilter so the schema shows it as a string with its label.)
     """
-
-    field_class = MomentField
-
-    def __init__(self, *args, edge: str, **kwargs):
-        self.edge = edge
-        super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
         if value is None:
