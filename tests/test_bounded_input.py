@@ -18,6 +18,7 @@ from PIL import Image, PngImagePlugin
 
 from patrols.models import ApiToken, Report, ReportPhoto
 from tests.test_reports_api import filed, jpeg, upload
+from tests.test_shifts_api import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -252,6 +253,26 @@ def test_a_geojson_crs_is_refused_in_json(api, inspector, district):
     assert response.status_code == 400
     assert response["Content-Type"].startswith("application/json")
     assert "crs" in response.json()["geometry"][0] and "WGS84" in response.json()["geometry"][0]
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "MultiLineString", "coordinates": [{"key": [1, "", ""]}, [[77.0, 43.0], [77.1, 43.1]]]},
+        {"type": "LineString", "coordinates": [[77.0, 43.0], ["77.1", 43.1]]},
+        {"type": "LineString", "coordinates": [[77.0, 43.0], [True, 43.1]]},
+        {"type": "Polygon", "coordinates": [[[77.0, 43.0], [77.1], [77.1, 43.1], [77.0, 43.0]]]},
+        {"type": "Point", "coordinates": "77.0,43.0"},
+    ],
+)
+def test_geojson_coordinates_that_are_not_numbers_get_a_clear_400(api, inspector, district, zone, geometry):
+    before = snapshot()
+    for method, path in (("post", "/api/v1/zones/"), ("patch", f"/api/v1/zones/{zone.pk}/")):
+        body = {"district": district.code, "name": "Bad", "kind": "route", "geometry": geometry}
+        response = getattr(api(inspector), method)(path, body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400, response.content
+        assert "coordinates are not a valid" in response.json()["geometry"][0]
+    assert snapshot() == before
 
 
 def test_many_usernames_from_one_address_are_refused_for_a_while(client, volunteer, settings):

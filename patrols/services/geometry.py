@@ -83,12 +83,35 @@ def covered_by(boundary: GEOSGeometry, shape: GEOSGeometry, *, tolerance_m: floa
     return boundary.transform(transform, clone=True).buffer(tolerance_m).covers(shape.transform(transform, clone=True))
 
 
+def _list(value) -> list:
+    if not isinstance(value, list):
+        raise ValueError("a GeoJSON array was expected")
+    return value
+
+
+def _position(value) -> tuple[float, float]:
+    """Longitude and latitude as finite numbers (a third coordinate, the height, is dropped)."""
+    pair = _list(value)[:2]
+    if len(pair) < 2 or any(isinstance(n, bool) or not isinstance(n, int | float) for n in pair):
+        raise ValueError("a position is two numbers")
+    x, y = float(pair[0]), float(pair[1])
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise ValueError("a position is two finite numbers")
+    return x, y
+
+
+def _positions(value) -> list[tuple[float, float]]:
+    return [_position(item) for item in _list(value)]
+
+
+# Every array and number is checked before GEOS sees it: GEOS takes a string's letters as coordinates and fails
+# deep in C with an error no caller expects.
 _BUILDERS = {
-    "Point": lambda c: Point(*c[:2]),
-    "LineString": lambda c: LineString([tuple(p[:2]) for p in c]),
-    "MultiLineString": lambda c: MultiLineString([LineString([tuple(p[:2]) for p in line]) for line in c]),
-    "Polygon": lambda c: Polygon(*[[tuple(p[:2]) for p in ring] for ring in c]),
-    "MultiPolygon": lambda c: MultiPolygon([Polygon(*[[tuple(p[:2]) for p in ring] for ring in poly]) for poly in c]),
+    "Point": lambda c: Point(*_position(c)),
+    "LineString": lambda c: LineString(_positions(c)),
+    "MultiLineString": lambda c: MultiLineString([LineString(_positions(line)) for line in _list(c)]),
+    "Polygon": lambda c: Polygon(*[_positions(ring) for ring in _list(c)]),
+    "MultiPolygon": lambda c: MultiPolygon([Polygon(*[_positions(ring) for ring in _list(p)]) for p in _list(c)]),
 }
 
 
