@@ -105,6 +105,21 @@ def build_iin(birth_date: datetime.date, *, female: bool, serial: int) -> str:
     raise ValueError("no valid IIN for this date")
 
 
+KATO_LENGTH = 9
+
+
+def validate_kato(value: str) -> None:
+    """A KATO code (the classifier of administrative-territorial objects) is nine digits."""
+    if not (isinstance(value, str) and len(value) == KATO_LENGTH and value.isascii() and value.isdigit()):
+        raise ValidationError(_("A KATO code is 9 digits, for example 196800000."), code="kato")
+
+
+def kato_of_region(iso_code: str) -> str | None:
+    """The KATO code of a region from its ISO 3166-2:KZ code: both begin with the same two digits (KZ-19: 19…)."""
+    digits = iso_code.removeprefix("KZ-")
+    return f"{digits}0000000" if len(digits) == 2 and digits.isdigit() else None
+
+
 # Free text a person types: a line, a paragraph, an account of what happened. Longer input is refused, not cut.
 SHORT_TEXT = 500
 NOTE_TEXT = 2000

@@ -61,7 +61,7 @@ from patrols.services.scheduling import (
     series_occurrences,
     shift_signup,
 )
-from patrols.validators import age_on, iin_birth_date, validate_iin
+from patrols.validators import age_on, iin_birth_date, validate_iin, validate_kato
 
 PASSWORD = "demo-pass-42"
 TALGAR = "KZ-19-TAL"
@@ -132,6 +132,25 @@ class TestTheDemoCountry:
         for group in Group.objects.select_related("inspector", "settlement"):
             _check_group(group)
             assert group.memberships.filter(volunteer=group.leader, left_on=None).exists(), group
+
+    def test_rural_districts_have_their_villages_with_kato_codes(self, demo):
+        rural = District.objects.exclude(region__code__in=["KZ-71", "KZ-75", "KZ-79"]).annotate(
+            villages=Count("settlements")
+        )
+        assert rural.count() >= 60
+        assert all(20 <= district.villages <= 60 for district in rural), [
+            (d.code, d.villages) for d in rural if not 20 <= d.villages <= 60
+        ]
+        assert Settlement.objects.filter(district__region__code__in=["KZ-71", "KZ-75", "KZ-79"]).count() == 0
+        for place in [*Region.objects.all(), *District.objects.all(), *Settlement.objects.select_related("district")]:
+            validate_kato(place.kato)
+        for settlement in Settlement.objects.select_related("district__region"):
+            assert settlement.kato[:4] == settlement.district.kato[:4], settlement
+            region = settlement.district.region
+            assert settlement.district.kato[:2] == region.kato[:2] == region.code[3:5]
+            assert settlement.name_kk and settlement.name_ru and settlement.name_en.isascii(), settlement
+        names = Counter(Settlement.objects.values_list("district", "name_kk"))
+        assert max(names.values()) == 1, "a name is used once in a district"
 
     def test_the_story_happens_in_talgar_district(self, demo):
         talgar = District.objects.get(code=TALGAR)

@@ -58,7 +58,7 @@ class RegionSerializer(CentreMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Region
-        fields = ["code", "kind", "name", "name_kk", "name_ru", "name_en", "lat", "lng"]
+        fields = ["code", "kato", "kind", "name", "name_kk", "name_ru", "name_en", "lat", "lng"]
 
 
 class DistrictSerializer(CentreMixin, serializers.ModelSerializer):
@@ -68,7 +68,7 @@ class DistrictSerializer(CentreMixin, serializers.ModelSerializer):
 
     class Meta:
         model = District
-        fields = ["code", "region", "name", "name_kk", "name_ru", "name_en", "lat", "lng", "has_boundary"]
+        fields = ["code", "kato", "region", "name", "name_kk", "name_ru", "name_en", "lat", "lng", "has_boundary"]
 
     def get_has_boundary(self, obj) -> bool:
         return obj.boundary is not None
@@ -80,7 +80,7 @@ class SettlementSerializer(CentreMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Settlement
-        fields = ["code", "district", "name", "name_kk", "name_ru", "name_en", "lat", "lng"]
+        fields = ["code", "kato", "district", "name", "name_kk", "name_ru", "name_en", "lat", "lng"]
 
 
 class MeSerializer(serializers.ModelSerializer):

@@ -29,10 +29,10 @@ from .people import (
     _save_people,
 )
 from .reports import OUTCOME_WEIGHTS, _words
+from .villages import CITY_REGIONS
 
 # Every region but the three cities gets this many districts at least; the cities have no village groups.
 DISTRICTS_PER_REGION = 11
-CITY_REGIONS = ("KZ-71", "KZ-75", "KZ-79")
 CHIEF_REGION = STORY_REGION
 
 

@@ -42,6 +42,7 @@ from .country import (
     _short_name,
     story_region_boundaries,
 )
+from .villages import district_katos, real_settlement_katos, villages
 
 # The demo's "today": ages, applications and registrations are counted from it, so every run builds the same people.
 AS_OF = datetime.date(2026, 6, 1)
@@ -474,7 +475,17 @@ def _plan(*, members_per_group: tuple[int, int]) -> _Plan:
                 if left is None and person.status == VolunteerStatus.REGISTERED and person not in _people(plan):
                     plan.members.append((person, max(joined, datetime.date(2025, 5, 1)), None))
     _number(groups)
-    return _Plan(districts, settlements, accounts, inspectors, groups)
+    return _Plan(districts, _with_katos(districts, settlements), accounts, inspectors, groups)
+
+
+def _with_katos(districts: list[dict[str, str]], settlements: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The districts and real settlements with their demo KATO codes, and the made-up villages after them."""
+    district_kato = district_katos(districts)
+    settlement_kato = real_settlement_katos(settlements, districts)
+    for row in districts:
+        row["kato"] = district_kato[row["code"]]
+    real = [{**row, "kato": settlement_kato[row["code"]]} for row in settlements]
+    return real + villages(districts, settlements, story_region_boundaries(districts))
 
 
 def _number(groups: list[_GroupPlan]) -> None:
@@ -544,6 +555,7 @@ def _save_geography(plan: _Plan) -> tuple[dict[str, District], dict[str, Settlem
             name_kk=row["name_kk"],
             name_ru=row["name_ru"],
             name_en=row["name_en"],
+            kato=row.get("kato"),
             centre=_point(row),
             boundary=boundaries.get(row["code"]),
         )
@@ -560,6 +572,7 @@ def _save_geography(plan: _Plan) -> tuple[dict[str, District], dict[str, Settlem
             name_kk=row["name_kk"],
             name_ru=row["name_ru"],
             name_en=row["name_en"],
+            kato=row.get("kato"),
             centre=_point(row),
         )
         for row in plan.settlements

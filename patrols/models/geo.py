@@ -5,10 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 from ..choices import RegionKind
 from ..scope import GeoQuerySet
-from .base import NamedInThreeLanguages
+from .base import KatoCoded, NamedInThreeLanguages
 
 
-class Region(NamedInThreeLanguages):
+class Region(KatoCoded, NamedInThreeLanguages):
     """An oblys or a city of republican significance, coded by ISO 3166-2:KZ."""
 
     code = models.CharField(_("code"), max_length=12, unique=True)
@@ -27,7 +27,7 @@ class Region(NamedInThreeLanguages):
         verbose_name_plural = _("regions")
 
 
-class District(NamedInThreeLanguages):
+class District(KatoCoded, NamedInThreeLanguages):
     """An audan or a city district: the unit an inspector answers for."""
 
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="districts", verbose_name=_("region"))
@@ -52,7 +52,7 @@ class District(NamedInThreeLanguages):
         verbose_name_plural = _("districts")
 
 
-class Settlement(NamedInThreeLanguages):
+class Settlement(KatoCoded, NamedInThreeLanguages):
     """An auyl or a town inside a district."""
 
     district = models.ForeignKey(
