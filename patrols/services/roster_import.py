@@ -9,14 +9,11 @@ history and their memberships are written in one transaction.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime
 import io
 import logging
 import re
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -30,11 +27,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from kombu.exceptions import OperationalError
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -43,6 +39,7 @@ from openpyxl.utils.datetime import from_excel
 from ..choices import RosterImportStatus, VolunteerStatus
 from ..models import District, Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
 from ..scope import manageable_districts
+from . import tables
 from .roster import CURRENT_CONSENT_VERSION, _require_manageable, iin_taken_message, volunteer_build
 
 logger = logging.getLogger(__name__)
@@ -54,57 +51,48 @@ WRITE_BATCH = 1000
 LOOKUP_BATCH = 900
 
 
-@dataclass(frozen=True)
-class Column:
-    """A column of the roster file: its technical name, label, rule for the template, and other accepted names."""
-
-    name: str
-    label: Promise
-    required: bool
-    hint: Promise
-    aliases: tuple[str, ...] = ()
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("last_name", gettext_lazy("Last name"), True, gettext_lazy("Required."), ("Фамилия", "Тегі")),
-    Column("first_name", gettext_lazy("First name"), True, gettext_lazy("Required."), ("Имя", "Аты")),
-    Column("patronymic", gettext_lazy("Patronymic"), False, gettext_lazy("Optional."), ("Отчество", "Әкесінің аты")),
-    Column(
+COLUMNS: tuple[tables.Column, ...] = (
+    tables.Column("last_name", gettext_lazy("Last name"), True, gettext_lazy("Required."), ("Фамилия", "Тегі")),
+    tables.Column("first_name", gettext_lazy("First name"), True, gettext_lazy("Required."), ("Имя", "Аты")),
+    tables.Column(
+        "patronymic", gettext_lazy("Patronymic"), False, gettext_lazy("Optional."), ("Отчество", "Әкесінің аты")
+    ),
+    tables.Column(
         "iin",
         gettext_lazy("IIN"),
         True,
         gettext_lazy("Required: 12 digits, with any leading zeros."),
         ("ИИН", "ЖСН"),
     ),
-    Column(
+    tables.Column(
         "phone",
         gettext_lazy("Phone"),
         True,
         gettext_lazy("Required: a Kazakh mobile number, for example +7 701 234 56 78."),
         ("Телефон",),
     ),
-    Column(
+    tables.Column(
         "birth_date",
         gettext_lazy("Date of birth"),
         False,
         gettext_lazy("Optional: DD.MM.YYYY; taken from the IIN when empty."),
         ("Дата рождения", "Туған күні", "birth date"),
     ),
-    Column(
+    tables.Column(
         "group",
         gettext_lazy("Group"),
         False,
         gettext_lazy("Optional: the name of a group of the district, as it is written in the system."),
         ("Группа", "Топ"),
     ),
-    Column(
+    tables.Column(
         "joined_on",
         gettext_lazy("Joined on"),
         False,
         gettext_lazy("Optional: the day the volunteer joined the group, DD.MM.YYYY; today when empty."),
         ("Дата вступления", "Кірген күні"),
     ),
-    Column(
+    tables.Column(
         "consent_version",
         gettext_lazy("Consent version"),
         False,
@@ -117,58 +105,19 @@ COLUMNS_BY_NAME = {column.name: column for column in COLUMNS}
 _FIELD_COLUMNS = frozenset({"last_name", "first_name", "patronymic", "iin", "phone", "birth_date", "consent_version"})
 TEXT_FIELDS = ("last_name", "first_name", "patronymic", "phone", "group", "consent_version")
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DAY_MONTH_YEAR = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _YEAR_MONTH_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _IIN_SHAPE = re.compile(r"\d{12}")
 
 
 def column_label(name: str) -> str:
-    """The label of a column (by technical name) in the active language; the name itself when unknown."""
-    column = COLUMNS_BY_NAME.get(name)
-    return str(column.label) if column else name
+    """The label of a roster column (by technical name) in the active language; the name itself when unknown."""
+    return tables.column_label(COLUMNS, name)
 
 
 def _format_error() -> ValidationError:
     message = _("Upload the roster as an XLSX workbook or a CSV file (UTF-8 or Windows-1251).")
     return ValidationError({"file": ValidationError(message, code="format")})
-
-
-def _decode_text(data: bytes) -> str | None:
-    """The text of a CSV file in UTF-8 (with or without a BOM) or Windows-1251; None when it is not text."""
-    if data.startswith(codecs.BOM_UTF8):
-        candidates: tuple[tuple[str, bytes], ...] = (("utf-8", data[len(codecs.BOM_UTF8) :]),)
-    else:
-        candidates = (("utf-8", data), ("cp1251", data))
-    for encoding, payload in candidates:
-        try:
-            text = payload.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        # Windows-1251 decodes almost any bytes, so a binary file is told apart by its control characters.
-        return None if _CONTROL_CHARACTERS.search(text) else text
-    return None
-
-
-def _sniff(data: bytes) -> str | None:
-    """The kind of file, "xlsx" or "csv", from its bytes; None when it is neither."""
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                names = archive.namelist()
-        except zipfile.BadZipFile:
-            return None
-        return "xlsx" if any(name.startswith("xl/") for name in names) else None
-    return "csv" if _decode_text(data) is not None else None
-
-
-def _unpacked_bytes(data: bytes) -> int:
-    """What an XLSX (a zip) holds once unpacked, as its directory declares it (zipfile reads no more than that)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return sum(member.file_size for member in archive.infolist())
-    except zipfile.BadZipFile:
-        return 0
 
 
 def _too_much_unpacked() -> str:
@@ -211,10 +160,10 @@ def roster_import_start(*, by: User, district: District, upload: UploadedFile) -
         raise ValidationError({"file": ValidationError(_("The file is empty."), code="empty")})
     name = Path(upload.name or "").name
     suffix = Path(name).suffix.lower()
-    kind = _sniff(data)
+    kind = tables.sniff(data)
     if suffix not in {".xlsx", ".csv"} or kind != suffix[1:]:
         raise _format_error()
-    if kind == "xlsx" and _unpacked_bytes(data) > settings.ROSTER_IMPORT_MAX_UNPACKED_BYTES:
+    if kind == "xlsx" and tables.unpacked_bytes(data) > settings.ROSTER_IMPORT_MAX_UNPACKED_BYTES:
         # Checked before any worker opens it: a small file of repeated strings can unpack to hundreds of megabytes.
         raise ValidationError({"file": ValidationError(_too_much_unpacked(), code="too_large")})
     roster_import = RosterImport(
@@ -242,144 +191,18 @@ def _queue(import_id: int) -> None:
         roster_import_run(import_id=import_id)
 
 
-def _error(row: int | None, field_name: str, message: str) -> dict:
-    return {"row": row, "field": field_name, "message": str(message)}
-
-
-def _header_key(value: object) -> str:
-    """A header cell compared without case, spaces, underscores or a trailing asterisk or colon."""
-    text = str(value if value is not None else "").replace("_", " ").strip().rstrip("*:").strip()
-    return " ".join(text.split()).casefold()
-
-
-def _header_names() -> dict[str, str]:
-    """Every accepted header (technical names, aliases, labels in every language) mapped to its column."""
-    names: dict[str, str] = {}
-    for column in COLUMNS:
-        accepted = {column.name, *column.aliases}
-        for code, _name in settings.LANGUAGES:
-            with translation.override(code):
-                accepted.add(str(column.label))
-        for header in accepted:
-            names[_header_key(header)] = column.name
-    return names
-
-
-def _is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _rows_of(data: bytes, kind: str) -> Iterator[tuple[int, Iterable]]:
-    """(spreadsheet row number, cells) for every row of the first sheet or of the CSV text."""
-    if kind == "xlsx":
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = workbook.active or workbook.worksheets[0]
-            # Some programs write a wrong sheet size, which would hide rows from a read-only workbook.
-            sheet.reset_dimensions()
-            yield from enumerate(sheet.iter_rows(values_only=True), start=1)
-        finally:
-            workbook.close()
-        return
-    text = _decode_text(data)
-    if text is None:
-        raise ValueError("not a text file")
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    yield from enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
-
-
-@dataclass
-class _Row:
-    number: int
-    cells: dict[str, object]
-
-
-def _read_header(number: int, values: list, names: dict[str, str]) -> tuple[dict[int, str], list[dict]]:
-    """Which column each position holds, and the header's errors (missing or repeated columns)."""
-    positions: dict[str, int] = {}
-    errors: list[dict] = []
-    for position, value in enumerate(values):
-        name = names.get(_header_key(value))
-        if name is None:
-            continue
-        if name in positions:
-            message = _("The column “%(column)s” appears twice in the header row.") % {"column": column_label(name)}
-            errors.append(_error(number, name, message))
-            continue
-        positions[name] = position
-    if not positions:
-        message = _("The first row must name the columns: download the template to see them.")
-        return {}, [_error(number, "", message)]
-    for column in COLUMNS:
-        if column.required and column.name not in positions:
-            message = _("The required column “%(column)s” is missing from the header row.") % {"column": column.label}
-            errors.append(_error(number, column.name, message))
-    return {position: name for name, position in positions.items()}, errors
-
-
-def _parse(data: bytes, *, max_rows: int) -> tuple[list[_Row], list[dict]]:
-    """The file's filled rows by column name, or the errors that stop the import before any row is checked."""
-    unreadable = [_error(None, "", _("The file could not be read: save it again as XLSX or CSV and upload it."))]
-    kind = _sniff(data)
-    if kind is None:
-        return [], unreadable
-    if kind == "xlsx" and _unpacked_bytes(data) > settings.ROSTER_IMPORT_MAX_UNPACKED_BYTES:
-        return [], [_error(None, "", _too_much_unpacked())]
-    names = _header_names()
-    header: dict[int, str] | None = None
-    rows: list[_Row] = []
-    try:
-        for number, raw in _rows_of(data, kind):
-            values = list(raw)
-            if header is None:
-                if all(_is_blank(value) for value in values):
-                    continue
-                header, errors = _read_header(number, values, names)
-                if errors:
-                    return [], errors
-                continue
-            cells = {name: values[position] if position < len(values) else None for position, name in header.items()}
-            # A row with nothing in the known columns is skipped, such as one only numbered in advance.
-            if all(_is_blank(value) for value in cells.values()):
-                continue
-            if len(rows) >= max_rows:
-                message = _("The file has more than %(limit)d rows: split it into smaller files.") % {"limit": max_rows}
-                return [], [_error(None, "", message)]
-            rows.append(_Row(number, cells))
-    except Exception:
-        # A damaged file makes the readers raise all sorts of errors; the uploader gets the same answer for each.
-        logger.warning("Roster file could not be read", exc_info=True)
-        return [], unreadable
-    if not rows:
-        return [], [_error(None, "", _("The file has no volunteers in it: fill in the rows under the header."))]
-    return rows, []
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime.datetime):
-        value = value.date()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def _iin(value: object) -> str:
     """An IIN as 12 digits: a spreadsheet stores it as a number and drops its leading zeros."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value).zfill(12)
-    return re.sub(r"\s", "", _text(value)).lstrip("'")
+    return re.sub(r"\s", "", tables.cell_text(value)).lstrip("'")
 
 
 def _date(value: object) -> datetime.date | None:
     """A date cell, a YYYY-MM-DD or DD.MM.YYYY text, or an unformatted spreadsheet date; raises ValueError."""
-    if _is_blank(value):
+    if tables.is_blank(value):
         return None
     if isinstance(value, datetime.datetime):
         return value.date()
@@ -448,9 +271,9 @@ class _Plan:
 
 def _validation_errors(row: int, error: ValidationError) -> list[dict]:
     if not hasattr(error, "error_dict"):
-        return [_error(row, "", message) for message in error.messages]
+        return [tables.problem(row, "", message) for message in error.messages]
     return [
-        _error(row, name if name in _FIELD_COLUMNS else "", message)
+        tables.problem(row, name if name in _FIELD_COLUMNS else "", message)
         for name, messages in error.message_dict.items()
         for message in messages
     ]
@@ -459,7 +282,7 @@ def _validation_errors(row: int, error: ValidationError) -> list[dict]:
 class _RowChecker:
     """Checks the rows of one import against each other, the district's groups and the people already registered."""
 
-    def __init__(self, *, roster_import: RosterImport, rows: list[_Row], by: User) -> None:
+    def __init__(self, *, roster_import: RosterImport, rows: list[tables.Row], by: User) -> None:
         self.roster_import = roster_import
         self.district = roster_import.district
         self.today = timezone.localdate()
@@ -471,7 +294,7 @@ class _RowChecker:
         self.known, self.active = _known_people(iins=iins, by=by, district=self.district)
         self.first_row_of: dict[str, int] = {}
 
-    def check_all(self, rows: list[_Row]) -> _Plan:
+    def check_all(self, rows: list[tables.Row]) -> _Plan:
         """Every row checked, with the count of checked rows saved as it goes for a polling page."""
         plan = _Plan()
         for position, row in enumerate(rows, start=1):
@@ -493,23 +316,25 @@ class _RowChecker:
             }
         return None, _("There is no active group “%(name)s” in this district.") % {"name": name}
 
-    def _read_date(self, row: _Row, name: str, errors: list[dict]) -> tuple[datetime.date | None, bool]:
+    def _read_date(self, row: tables.Row, name: str, errors: list[dict]) -> tuple[datetime.date | None, bool]:
         """The column's date, and whether it could be read."""
         value = row.cells.get(name)
         try:
             return _date(value), True
         except (ValueError, TypeError, OverflowError):
-            message = _("“%(value)s” is not a date: write it as DD.MM.YYYY or YYYY-MM-DD.") % {"value": _text(value)}
-            errors.append(_error(row.number, name, message))
+            message = _("“%(value)s” is not a date: write it as DD.MM.YYYY or YYYY-MM-DD.") % {
+                "value": tables.cell_text(value)
+            }
+            errors.append(tables.problem(row.number, name, message))
             return None, False
 
-    def check(self, row: _Row, plan: _Plan) -> None:
+    def check(self, row: tables.Row, plan: _Plan) -> None:
         """One row: its errors, or the volunteer and membership it adds to the plan."""
         number = row.number
-        text = {name: _text(row.cells.get(name)) for name in TEXT_FIELDS}
+        text = {name: tables.cell_text(row.cells.get(name)) for name in TEXT_FIELDS}
         iin = _iin(row.cells.get("iin"))
         errors = [
-            _error(number, column.name, _("Fill in “%(column)s”.") % {"column": column.label})
+            tables.problem(number, column.name, _("Fill in “%(column)s”.") % {"column": column.label})
             for column in COLUMNS
             if column.required and not (iin if column.name == "iin" else text[column.name])
         ]
@@ -518,17 +343,17 @@ class _RowChecker:
         joined_on, _joined_on_read = self._read_date(row, "joined_on", errors)
         joined_on = joined_on or self.today
         if joined_on > self.today:
-            errors.append(_error(number, "joined_on", _("The joining date cannot be in the future.")))
+            errors.append(tables.problem(number, "joined_on", _("The joining date cannot be in the future.")))
         group = None
         if text["group"]:
             group, message = self._group(text["group"])
             if group is None:
-                errors.append(_error(number, "group", message))
+                errors.append(tables.problem(number, "group", message))
         if iin:
             first = self.first_row_of.setdefault(iin, number)
             if first != number:
                 message = _("This IIN is already on row %(row)d of the file.") % {"row": first}
-                errors.append(_error(number, "iin", message))
+                errors.append(tables.problem(number, "iin", message))
         person = self.known.get(iin) if iin else None
         if person is not None:
             self._check_known(number, person, group, text["group"], joined_on, errors, plan)
@@ -553,16 +378,16 @@ class _RowChecker:
         """A registered person is only put into a group, and only by someone who keeps them."""
         if not person.manageable:
             # Says nothing of where: the uploader may not see this volunteer.
-            errors.append(_error(number, "iin", iin_taken_message(in_your_roster=False)))
+            errors.append(tables.problem(number, "iin", iin_taken_message(in_your_roster=False)))
             return
         if not group_name:
             message = _("This volunteer is already in your roster: fill in “%(column)s” to add them to a group.") % {
                 "column": column_label("group")
             }
-            errors.append(_error(number, "iin", message))
+            errors.append(tables.problem(number, "iin", message))
             return
         if person.status in {VolunteerStatus.REFUSED, VolunteerStatus.RETIRED}:
-            errors.append(_error(number, "iin", _("A refused or retired volunteer cannot join a group.")))
+            errors.append(tables.problem(number, "iin", _("A refused or retired volunteer cannot join a group.")))
             return
         if group is not None and not errors and (person.pk, group.pk) not in self.active:
             plan.memberships.append(Membership(volunteer_id=person.pk, group=group, joined_on=joined_on))
@@ -638,7 +463,7 @@ def _run(roster_import: RosterImport) -> RosterImport:
     import_id = roster_import.pk
     by = roster_import.uploaded_by
     if by is None or not manageable_districts(by).filter(pk=roster_import.district_id).exists():
-        return _fail(import_id, [_error(None, "", _("You cannot change the roster of this district."))])
+        return _fail(import_id, [tables.problem(None, "", _("You cannot change the roster of this district."))])
     RosterImport.objects.filter(pk=import_id).update(
         status=RosterImportStatus.RUNNING,
         total_rows=0,
@@ -652,7 +477,13 @@ def _run(roster_import: RosterImport) -> RosterImport:
     except OSError:
         logger.warning("Roster import %s: the stored file cannot be opened", import_id, exc_info=True)
         data = b""
-    rows, errors = _parse(data, max_rows=settings.ROSTER_IMPORT_MAX_ROWS)
+    rows, errors = tables.read_table(
+        data,
+        COLUMNS,
+        max_rows=settings.ROSTER_IMPORT_MAX_ROWS,
+        too_much=_too_much_unpacked(),
+        empty=_("The file has no volunteers in it: fill in the rows under the header."),
+    )
     if errors:
         return _fail(import_id, errors)
     RosterImport.objects.filter(pk=import_id).update(total_rows=len(rows))
@@ -666,7 +497,7 @@ def _run(roster_import: RosterImport) -> RosterImport:
         # Someone registered one of these people between the check and the write.
         logger.warning("Roster import %s collided with another change", import_id, exc_info=True)
         message = _("The roster changed while this file was being checked: upload it again.")
-        return _fail(import_id, [_error(None, "", message)], processed=len(rows))
+        return _fail(import_id, [tables.problem(None, "", message)], processed=len(rows))
 
 
 def roster_import_run(*, import_id: int) -> RosterImport:
@@ -681,7 +512,7 @@ def roster_import_run(*, import_id: int) -> RosterImport:
             # Whatever went wrong, an import left "running" would keep the inspector waiting forever.
             logger.exception("Roster import %s stopped", import_id)
             message = _("The import stopped because of an internal error: upload the file again.")
-            return _fail(import_id, [_error(None, "", message)])
+            return _fail(import_id, [tables.problem(None, "", message)])
 
 
 def roster_imports_recover(*, now: datetime.datetime | None = None) -> dict[str, int]:
@@ -707,7 +538,7 @@ def roster_imports_recover(*, now: datetime.datetime | None = None) -> dict[str,
                         "The import stopped %(times)d times before it finished (the server was restarted): "
                         "upload the file again."
                     ) % {"times": found.attempts}
-                    _fail(pk, [_error(None, "", message)])
+                    _fail(pk, [tables.problem(None, "", message)])
                 counts["failed"] += 1
                 continue
             # Looked at now: the next sweep waits a whole stall period again before it counts this one as stuck.
