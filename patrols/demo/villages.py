@@ -15,6 +15,7 @@ import random
 
 from django.contrib.gis.geos import MultiPolygon, Point
 
+from ..services.settlements import latin
 from .country import KM_PER_DEGREE, SEED
 
 VILLAGES_PER_DISTRICT = (20, 60)
@@ -77,19 +78,6 @@ WHOLE = (
     ("Шоқан", "Шокан"),
     ("Мағжан", "Магжан"),
 )
-_LATIN = {
-    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ж": "zh", "з": "z",
-    "и": "i", "й": "i", "к": "k", "қ": "k", "л": "l", "м": "m", "н": "n", "ң": "n", "о": "o", "ө": "o",
-    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f", "х": "kh", "һ": "h",
-    "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e", "ю": "yu",
-    "я": "ya",
-}  # fmt: skip
-
-
-def latin(name: str) -> str:
-    """A Kazakh name in Latin letters, as English maps write it (Қарабұлақ: Karabulak)."""
-    letters = "".join(_LATIN.get(char.lower(), char) for char in name)
-    return letters[:1].upper() + letters[1:]
 
 
 def district_katos(districts: list[dict[str, str]]) -> dict[str, str]:

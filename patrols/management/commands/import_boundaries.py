@@ -1,13 +1,11 @@
 """`manage.py import_boundaries FILE --level district|settlement [--dry-run]`: boundaries from a GeoJSON file."""
 
-from pathlib import Path
-
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from ...services.geo import LEVELS, boundaries_import, geojson_parse
+from ..files import file_bytes, refused
 
 
 class Command(BaseCommand):
@@ -25,26 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help=_("check the file and report, but save nothing"))
 
     def handle(self, *args, file: str, level: str, dry_run: bool, **options) -> None:
-        try:
-            raw = Path(file).read_bytes()
-        except OSError as error:
-            raise CommandError(
-                _("Cannot read %(file)s: %(reason)s") % {"file": file, "reason": error.strerror or error}
-            ) from error
+        raw = file_bytes(file)
         try:
             result = boundaries_import(data=geojson_parse(raw), level=level, dry_run=dry_run)
         except ValidationError as error:
-            for message in error.messages:
-                self.stderr.write(message)
-            count = len(error.messages)
-            raise CommandError(
-                ngettext(
-                    "%(file)s was not imported: %(count)d error, nothing changed.",
-                    "%(file)s was not imported: %(count)d errors, nothing changed.",
-                    count,
-                )
-                % {"file": file, "count": count}
-            ) from None
+            raise refused(self, file, error) from None
         if result.created:
             self.stdout.write(_("Created: %(codes)s") % {"codes": ", ".join(result.created)})
         if result.updated:
