@@ -11,7 +11,9 @@ After each step `tallies_rebuild()` brings the kept tallies up to date (timed: i
 bulk import), VACUUM ANALYZE tidies the tables (autovacuum would, in time; this server runs without it), and the
 endpoint is timed in-process through Django's test Client under production settings (DEBUG off), signed in by API
 token: warm-up requests, then timed ones; each answer's prevented count is checked against a direct count of the
-reports. The database is dropped at the end unless `--keep`.
+reports. A last phase adds the prevention work at national scale (6,000 settlements, 100,000 meetings, twelve months of
+crime counts for all; `bench/prevention.py`) and times the same totals again, against the last reports-only step.
+The database is dropped at the end unless `--keep`.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class Timing:
     median_ms: float
     p95_ms: float
     prevented: int
+    meetings: int = 0
 
 
 @dataclass
@@ -305,10 +308,19 @@ def settle() -> None:
     the timed requests do not share the disk and the cores with the flushing of a million rows just written."""
     from django.db import DatabaseError, connection
 
-    from patrols.models import CategoryYearTally, DistrictMonthTally, RegionMonthTally, Report, ReportTally
+    from patrols.models import (
+        CategoryYearTally,
+        DistrictMonthTally,
+        MeetingTally,
+        RegionMonthTally,
+        Report,
+        ReportTally,
+        SettlementYearTally,
+    )
 
+    tables = (Report, ReportTally, DistrictMonthTally, RegionMonthTally, CategoryYearTally)
     with connection.cursor() as cursor:
-        for model in (Report, ReportTally, DistrictMonthTally, RegionMonthTally, CategoryYearTally):
+        for model in (*tables, MeetingTally, SettlementYearTally):
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         try:
             cursor.execute("CHECKPOINT")
@@ -374,7 +386,10 @@ def time_totals(username: str, query: str, *, warmup: int, requests: int) -> Tim
         times.append((time.perf_counter() - start) * 1000)
         if response.status_code != 200:
             raise SystemExit(f"{url} as {username}: {response.status_code}")
-    return Timing(statistics.median(times), percentile(times, 0.95), response.json()["prevented"]["count"])
+    body = response.json()
+    return Timing(
+        statistics.median(times), percentile(times, 0.95), body["prevented"]["count"], body["meetings"]["count"]
+    )
 
 
 def table(steps: list[Step]) -> list[str]:
@@ -417,7 +432,56 @@ def table(steps: list[Step]) -> list[str]:
     return [line(head), rule, *(line(row) for row in rows), rule, line(ratio)]
 
 
-def run(*, database: str, redis_url: str, steps: list[int], warmup: int, requests: int, keep: bool) -> int:
+def prevention_phase(before: Step, *, year: int, now, warmup: int, requests: int) -> int:
+    """Add the prevention work at national scale and time the same totals again, against the reports-only step."""
+    from django.db import connections
+
+    from bench.prevention import direct_meetings, load_prevention
+    from patrols.demo import large
+    from patrols.services.tallies import tallies_rebuild
+
+    started = time.monotonic()
+    made = load_prevention(now=now)
+    print(
+        "\nPrevention work: "
+        + ", ".join(f"{count:,} {name.replace('_', ' ')}" for name, count in made.items())
+        + f" written in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+    started = time.monotonic()
+    differed = len(tallies_rebuild())
+    print(f"  tallies_rebuild(): {time.monotonic() - started:.1f} s ({differed:,} tally rows made or changed)")
+    settle()
+    national = time_totals("analyst", f"year={year}", warmup=warmup, requests=requests)
+    region = time_totals("chief", f"year={year}&region={large.CHIEF_REGION}", warmup=warmup, requests=requests)
+    failed = 0
+    for name, timing, code, reports_only in (
+        ("national", national, None, before.national),
+        ("region", region, large.CHIEF_REGION, before.region),
+    ):
+        counted = direct_meetings(year, region=code)
+        check = "equals" if counted == timing.meetings else f"DIFFERS FROM {counted:,} in"
+        print(
+            f"  {name:8}: median {timing.median_ms:.1f} ms, p95 {timing.p95_ms:.1f} ms "
+            f"({timing.p95_ms / reports_only.p95_ms:.2f}x the p95 with reports only, {reports_only.p95_ms:.1f} ms); "
+            f"meetings {timing.meetings:,} {check} a direct count",
+            flush=True,
+        )
+        failed += counted != timing.meetings
+    connections.close_all()
+    return 1 if failed else 0
+
+
+def run(
+    *,
+    database: str,
+    redis_url: str,
+    steps: list[int],
+    warmup: int,
+    requests: int,
+    keep: bool,
+    with_prevention: bool = True,
+) -> int:
     create_database(database)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="coordination.settings",
@@ -490,10 +554,12 @@ def run(*, database: str, redis_url: str, steps: list[int], warmup: int, request
                     return 1
             print(f"  load average while timing: {load_average:.1f} on {os.cpu_count()} cores", flush=True)
             results.append(Step(total, load_s, rebuild_s, differed, rows, national, region, load_average))
-        connections.close_all()
         print(f"\nGET /api/v1/dashboard/totals/?year={year} (analyst: national; chief: region={large.CHIEF_REGION})")
         for text in table(results):
             print(text)
+        if with_prevention:
+            return prevention_phase(results[-1], year=year, now=now, warmup=warmup, requests=requests)
+        connections.close_all()
         return 0
     finally:
         if not keep:
@@ -515,6 +581,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the database at the end (to EXPLAIN queries)")
+    parser.add_argument(
+        "--no-prevention", action="store_true", help="skip the last phase: the prevention work at national scale"
+    )
     options = parser.parse_args()
     steps = [int(step.replace("_", "")) for step in options.steps.split(",")]
     if steps != sorted(set(steps)) or steps[0] <= 0:
@@ -526,6 +595,7 @@ def main() -> int:
         warmup=options.warmup,
         requests=options.requests,
         keep=options.keep,
+        with_prevention=not options.no_prevention,
     )
 
 

@@ -333,6 +333,8 @@ REPORT_DUPLICATE_RADIUS_M = env_int("REPORT_DUPLICATE_RADIUS_M", 300)
 REPORT_DUPLICATE_WINDOW_MINUTES = env_int("REPORT_DUPLICATE_WINDOW_MINUTES", 120)
 # How late a report may be filed (an offline phone may send it days later).
 REPORT_MAX_AGE_DAYS = env_int("REPORT_MAX_AGE_DAYS", 30)
+# How late a meeting with residents may be logged as held (an inspector writes up the week's meetings later).
+MEETING_MAX_AGE_DAYS = env_int("MEETING_MAX_AGE_DAYS", 90)
 
 # Personal data retention (patrols.services.retention, daily). A volunteer who left (retired, refused, or out of
 # every group) is anonymised this many days after leaving; the details of other people in a rejected report are

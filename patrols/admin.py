@@ -15,10 +15,15 @@ from .models import (
     Category,
     District,
     Group,
+    Initiative,
+    InitiativeKind,
+    Meeting,
     Membership,
     Region,
     RosterImport,
     Settlement,
+    SettlementCrimeCount,
+    Topic,
     User,
     Volunteer,
     VolunteerStatusChange,
@@ -124,7 +129,18 @@ class GroupAdmin(admin.ModelAdmin):
 class BenchmarkAdmin(admin.ModelAdmin):
     """Yearly targets per scope, set by administrators; dashboards measure verified totals against them."""
 
-    list_display = ["year", "level", "region", "district", "prevented_target", "solved_target", "updated_at"]
+    list_display = [
+        "year",
+        "level",
+        "region",
+        "district",
+        "prevented_target",
+        "solved_target",
+        "meetings_target",
+        "initiative_target",
+        "crime_free_target",
+        "updated_at",
+    ]
     list_filter = ["year", "level", "region"]
     autocomplete_fields = ["region", "district"]
 
@@ -136,6 +152,47 @@ class CategoryAdmin(admin.ModelAdmin):
     list_display = ["code", "name_kk", "name_ru", "name_en", "sort_order", "is_active"]
     list_editable = ["sort_order", "is_active"]
     search_fields = ["code", "name_kk", "name_ru", "name_en"]
+
+
+@admin.register(Topic, InitiativeKind)
+class ManagedListAdmin(admin.ModelAdmin):
+    """The managed lists of meeting topics and kinds of village initiative, in three languages."""
+
+    list_display = ["code", "name_kk", "name_ru", "name_en", "sort_order", "is_active"]
+    list_editable = ["sort_order", "is_active"]
+    search_fields = ["code", "name_kk", "name_ru", "name_en"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Kept by the services, which keep their history and the tallies with them: the admin only reads."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Meeting)
+class MeetingAdmin(ReadOnlyAdmin):
+    list_display = ["held_at", "settlement", "district", "kind", "status", "residents"]
+    list_filter = ["status", "kind"]
+    search_fields = ["settlement__name_kk", "settlement__name_ru", "settlement__code"]
+
+
+@admin.register(Initiative)
+class InitiativeAdmin(ReadOnlyAdmin):
+    list_display = ["settlement", "kind", "adopted_on", "status", "lapsed_on"]
+    list_filter = ["status", "kind"]
+
+
+@admin.register(SettlementCrimeCount)
+class SettlementCrimeCountAdmin(ReadOnlyAdmin):
+    list_display = ["settlement", "month", "registered", "source", "updated_at"]
+    list_filter = ["month"]
 
 
 @admin.register(RosterImport)

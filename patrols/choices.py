@@ -122,6 +122,7 @@ class NotificationKind(models.TextChoices):
     CHECKIN_DECLINED = "checkin_declined", _("Your check-in was not confirmed")
     INSPECTOR_DIGEST = "inspector_digest", _("Morning digest")
     CHIEF_SUMMARY = "chief_summary", _("Weekly summary")
+    MEETING_REMINDER = "meeting_reminder", _("Reminder of a meeting with residents")
 
 
 class DeliveryChannel(models.TextChoices):
@@ -190,3 +191,35 @@ class AccessChannel(models.TextChoices):
     API = "api", _("API")
     WEB = "web", _("Web page")
     EXPORT = "export", _("Export")
+
+
+class MeetingKind(models.TextChoices):
+    """Where and with whom an inspector meets residents."""
+
+    VILLAGE_ASSEMBLY = "village_assembly", _("Village assembly")
+    YARD_MEETING = "yard_meeting", _("Yard or block meeting")
+    SCHOOL = "school", _("School or college")
+    WORKPLACE = "workplace", _("Workplace")
+    RELIGIOUS_COMMUNITY = "religious_community", _("Religious community")
+    ONLINE = "online", _("Online")
+
+
+class MeetingStatus(models.TextChoices):
+    """A meeting counts only once it is held; a planned one reminds its participants."""
+
+    PLANNED = "planned", _("Planned")
+    HELD = "held", _("Held")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class MeetingEventKind(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    HELD = "held", _("Marked as held")
+    CHANGED = "changed", _("Changed")
+    CANCELLED = "cancelled", _("Cancelled")
+    PHOTO_ADDED = "photo_added", _("Photo added")
+
+
+class InitiativeStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    LAPSED = "lapsed", _("Lapsed")

@@ -8,6 +8,7 @@ import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
 
 LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
 
@@ -15,3 +16,8 @@ LOCAL_TZ = ZoneInfo(settings.TIME_ZONE)
 def local_day(moment: datetime.datetime) -> datetime.date:
     """The local calendar day of an aware moment."""
     return moment.astimezone(LOCAL_TZ).date()
+
+
+def local_today() -> datetime.date:
+    """Today in Asia/Almaty."""
+    return local_day(timezone.now())

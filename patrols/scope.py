@@ -132,6 +132,19 @@ def manageable_districts(user):
     return District.objects.none()
 
 
+def prevention_districts(user):
+    """Districts where the user may log meetings, initiatives and crime counts: an inspector's, a chief's region's
+    (chiefs hold meetings too), or all of them for admins."""
+    from .models import District
+
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return District.objects.all()
+    if role in AREA_ROLES:
+        return districts_in_scope(user)
+    return District.objects.none()
+
+
 def sees_personal_data(user, volunteer, *, scoped: bool = False) -> bool:
     """IIN and phone: the volunteer themselves and inspectors/chiefs in scope; masked for everyone else.
 
@@ -303,3 +316,34 @@ def reads_access_log(user) -> bool:
 class AccessLogQuerySet(models.QuerySet):
     def visible_to(self, user: User):
         return self.all() if reads_access_log(user) else self.none()
+
+
+class PreventionQuerySet(ScopedQuerySet):
+    """Prevention work is kept by the police of the district: inspectors, the region's chief, admins."""
+
+    def manageable_by(self, user: User):
+        return self.in_districts(prevention_districts(user))
+
+
+class MeetingQuerySet(PreventionQuerySet):
+    """Volunteers see the meetings they took part in, or one of their groups did."""
+
+    def for_volunteer(self, volunteer):
+        from .models import MeetingAttendee
+
+        attended = MeetingAttendee.objects.filter(meeting=OuterRef("pk"), volunteer=volunteer)
+        return self.filter(Exists(attended) | Q(groups__in=active_group_ids(volunteer))).distinct()
+
+
+class InitiativeQuerySet(PreventionQuerySet):
+    """Volunteers see the initiatives of their groups' settlements."""
+
+    def for_volunteer(self, volunteer):
+        from .models import Group
+
+        settlements = Group.objects.filter(pk__in=active_group_ids(volunteer)).values("settlement_id")
+        return self.filter(settlement__in=settlements)
+
+
+class SettlementCrimeCountQuerySet(PreventionQuerySet):
+    """Registered crimes are police statistics: volunteers see none."""

@@ -11,6 +11,7 @@ import csv
 import datetime
 import io
 import re
+import uuid
 
 import openpyxl
 import pytest
@@ -21,12 +22,13 @@ from django.utils import timezone
 from patrols.choices import AssignmentStatus, BenchmarkLevel, GroupKind
 from patrols.clock import LOCAL_TZ
 from patrols.models import Assignment, Benchmark, Category
-from patrols.services import exports, figures, monthly_report, report_map
+from patrols.services import exports, figures, meetings, monthly_report, report_map
 from patrols.services.tallies import tallies_rebuild
 from tests.factories import (
     DistrictFactory,
     GroupFactory,
     MembershipFactory,
+    SettlementFactory,
     ShiftFactory,
     UserFactory,
     VolunteerFactory,
@@ -79,6 +81,27 @@ def story(volunteer, other_volunteer, inspector, other_inspector, district, grou
     file_report(volunteer)
     for _ in range(5):
         verified(other_volunteer, other_inspector)
+    # And one village assembly in Belbulak, held yesterday with 70 residents.
+    village = SettlementFactory(district=district, code="KZ-19-TAL-BEL", name_kk="Белбұлақ", name_en="Belbulak")
+    meetings.meeting_record(
+        by=inspector,
+        client_uuid=uuid.uuid4(),
+        settlement=village,
+        held_at=timezone.now() - datetime.timedelta(hours=3),
+        kind="village_assembly",
+        status="held",
+        residents=70,
+    )
+
+
+def test_the_dashboard_counts_the_meetings_with_residents_down_to_the_village(web, chief, inspector, story):
+    region = web(chief).get(reverse("dashboard")).content.decode()
+    assert headline(region, "meetings")["count"] == "1"
+    assert row_of(region, "data-place", "KZ-19-TAL").count('data-value="1"') == 1
+    district_page = web(inspector).get(reverse("dashboard"), {"district": "KZ-19-TAL"}).content.decode()
+    assert "Белбұлақ" in row_of(district_page, "data-place", "KZ-19-TAL-BEL")
+    rows = get_csv(web(chief), "prevention")
+    assert [row[2] for row in rows[1:] if row[0] == "KZ-19-TAL"] == ["1"]
 
 
 def headline(html: str, code: str) -> dict[str, str]:
@@ -455,6 +478,40 @@ def test_the_monthly_figures_of_a_district(may, district, group):
     assert month.as_of == datetime.date(may, 5, 31)
     row = next(row for row in month.by_group if row.name == group.name)
     assert (row.volunteers, row.shifts, row.verified, row.year_to_date["prevented"]) == (2, 2, 4, 3)
+
+
+def test_the_monthly_report_has_the_meetings_and_the_villages(may, district, inspector, settings):
+    """Two village assemblies in May, one in April; a village that refused alcohol in April and registered no crime."""
+    from django.utils import translation
+
+    from patrols.models import InitiativeKind
+    from patrols.services import crime_counts, initiatives
+
+    settings.MEETING_MAX_AGE_DAYS = 3650
+    village = SettlementFactory(district=district)
+    for day, month, residents in ((6, 4, 90), (12, 5, 40), (26, 5, 25)):
+        meetings.meeting_record(
+            by=inspector,
+            client_uuid=uuid.uuid4(),
+            settlement=village,
+            held_at=datetime.datetime(may, month, day, 11, tzinfo=LOCAL_TZ),
+            kind="village_assembly",
+            status="held",
+            residents=residents,
+        )
+    refusal = InitiativeKind.objects.get(code="alcohol_refusal")
+    initiatives.initiative_record(by=inspector, settlement=village, kind=refusal, adopted_on=datetime.date(may, 4, 6))
+    for month in range(1, 6):
+        crime_counts.crime_count_record(
+            by=inspector, settlement=village, month=datetime.date(may, month, 1), registered=0
+        )
+    data = monthly_report.monthly_figures(district, may, 5)
+    assert (data.meetings, data.residents) == (2, 65)
+    year = {code: figure.count for code, figure in data.prevention_year.items()}
+    assert year == {"meetings": 3, "initiative_settlements": 1, "crime_free_settlements": 1}
+    with translation.override("ru"):
+        text = " ".join(pdf_text(monthly_report.monthly_report_pdf(data, compress=False)).split())
+    assert "Профилактическая работа с жителями" in text
 
 
 def test_the_monthly_pdf_reads_in_the_viewers_language(may, district, group, settings):

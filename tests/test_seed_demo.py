@@ -34,15 +34,22 @@ from patrols.choices import (
 from patrols.demo import DEMO_LOGINS, demo_seed
 from patrols.models import (
     Assignment,
+    Benchmark,
     Delivery,
     District,
     Group,
+    Initiative,
+    Meeting,
+    MeetingAttendee,
+    MeetingTally,
     Membership,
     Notification,
     Region,
     Report,
     ReportEvent,
     Settlement,
+    SettlementCrimeCount,
+    SettlementYearTally,
     Shift,
     ShiftEvent,
     ShiftSeries,
@@ -51,6 +58,7 @@ from patrols.models import (
     VolunteerStatusChange,
     Zone,
 )
+from patrols.services import villages as villages_service
 from patrols.services.attendance import checkin_tolerance_m, close_grace
 from patrols.services.geometry import covered_by, distance_m
 from patrols.services.messages import render
@@ -61,6 +69,7 @@ from patrols.services.scheduling import (
     series_occurrences,
     shift_signup,
 )
+from patrols.services.tallies import tallies_rebuild
 from patrols.validators import age_on, iin_birth_date, validate_iin, validate_kato
 
 PASSWORD = "demo-pass-42"
@@ -88,6 +97,12 @@ def counts() -> dict[str, int]:
         ReportEvent,
         Notification,
         Delivery,
+        Meeting,
+        MeetingAttendee,
+        Initiative,
+        SettlementCrimeCount,
+        SettlementYearTally,
+        MeetingTally,
     )
     return {model.__name__: model.objects.count() for model in models}
 
@@ -114,6 +129,35 @@ def metres_across(geometry) -> float:
 
 
 class TestTheDemoCountry:
+    def test_talgar_tells_the_story_of_the_prevention_work(self, demo):
+        today = timezone.localdate()
+        talgar = District.objects.get(code=TALGAR)
+        held = Meeting.objects.filter(district=talgar, status="held", held_at__year=today.year)
+        months = {
+            moment.astimezone(timezone.get_current_timezone()).month
+            for moment in held.values_list("held_at", flat=True)
+        }
+        assert months == set(range(1, today.month + 1)), "meetings in every month of the year so far"
+        assert Meeting.objects.filter(district=talgar, status="planned", held_at__gt=timezone.now()).exists()
+        assert MeetingAttendee.objects.filter(meeting__in=held, minutes__gt=0).exists()
+        villages = Initiative.objects.filter(district=talgar, kind__code="alcohol_refusal", status="active")
+        assert villages.count() >= 3
+        assert all(initiative.meeting_id for initiative in villages)
+        spring = SettlementCrimeCount.objects.filter(
+            settlement__in=villages.values("settlement"), month=datetime.date(today.year, 4, 1), registered__gt=0
+        )
+        assert spring.count() == 1, "one initiative village registered a crime in the spring"
+        year = villages_service.settlement_year(spring.get().settlement, today.year)
+        assert year.status == "crimes"
+        free = [
+            i for i in villages if villages_service.settlement_year(i.settlement, today.year).status == "crime_free"
+        ]
+        assert len(free) == villages.count() - 1
+        national_2025 = Benchmark.objects.get(year=2025, level="national")
+        assert (national_2025.initiative_target, national_2025.crime_free_target) == (498, 498)
+        assert national_2025.meetings_target == 5000
+        assert tallies_rebuild(apply=False) == []
+
     def test_it_seeds_a_believable_country(self, demo):
         assert Region.objects.count() == 20
         assert District.objects.count() >= 60

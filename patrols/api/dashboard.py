@@ -106,6 +106,30 @@ class AreaRowSerializer(serializers.Serializer):
         required=False, help_text=gettext_lazy("Whether the area has its own target.")
     )
     kind = serializers.CharField(required=False)
+    meetings = serializers.IntegerField(required=False, help_text=gettext_lazy("Meetings with residents held."))
+    residents = serializers.IntegerField(required=False, help_text=gettext_lazy("Residents those meetings reached."))
+    initiative_settlements = serializers.IntegerField(required=False)
+    crime_free_settlements = serializers.IntegerField(required=False)
+    meetings_figure = FigureSerializer(required=False)
+    initiative_settlements_figure = FigureSerializer(required=False)
+    crime_free_settlements_figure = FigureSerializer(required=False)
+
+
+class SettlementRowSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    kato = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    meetings = serializers.IntegerField(help_text=gettext_lazy("Meetings with residents held there in the year."))
+    residents = serializers.IntegerField()
+    initiative = serializers.BooleanField(help_text=gettext_lazy("An initiative was active there in the year."))
+    crime_status = serializers.ChoiceField(
+        ["crime_free", "crimes", "no_data"],
+        help_text=gettext_lazy(
+            "crime_free: a count for every month of the year so far, all zero; no_data: a month without a count."
+        ),
+    )
+    months_recorded = serializers.IntegerField()
+    crimes = serializers.IntegerField(help_text=gettext_lazy("Crimes registered (ЕРДР) in the year."))
 
 
 class TargetSumSerializer(serializers.Serializer):
@@ -154,6 +178,17 @@ class TotalsSerializer(serializers.Serializer):
     by_area = AreaRowSerializer(many=True)
     by_month = MonthRowSerializer(many=True)
     by_category = CategoryRowSerializer(many=True)
+    meetings = FigureSerializer(help_text=gettext_lazy("Meetings with residents held (planned ones do not count)."))
+    residents = serializers.IntegerField(help_text=gettext_lazy("Residents the held meetings reached."))
+    initiative_settlements = FigureSerializer(
+        help_text=gettext_lazy("Settlements with a village initiative active in the year.")
+    )
+    crime_free_settlements = FigureSerializer(
+        help_text=gettext_lazy("Initiative settlements with a zero count recorded for every month of the year so far.")
+    )
+    by_settlement = SettlementRowSerializer(
+        many=True, help_text=gettext_lazy("For a district: its settlements with prevention work in the year.")
+    )
     targets_check = TargetsCheckSerializer(
         allow_null=True,
         help_text=gettext_lazy("For the country and a region: whether the targets one level below add up to its own."),
@@ -176,6 +211,11 @@ def totals_payload(totals: figures.Totals, categories: list[dict]) -> dict:
         "by_area": totals.by_area,
         "by_month": totals.by_month,
         "by_category": categories,
+        "meetings": totals.meetings.as_dict(),
+        "residents": totals.residents,
+        "initiative_settlements": totals.initiative_settlements.as_dict(),
+        "crime_free_settlements": totals.crime_free_settlements.as_dict(),
+        "by_settlement": totals.by_settlement,
         "targets_check": totals.targets_check,
     }
 
@@ -222,6 +262,16 @@ class MapCellSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class MapVillageSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+    crime_free = serializers.BooleanField(
+        help_text=gettext_lazy("A zero count recorded for every month of the year so far.")
+    )
+
+
 class ReportMapSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
         ["points", "grid"],
@@ -241,6 +291,7 @@ class ReportMapSerializer(serializers.Serializer):
         max_length=4,
         help_text=gettext_lazy("The area's extent: south, west, north, east."),
     )
+    villages = MapVillageSerializer(many=True, help_text=gettext_lazy("Settlements with an initiative in the year."))
 
 
 class MapView(APIView):
@@ -280,6 +331,9 @@ class BenchmarkSerializer(serializers.ModelSerializer):
             "district",
             "prevented_target",
             "solved_target",
+            "meetings_target",
+            "initiative_target",
+            "crime_free_target",
             "note",
             "updated_at",
         ]
@@ -309,7 +363,18 @@ class BenchmarkSerializer(serializers.ModelSerializer):
     def _current(self) -> dict:
         if self.instance is None:
             return {}
-        fields = ["year", "level", "region", "district", "prevented_target", "solved_target", "note"]
+        fields = [
+            "year",
+            "level",
+            "region",
+            "district",
+            "prevented_target",
+            "solved_target",
+            "meetings_target",
+            "initiative_target",
+            "crime_free_target",
+            "note",
+        ]
         return {name: getattr(self.instance, name) for name in fields}
 
 

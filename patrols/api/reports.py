@@ -7,6 +7,7 @@ Querysets come from `scope`, writes go to `services.reporting`; serializers only
 import django_filters
 from django.core.files.storage import FileSystemStorage
 from django.db.models import Prefetch
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -70,17 +71,17 @@ class OutcomeViewSet(viewsets.ReadOnlyModelViewSet):
 # Output
 
 
-def photo_response(photo: ReportPhoto):
-    """The photo's bytes from the media folder, or a redirect to the bucket's signed, expiring link.
+def photo_response(image: FieldFile):
+    """A stored photo's bytes from the media folder, or a redirect to the bucket's signed, expiring link.
 
     Either way the reader's scope was checked first: photos show faces, cars and homes, and the storage's own
     address (public under MEDIA_URL for a folder) is never handed out.
     """
-    if not isinstance(photo.image.storage, FileSystemStorage):
+    if not isinstance(image.storage, FileSystemStorage):
         # A bucket: its signed link lets the browser fetch the photo from the bucket itself.
-        return HttpResponseRedirect(photo.image.url)
+        return HttpResponseRedirect(image.url)
     # Every stored photo was re-encoded as a JPEG by services.photos.
-    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+    response = FileResponse(image.open("rb"), content_type="image/jpeg")
     # A photo never changes once stored; only the reader's own browser may keep it.
     response["Cache-Control"] = "private, max-age=86400"
     return response
@@ -434,7 +435,7 @@ class ReportViewSet(
         photo = next((photo for photo in report.listed_photos if str(photo.pk) == photo_id), None)
         if photo is None:
             raise Http404
-        return photo_response(photo)
+        return photo_response(photo.image)
 
     @extend_schema(request=None, responses=ReportDetailSerializer)
     @action(detail=True, methods=["post"])

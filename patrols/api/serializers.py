@@ -28,8 +28,8 @@ from ..models import (
     VolunteerStatusChange,
     Zone,
 )
-from ..scope import districts_in_scope, manageable_districts, regions_in_scope, sees_personal_data
-from ..services import audit
+from ..scope import districts_in_scope, is_police, manageable_districts, regions_in_scope, sees_personal_data
+from ..services import audit, villages
 from ..services.geometry import geometry_from_geojson
 from ..services.messages import render
 from ..validators import mask_iin, mask_phone
@@ -81,6 +81,47 @@ class SettlementSerializer(CentreMixin, serializers.ModelSerializer):
     class Meta:
         model = Settlement
         fields = ["code", "kato", "district", "name", "name_kk", "name_ru", "name_en", "lat", "lng"]
+
+
+class ActiveInitiativeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField(source="kind.code")
+    kind_label = serializers.CharField(source="kind.name")
+    adopted_on = serializers.DateField()
+    meeting = serializers.IntegerField(source="meeting_id", allow_null=True)
+
+
+class CrimeYearSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        choices=[villages.CrimeStatus.CRIME_FREE, villages.CrimeStatus.CRIMES, villages.CrimeStatus.NO_DATA],
+        help_text=_("crime_free: a count for every month so far and all zero; no_data: a month without a count."),
+    )
+    months_required = serializers.IntegerField(help_text=_("The months of the year that have ended."))
+    months_recorded = serializers.IntegerField()
+    crimes = serializers.IntegerField()
+
+
+class SettlementDetailSerializer(SettlementSerializer):
+    """A settlement with its active initiatives and whether it is crime-free this year."""
+
+    active_initiatives = serializers.SerializerMethodField()
+    crime_free = serializers.SerializerMethodField()
+
+    class Meta(SettlementSerializer.Meta):
+        fields = [*SettlementSerializer.Meta.fields, "active_initiatives", "crime_free"]
+
+    @extend_schema_field(ActiveInitiativeSerializer(many=True))
+    def get_active_initiatives(self, obj):
+        return ActiveInitiativeSerializer(villages.active_initiatives(obj), many=True).data
+
+    @extend_schema_field(CrimeYearSerializer(allow_null=True))
+    def get_crime_free(self, obj):
+        """This year's registered crimes: police statistics, so null but for police and ministry accounts."""
+        request = self.context.get("request")
+        if request is None or not is_police(request.user):
+            return None
+        return CrimeYearSerializer(villages.settlement_year(obj)).data
 
 
 class MeSerializer(serializers.ModelSerializer):

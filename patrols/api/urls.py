@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import audit, dashboard, reports, views
+from . import audit, dashboard, prevention, reports, views
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -16,6 +16,11 @@ router.register("notifications", views.NotificationViewSet, basename="notificati
 router.register("categories", reports.CategoryViewSet, basename="category")
 router.register("outcomes", reports.OutcomeViewSet, basename="outcome")
 router.register("reports", reports.ReportViewSet, basename="report")
+router.register("topics", prevention.TopicViewSet, basename="topic")
+router.register("meetings", prevention.MeetingViewSet, basename="meeting")
+router.register("initiative-kinds", prevention.InitiativeKindViewSet, basename="initiative-kind")
+router.register("initiatives", prevention.InitiativeViewSet, basename="initiative")
+router.register("settlement-crimes", prevention.CrimeCountViewSet, basename="settlement-crime")
 router.register("benchmarks", dashboard.BenchmarkViewSet, basename="benchmark")
 router.register("access-log", audit.AccessLogViewSet, basename="access-log")
 router.register("auth/tokens", views.ApiTokenViewSet, basename="api-token")

@@ -200,6 +200,9 @@ class SettlementViewSet(ScopedReadMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return self.base_queryset().select_related("district")
 
+    def get_serializer_class(self):
+        return s.SettlementSerializer if self.action == "list" else s.SettlementDetailSerializer
+
 
 @extend_schema_view(
     create=extend_schema(request=s.GroupInputSerializer, responses={201: s.GroupSerializer}),

@@ -1,5 +1,5 @@
-"""`manage.py seed_demo`: the demo country in one call, in order (places and people, patrols, reports, inboxes,
-benchmarks), idempotent; `demo_exists` tells whether it was seeded.
+"""`manage.py seed_demo`: the demo country in one call, in order (places and people, patrols, reports, prevention
+work, inboxes, benchmarks), idempotent; `demo_exists` tells whether it was seeded.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from ..models import User
 from .benchmarks import save_demo_benchmarks
 from .inbox import save_demo_inbox
 from .people import MEMBERS_PER_GROUP, _plan, _save_accounts, _save_geography, _save_groups, _save_people
+from .prevention import save_demo_prevention
 from .reports import save_demo_reports
 from .schedule import _save_patrols
 
@@ -29,6 +30,7 @@ def demo_seed(*, password: str, members_per_group: tuple[int, int] = MEMBERS_PER
     now = timezone.now()
     created.update(_save_patrols(plan, districts=districts, users=users, now=now))
     created.update(save_demo_reports(rows=plan.districts, districts=districts, users=users, now=now))
+    created.update(save_demo_prevention(now=now))
     created["benchmarks"] = save_demo_benchmarks(districts=districts, now=now)
     created["notifications"] = save_demo_inbox(users=users, now=now)
     return created

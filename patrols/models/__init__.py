@@ -1,10 +1,29 @@
 """The domain's models, one module per concept (names from DESIGN.md's vocabulary)."""
 
 from .audit import AccessLogEntry
-from .figures import Benchmark, CategoryYearTally, DistrictMonthTally, HoursTally, RegionMonthTally, ReportTally
+from .figures import (
+    Benchmark,
+    CategoryYearTally,
+    DistrictMonthTally,
+    HoursTally,
+    MeetingTally,
+    RegionMonthTally,
+    ReportTally,
+    SettlementYearTally,
+)
 from .geo import District, Region, Settlement
 from .notify import Delivery, Notification, NotificationPreference
 from .people import Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
+from .prevention import (
+    Initiative,
+    InitiativeKind,
+    Meeting,
+    MeetingAttendee,
+    MeetingEvent,
+    MeetingPhoto,
+    SettlementCrimeCount,
+    Topic,
+)
 from .reports import Category, Outcome, Report, ReportEvent, ReportPhoto
 from .schedule import Assignment, CalendarFeed, Shift, ShiftEvent, ShiftSeries, Zone
 from .tokens import ApiToken
@@ -22,6 +41,13 @@ __all__ = [
     "DistrictMonthTally",
     "Group",
     "HoursTally",
+    "Initiative",
+    "InitiativeKind",
+    "Meeting",
+    "MeetingTally",
+    "MeetingAttendee",
+    "MeetingEvent",
+    "MeetingPhoto",
     "Membership",
     "Notification",
     "NotificationPreference",
@@ -34,9 +60,12 @@ __all__ = [
     "ReportTally",
     "RosterImport",
     "Settlement",
+    "SettlementCrimeCount",
+    "SettlementYearTally",
     "Shift",
     "ShiftEvent",
     "ShiftSeries",
+    "Topic",
     "User",
     "Volunteer",
     "VolunteerStatusChange",

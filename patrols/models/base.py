@@ -41,3 +41,29 @@ class NamedInThreeLanguages(models.Model):
     def name(self) -> str:
         language = (get_language() or "kk")[:2]
         return getattr(self, f"name_{language}", "") or self.name_kk
+
+
+class ManagedList(NamedInThreeLanguages):
+    """An entry of a list administrators keep in three languages: a code, its place in the list, in use or not."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["sort_order", "code"]
+
+
+class CheckedPhoto(models.Model):
+    """What is kept of an uploaded photo beside its image: the cleaned picture's size and the upload's checksum
+    (services/photos.py); the same photo sent again is recognised by the checksum."""
+
+    width = models.PositiveIntegerField(_("width"), default=0)
+    height = models.PositiveIntegerField(_("height"), default=0)
+    size_bytes = models.PositiveIntegerField(_("size in bytes"), default=0)
+    sha256 = models.CharField(_("checksum of the upload"), max_length=64)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        abstract = True

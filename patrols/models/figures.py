@@ -1,4 +1,4 @@
-"""The figures the programme is judged by: yearly benchmarks and the kept counts of verified reports.
+"""The figures the programme is judged by: yearly benchmarks and the kept counts of verified reports and meetings.
 
 Dashboards never count reports. They read the tallies below, which `services/figures.py` changes in the same
 transaction as every report status change (rule 2 of DESIGN.md: only verified reports count, a duplicate once).
@@ -10,6 +10,8 @@ however many reports there are:
 - `RegionMonthTally`: month x region x group kind x outcome (the national page and its regions);
 - `CategoryYearTally`: year x district x category x outcome (the "by category" tables);
 - `HoursTally`: month x district, the patrol minutes that count (`services/attendance.py` keeps them).
+- `MeetingTally`: month x district, held meetings and residents reached (`services/meetings.py` keeps them);
+- `SettlementYearTally`: year x settlement, an active initiative, the months with a crime count and the crimes.
 """
 
 from django.conf import settings
@@ -25,7 +27,8 @@ from .reports import Category, Outcome
 
 
 class Benchmark(models.Model):
-    """The targets for one year and one scope: offenses prevented and crimes solved with volunteers' help."""
+    """The targets for one year and one scope: offenses prevented and crimes solved with volunteers' help, and the
+    prevention work's meetings, initiative settlements and crime-free ones among them (optional)."""
 
     year = models.PositiveSmallIntegerField(_("year"))
     level = models.CharField(_("scope"), max_length=10, choices=BenchmarkLevel.choices)
@@ -42,6 +45,11 @@ class Benchmark(models.Model):
     )
     prevented_target = models.PositiveIntegerField(_("offenses prevented: target"))
     solved_target = models.PositiveIntegerField(_("crimes solved: target"))
+    meetings_target = models.PositiveIntegerField(_("meetings with residents held: target"), null=True, blank=True)
+    initiative_target = models.PositiveIntegerField(_("settlements with an initiative: target"), null=True, blank=True)
+    crime_free_target = models.PositiveIntegerField(
+        _("crime-free initiative settlements: target"), null=True, blank=True
+    )
     note = models.CharField(_("source"), max_length=200, blank=True, help_text=_("Where the figures come from."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     updated_by = models.ForeignKey(
@@ -202,3 +210,39 @@ class HoursTally(models.Model):
         verbose_name_plural = _("monthly hours tallies")
         constraints = [models.UniqueConstraint(fields=["year", "month", "district"], name="hours_tally_key")]
         indexes = [models.Index(fields=["region", "year"])]
+
+
+class MeetingTally(models.Model):
+    """Held meetings with residents and the residents they reached, per month (Asia/Almaty) and district."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"))
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    meetings = models.IntegerField(_("meetings held"), default=0)
+    residents = models.BigIntegerField(_("residents reached"), default=0)
+
+    class Meta:
+        verbose_name = _("monthly meetings tally")
+        verbose_name_plural = _("monthly meetings tallies")
+        constraints = [models.UniqueConstraint(fields=["year", "month", "district"], name="meeting_tally_key")]
+        indexes = [models.Index(fields=["region", "year"])]
+
+
+class SettlementYearTally(models.Model):
+    """Per settlement and year: whether an initiative was active in it, which months have a registered-crime count
+    (`months_recorded`, bit 0 for January) and the crimes registered in them (`services/villages.py` keeps it)."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    settlement = models.ForeignKey("patrols.Settlement", on_delete=models.CASCADE, related_name="+")
+    initiative = models.BooleanField(_("with an active initiative"), default=False)
+    months_recorded = models.PositiveIntegerField(_("months with a count"), default=0)
+    crimes = models.PositiveIntegerField(_("crimes registered"), default=0)
+
+    class Meta:
+        verbose_name = _("settlement's year tally")
+        verbose_name_plural = _("settlements' year tallies")
+        constraints = [models.UniqueConstraint(fields=["year", "settlement"], name="settlement_year_tally_key")]
+        indexes = [models.Index(fields=["year", "region"]), models.Index(fields=["year", "district"])]

@@ -12,7 +12,7 @@ from .schedule import Shift
 
 
 class Notification(models.Model):
-    """One message in a person's inbox, about a shift or a report; `key` makes a reminder exist once."""
+    """One message in a person's inbox, about a shift, a report or a meeting; `key` makes a reminder exist once."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
@@ -29,6 +29,14 @@ class Notification(models.Model):
         blank=True,
         related_name="notifications",
         verbose_name=_("report"),
+    )
+    meeting = models.ForeignKey(
+        "patrols.Meeting",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("meeting with residents"),
     )
     details = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

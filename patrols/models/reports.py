@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..choices import GroupKind, ReportEventKind, ReportStatus
 from ..scope import ReportQuerySet
-from .base import NamedInThreeLanguages
+from .base import CheckedPhoto, NamedInThreeLanguages
 from .geo import District
 from .people import Group, Volunteer
 from .schedule import Shift
@@ -142,16 +142,11 @@ def photo_path(instance: "ReportPhoto", filename: str) -> str:
     return f"report-photos/{instance.report.created_at:%Y/%m}/{instance.report.client_uuid}/{uuid.uuid4().hex}.jpg"
 
 
-class ReportPhoto(models.Model):
+class ReportPhoto(CheckedPhoto):
     """A photo of a report, checked and cleaned on the server (metadata stripped but for orientation)."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos", verbose_name=_("report"))
     image = models.ImageField(_("image"), upload_to=photo_path)
-    width = models.PositiveIntegerField(_("width"), default=0)
-    height = models.PositiveIntegerField(_("height"), default=0)
-    size_bytes = models.PositiveIntegerField(_("size in bytes"), default=0)
-    sha256 = models.CharField(_("checksum of the upload"), max_length=64)
-    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]

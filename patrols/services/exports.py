@@ -241,12 +241,65 @@ def _activity(area: Area, year: int) -> Table:
     )
 
 
+def _prevention(area: Area, year: int) -> Table:
+    totals = figures.dashboard_totals(area, year)
+    if area.level == BenchmarkLevel.DISTRICT:
+        statuses = {"crime_free": _("Crime-free"), "crimes": _("Crimes registered"), "no_data": _("No data")}
+        return Table(
+            key="prevention",
+            title=_("Prevention work by settlement"),
+            headers=[
+                _("Code"),
+                _("KATO code"),
+                _("Settlement"),
+                _("Meetings held"),
+                _("Residents reached"),
+                _("Initiative"),
+                _("Crime status"),
+                _("Months with a count"),
+                _("Crimes registered"),
+            ],
+            rows=[
+                [
+                    row["code"],
+                    row["kato"] or "",
+                    row["name"],
+                    row["meetings"],
+                    row["residents"],
+                    _("Yes") if row["initiative"] else _("No"),
+                    statuses[row["crime_status"]],
+                    row["months_recorded"],
+                    row["crimes"],
+                ]
+                for row in totals.by_settlement
+            ],
+        )
+    headers = [_("Code"), _("Region") if area.level == BenchmarkLevel.NATIONAL else _("District")]
+    headers += [_("Meetings held"), _("Meetings held: target"), _("Residents reached")]
+    headers += [_("Villages with an initiative"), _("Villages with an initiative: target"), _("Without crime")]
+    rows = [
+        [
+            row["code"],
+            row["name"],
+            row["meetings"],
+            row["meetings_figure"]["benchmark"],
+            row["residents"],
+            row["initiative_settlements"],
+            row["initiative_settlements_figure"]["benchmark"],
+            row["crime_free_settlements"],
+        ]
+        for row in totals.by_area
+    ]
+    return Table(key="prevention", title=_("Prevention work with residents"), headers=headers, rows=rows)
+
+
 TABLES: dict[str, Callable[[Area, int], Table]] = {
     "areas": _areas,
     "group-kinds": _group_kinds,
     "months": _months,
     "categories": _categories,
     "activity": _activity,
+    "prevention": _prevention,
 }
 FORMATS = ("csv", "xlsx")
 

@@ -45,6 +45,7 @@ from ..models import (
     User,
 )
 from ..scope import NATIONAL_ROLES, districts_in_scope, is_national, role_of, sees_figures
+from .prevention_figures import PREVENTION, PreventionCounts, prevention_counts
 
 HEADLINE = (OutcomeCode.PREVENTED, OutcomeCode.SOLVED)
 # Within this share of the straight-line path a scope is "on track" rather than ahead or behind.
@@ -138,15 +139,26 @@ class Target:
     prevented: int
     solved: int
     level: str
+    meetings: int | None = None
+    initiative_settlements: int | None = None
+    crime_free_settlements: int | None = None
 
-    def of(self, outcome: str) -> int:
-        return self.prevented if outcome == OutcomeCode.PREVENTED else self.solved
+    def of(self, code: str) -> int | None:
+        """The target of a headline figure by its code (`prevented`, `meetings`, ...); None when not set."""
+        return getattr(self, code)
 
 
 def _target(benchmark: Benchmark | None) -> Target | None:
     if benchmark is None:
         return None
-    return Target(benchmark.prevented_target, benchmark.solved_target, benchmark.level)
+    return Target(
+        benchmark.prevented_target,
+        benchmark.solved_target,
+        benchmark.level,
+        meetings=benchmark.meetings_target,
+        initiative_settlements=benchmark.initiative_target,
+        crime_free_settlements=benchmark.crime_free_target,
+    )
 
 
 def benchmarks_for(year: int, area: Area) -> tuple[Target | None, Target | None]:
@@ -328,6 +340,11 @@ class Totals:
     by_month: list[dict]
     by_category: list[dict] = field(default_factory=list)
     targets_check: dict | None = None
+    meetings: Figure | None = None
+    residents: int = 0
+    initiative_settlements: Figure | None = None
+    crime_free_settlements: Figure | None = None
+    by_settlement: list[dict] = field(default_factory=list)
 
 
 def targets_check(area: Area, own: Target | None, parts: list[dict], targets: dict[int, Target]) -> dict | None:
@@ -373,9 +390,9 @@ def dashboard_totals(area: Area, year: int, *, today: datetime.date | None = Non
     own, national, child_targets = _targets(year, area)
     elapsed = year_elapsed(year, today)
 
-    def headline_figure(code: str) -> Figure:
+    def headline_figure(code: str, counts: dict[str, int] | None = None) -> Figure:
         return figure(
-            headline[code],
+            (headline if counts is None else counts)[code],
             own=own.of(code) if own else None,
             national=national.of(code) if national else None,
             level=area.level,
@@ -398,6 +415,8 @@ def dashboard_totals(area: Area, year: int, *, today: datetime.date | None = Non
     if kinds.get(""):
         by_group_kind.append({"kind": "", "name": _("Without a group"), **kinds[""]})
     by_area = _by_area(area, year, children, child_targets, national, elapsed)
+    prevention = prevention_counts(area, year, today=today)
+    _add_prevention(by_area, prevention, child_targets, national, elapsed)
     return Totals(
         year=year,
         area=area,
@@ -408,7 +427,33 @@ def dashboard_totals(area: Area, year: int, *, today: datetime.date | None = Non
         by_area=by_area,
         by_month=by_month,
         targets_check=targets_check(area, own, by_area, child_targets),
+        meetings=headline_figure("meetings", prevention.headline),
+        residents=prevention.headline["residents"],
+        initiative_settlements=headline_figure("initiative_settlements", prevention.headline),
+        crime_free_settlements=headline_figure("crime_free_settlements", prevention.headline),
+        by_settlement=prevention.settlements,
     )
+
+
+def _add_prevention(
+    rows: list[dict], prevention: PreventionCounts, targets: dict[int, Target], national: Target | None, elapsed: float
+) -> None:
+    """The meetings, initiative settlements and crime-free ones of each region or district row."""
+    for row in rows:
+        if row["level"] == "group":
+            continue
+        counts = prevention.children.get(row["id"], {})
+        own = targets.get(row["id"])
+        for code in PREVENTION:
+            row[code] = counts.get(code, 0)
+            row[f"{code}_figure"] = figure(
+                row[code],
+                own=own.of(code) if own else None,
+                national=national.of(code) if national else None,
+                level=row["level"],
+                elapsed=elapsed,
+            ).as_dict()
+        row["residents"] = counts.get("residents", 0)
 
 
 def _by_area(
@@ -434,7 +479,7 @@ def _by_area(
     for place in places:
         counts = children.get(place.pk, _zero())
         own = targets.get(place.pk)
-        row = {"level": level, "code": place.code, "name": place.name, "has_target": own is not None}
+        row = {"level": level, "id": place.pk, "code": place.code, "name": place.name, "has_target": own is not None}
         for code in HEADLINE:
             row[code] = counts[code]
             row[f"{code}_figure"] = figure(

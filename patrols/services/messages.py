@@ -36,6 +36,8 @@ def _shift_words(notification: Notification) -> dict:
 
 
 def _link(notification: Notification) -> str:
+    if notification.meeting_id:
+        return absolute(f"/meetings/{notification.meeting_id}/")
     if notification.shift_id:
         return absolute(f"/shifts/{notification.shift_id}/")
     if notification.report_id:
@@ -125,6 +127,13 @@ def _body(notification: Notification) -> tuple[str, str]:
         )
     if kind == NotificationKind.CHIEF_SUMMARY:
         return _("Weekly summary"), _summary_text(details)
+    if kind == NotificationKind.MEETING_REMINDER and notification.meeting is not None:
+        meeting = notification.meeting
+        words = {"place": meeting.settlement.name, "start": _when(meeting.held_at)}
+        return (
+            _("Meeting with residents at %(start)s") % words,
+            _("Reminder: the meeting with the residents of %(place)s starts at %(start)s.") % words,
+        )
     return NotificationKind(kind).label, NotificationKind(kind).label
 
 

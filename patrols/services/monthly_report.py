@@ -22,9 +22,21 @@ from fpdf import FPDF, FontFace, XPos, YPos
 
 from ..choices import AssignmentStatus, BenchmarkLevel, GroupKind, OutcomeCode, ShiftStatus
 from ..clock import LOCAL_TZ
-from ..models import Assignment, Category, District, Group, Membership, Outcome, ReportTally, Shift
+from ..models import (
+    Assignment,
+    Category,
+    District,
+    Group,
+    MeetingTally,
+    Membership,
+    Outcome,
+    ReportTally,
+    SettlementYearTally,
+    Shift,
+)
 from . import figures
 from .exports import national_share_label, no_target_label, pace_label
+from .villages import village_figures
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 FONT = "DejaVu"
@@ -67,6 +79,9 @@ class MonthlyFigures:
     by_category: list[dict]
     year_to_date: dict[str, figures.Figure]
     by_group: list[GroupMonth]
+    meetings: int = 0
+    residents: int = 0
+    prevention_year: dict[str, figures.Figure] = field(default_factory=dict)
 
     @property
     def verified(self) -> int:
@@ -210,6 +225,7 @@ def monthly_figures(district: District, year: int, month: int, *, today: datetim
         ),
         key=lambda row: (-row["count"], row["name"]),
     )
+    prevention = _prevention(district, year, month, as_of, own, national, elapsed)
     return MonthlyFigures(
         district=district,
         year=year,
@@ -227,7 +243,31 @@ def monthly_figures(district: District, year: int, month: int, *, today: datetim
         by_category=category_rows,
         year_to_date=year_to_date,
         by_group=by_group,
+        **prevention,
     )
+
+
+def _prevention(district: District, year: int, month: int, as_of: datetime.date, own, national, elapsed) -> dict:
+    """The month's meetings with residents, and the year so far: meetings, initiative villages, crime-free ones."""
+    kept = MeetingTally.objects.filter(district=district, year=year)
+    in_month = kept.filter(month=month).aggregate(n=Sum("meetings"), people=Sum("residents"))
+    so_far = kept.filter(month__lte=month).aggregate(n=Sum("meetings"))["n"] or 0
+    counts = {"meetings": so_far}
+    counts.update(village_figures(SettlementYearTally.objects.filter(district=district), year, as_of))
+    return {
+        "meetings": in_month["n"] or 0,
+        "residents": in_month["people"] or 0,
+        "prevention_year": {
+            code: figures.figure(
+                counts[code],
+                own=own.of(code) if own else None,
+                national=national.of(code) if national else None,
+                level=BenchmarkLevel.DISTRICT,
+                elapsed=elapsed,
+            )
+            for code in counts
+        },
+    }
 
 
 # The PDF
@@ -390,6 +430,33 @@ def monthly_report_pdf(data: MonthlyFigures, *, compress: bool = True) -> bytes:
         ]
     for note in notes:
         pdf.multi_cell(width, 4, note, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    _heading(pdf, _("Prevention work with residents"))
+    prevention_labels = {
+        "meetings": _("Meetings held"),
+        "initiative_settlements": _("Villages with an initiative"),
+        "crime_free_settlements": _("Initiative villages without crime"),
+    }
+    _table(
+        pdf,
+        [_("Measure"), _("This month")],
+        [[_("Meetings held"), _number(data.meetings)], [_("Residents reached"), _number(data.residents)]],
+        (120, 40),
+    )
+    _table(
+        pdf,
+        [_("Figure"), _("Year so far"), _("Target"), _("Percent of target")],
+        [
+            [
+                prevention_labels[code],
+                _number(value.count),
+                _number(value.benchmark) if value.benchmark is not None else "—",
+                _number(value.percent),
+            ]
+            for code, value in data.prevention_year.items()
+        ],
+        (80, 30, 30, 40),
+    )
 
     _heading(pdf, _("By group"))
     _table(

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 SMS_KINDS = frozenset(
     {
         NotificationKind.SHIFT_REMINDER,
+        NotificationKind.MEETING_REMINDER,
         NotificationKind.SHIFT_CANCELLED,
         NotificationKind.PROMOTED,
         NotificationKind.CHECKIN_MISSING,
@@ -73,6 +74,8 @@ def _is_urgent(notification: Notification) -> bool:
 
 def _expiry(notification: Notification) -> datetime.datetime | None:
     """After this moment the message is no longer worth sending (a reminder once the shift has started)."""
+    if notification.kind == NotificationKind.MEETING_REMINDER and notification.meeting is not None:
+        return notification.meeting.held_at
     shift = notification.shift
     if shift is None:
         return None

@@ -22,13 +22,14 @@ from ..choices import (
     AssignmentStatus,
     DeliveryChannel,
     DeliveryStatus,
+    MeetingStatus,
     NotificationKind,
     ReportStatus,
     Role,
     ShiftStatus,
 )
 from ..clock import LOCAL_TZ
-from ..models import Assignment, Delivery, Notification, Report, Shift, User
+from ..models import Assignment, Delivery, Meeting, Notification, Report, Shift, User
 from . import scheduling
 from .channels import DeliveryError, send_email, send_sms
 from .figures import summary_details
@@ -86,6 +87,37 @@ def due_reminders(*, now: datetime.datetime) -> list[Notification]:
     return due
 
 
+def due_meeting_reminders(*, now: datetime.datetime) -> list[Notification]:
+    """Unsaved reminders of planned meetings, like a shift's: to the officers holding it and the volunteers taking
+    part, at the latest of the default lead moments (24 and 2 hours before) that has passed."""
+    leads = sorted({int(hours) for hours in settings.REMINDER_LEADS_HOURS if int(hours) > 0})
+    if not leads:
+        return []
+    planned = (
+        Meeting.objects.filter(
+            status=MeetingStatus.PLANNED, held_at__gt=now, held_at__lte=now + datetime.timedelta(hours=max(leads))
+        )
+        .select_related("settlement")
+        .prefetch_related("officers", "attendees__volunteer__user")
+        .order_by("pk")
+    )
+    due = []
+    for meeting in planned:
+        latest = min(h for h in leads if meeting.held_at - datetime.timedelta(hours=h) <= now)
+        people = list(meeting.officers.all()) + [a.volunteer.user for a in meeting.attendees.all() if a.volunteer.user]
+        for user in {person.pk: person for person in people if person.is_active}.values():
+            due.append(
+                Notification(
+                    key=f"meeting-reminder:{meeting.pk}:{user.pk}:{latest}h",
+                    user=user,
+                    kind=NotificationKind.MEETING_REMINDER,
+                    meeting=meeting,
+                    details={"lead_hours": latest},
+                )
+            )
+    return due
+
+
 def missing_check_ins(*, now: datetime.datetime) -> list[Notification]:
     """Unsaved notifications for sign-ups with no check-in 15 minutes after the start (and to the inspector at 30)."""
     started = Assignment.objects.filter(
@@ -138,7 +170,7 @@ def requeue_pending(*, now: datetime.datetime) -> int:
 def sweep(*, now: datetime.datetime | None = None) -> dict:
     """The minute sweep: due reminders, missing check-ins, and every pending delivery queued again if lost."""
     now = now or timezone.now()
-    reminders = notify_many_once(due_reminders(now=now))
+    reminders = notify_many_once(due_reminders(now=now)) + notify_many_once(due_meeting_reminders(now=now))
     missing = notify_many_once(missing_check_ins(now=now))
     requeued = requeue_pending(now=now)
     return {"reminders": reminders, "checkin_missing": missing, "requeued": requeued}
@@ -148,6 +180,8 @@ def _still_relevant(delivery: Delivery, now: datetime.datetime) -> bool:
     notification = delivery.notification
     if delivery.expires_at is not None and now >= delivery.expires_at:
         return False
+    if notification.kind == NotificationKind.MEETING_REMINDER:
+        return notification.meeting is not None and notification.meeting.status == MeetingStatus.PLANNED
     shift = notification.shift
     if shift is not None and shift.status == ShiftStatus.CANCELLED:
         return notification.kind == NotificationKind.SHIFT_CANCELLED
@@ -174,7 +208,9 @@ def delivery_send(*, delivery_id: int) -> str:
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("notification__shift__zone", "notification__user", "notification__report")
+            .select_related(
+                "notification__shift__zone", "notification__user", "notification__report", "notification__meeting"
+            )
             .filter(pk=delivery_id)
             .first()
         )

@@ -1,4 +1,5 @@
-"""The dashboard's map of verified reports: points for a region or a district, a grid of counts for the country.
+"""The dashboard's map of verified reports: points for a region or a district, a grid of counts for the country;
+and the initiative villages, crime-free ones marked.
 
 Unlike the totals, the map reads the reports themselves: one bounded query (the newest `MAP_POINT_LIMIT` points, or
 one row per grid cell), filtered by the area that `figures.dashboard_area` checked against the viewer's scope.
@@ -14,7 +15,8 @@ from django.contrib.gis.db.models.functions import SnapToGrid
 from django.db.models import Count, FloatField, Func
 
 from ..choices import BenchmarkLevel
-from ..models import District, Outcome
+from ..models import District, Outcome, Settlement, SettlementYearTally
+from . import villages
 from .figures import Area
 from .reporting import country_outline
 from .tallies import LOCAL_TZ, counting_reports
@@ -49,6 +51,7 @@ class ReportMap:
     cells: list[dict] = field(default_factory=list)
     outcomes: dict[str, str] = field(default_factory=dict)
     bounds: list[float] | None = None
+    villages: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -78,6 +81,13 @@ def area_bounds(area: Area) -> list[float] | None:
 
 
 def report_map(area: Area, year: int, *, limit: int = MAP_POINT_LIMIT) -> ReportMap:
+    """The verified reports' points (or grid), with the area's initiative villages as their own layer."""
+    found = _report_map(area, year, limit=limit)
+    found.villages = initiative_villages(area, year)
+    return found
+
+
+def _report_map(area: Area, year: int, *, limit: int = MAP_POINT_LIMIT) -> ReportMap:
     """The verified, counting reports of the area and year (Asia/Almaty) as map points or, nationally, a grid."""
     reports = _reports_of(area, year)
     if area.level == BenchmarkLevel.NATIONAL:
@@ -125,3 +135,26 @@ def _grid(reports, year: int) -> ReportMap:
     return ReportMap(
         kind="grid", year=year, total=total, cells=found, bounds=area_bounds(Area(BenchmarkLevel.NATIONAL))
     )
+
+
+def initiative_villages(area: Area, year: int) -> list[dict]:
+    """The area's settlements with an initiative active in the year, each marked crime-free or not."""
+    rows = SettlementYearTally.objects.filter(year=year, initiative=True)
+    if area.district:
+        rows = rows.filter(district=area.district)
+    elif area.region:
+        rows = rows.filter(region=area.region)
+    free = set(villages.crime_free_rows(rows, year).values_list("settlement_id", flat=True))
+    places = Settlement.objects.filter(pk__in=rows.values("settlement_id")).only(
+        "pk", "code", "centre", "name_kk", "name_ru", "name_en"
+    )
+    return [
+        {
+            "code": place.code,
+            "name": place.name,
+            "lat": round(place.centre.y, 5),
+            "lng": round(place.centre.x, 5),
+            "crime_free": place.pk in free,
+        }
+        for place in places.order_by("code")
+    ]

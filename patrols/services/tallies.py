@@ -4,7 +4,7 @@ A report counts when it is verified and not a duplicate (`Report.counts`, rule 2
 happened in Asia/Almaty time. `tally_report_change` runs inside the transaction that changes the report, so the
 counts and the reports never disagree, even for a moment; `tallies_rebuild` recounts everything and says what differed.
 The patrol minutes that count (`attendance.credited_minutes`) are kept the same way, per month of the shift's start
-and district, by `tally_hours_change`.
+and district, by `tally_hours_change`; held meetings with residents, per month and district, by `tally_meeting_change`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Model, Q
+from django.db.models import Count, F, Model, Q, Sum
 from django.db.models.functions import ExtractMonth, ExtractYear, TruncDate
 
-from ..choices import AssignmentStatus, ReportStatus
+from ..choices import AssignmentStatus, MeetingStatus, ReportStatus
 from ..clock import LOCAL_TZ, local_day
 from ..models import (
     Assignment,
@@ -24,11 +24,15 @@ from ..models import (
     District,
     DistrictMonthTally,
     HoursTally,
+    Meeting,
+    MeetingTally,
     RegionMonthTally,
     Report,
     ReportTally,
+    SettlementYearTally,
     Shift,
 )
+from . import villages
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,44 @@ def tally_hours_change(shift: Shift, delta: int) -> None:
             )
     except IntegrityError:
         rows.update(minutes=F("minutes") + delta)
+
+
+MeetingShare = tuple[tuple[int, int, int], int]
+
+
+def meeting_share(meeting: Meeting) -> MeetingShare | None:
+    """What a meeting adds to the meetings tally: its (year, month, district) and its residents; None unless held."""
+    if meeting.status != MeetingStatus.HELD:
+        return None
+    day = local_day(meeting.held_at)
+    return (day.year, day.month, meeting.district_id), meeting.residents or 0
+
+
+def tally_meeting_change(before: MeetingShare | None, after: MeetingShare | None) -> None:
+    """Move a meeting's share of the tally from what it was to what it is; call inside the meeting's transaction."""
+    if before == after:
+        return
+    for share, sign in ((before, -1), (after, 1)):
+        if share is None:
+            continue
+        (year, month, district_id), residents = share
+        rows = MeetingTally.objects.filter(year=year, month=month, district_id=district_id)
+        changes = {"meetings": F("meetings") + sign, "residents": F("residents") + sign * residents}
+        if rows.update(**changes):
+            continue
+        region_id = District.objects.values_list("region_id", flat=True).get(pk=district_id)
+        try:
+            with transaction.atomic():
+                MeetingTally.objects.create(
+                    year=year,
+                    month=month,
+                    district_id=district_id,
+                    region_id=region_id,
+                    meetings=sign,
+                    residents=sign * residents,
+                )
+        except IntegrityError:
+            rows.update(**changes)
 
 
 # Rebuilding
@@ -300,13 +342,61 @@ def _rebuild_hours(*, apply: bool, batch_size: int) -> list[Difference]:
     return differences
 
 
+def _rebuild_meetings(*, apply: bool) -> list[Difference]:
+    """Recount the held meetings and their residents per month and district from the meetings themselves."""
+    counted = {
+        (row["year"], row["month"], row["district_id"]): (row["n"], row["people"] or 0)
+        for row in Meeting.objects.filter(status=MeetingStatus.HELD)
+        .order_by()
+        .annotate(year=ExtractYear("held_at", tzinfo=LOCAL_TZ), month=ExtractMonth("held_at", tzinfo=LOCAL_TZ))
+        .values("year", "month", "district_id")
+        .annotate(n=Count("id"), people=Sum("residents"))
+    }
+    kept = {(row.year, row.month, row.district_id): row for row in MeetingTally.objects.all()}
+    regions = dict(District.objects.values_list("pk", "region_id"))
+    differences: list[Difference] = []
+    for key in sorted(set(counted) | set(kept)):
+        row = kept.get(key)
+        have = (row.meetings, row.residents) if row else (0, 0)
+        want = counted.get(key, (0, 0))
+        if have == want:
+            continue
+        year, month, district_id = key
+        where = {"year": year, "month": month, "district_id": district_id}
+        for what, old, new in (("meetings", have[0], want[0]), ("residents", have[1], want[1])):
+            if old != new:
+                differences.append(Difference("MeetingTally", {**where, "of": what}, old, new))
+        if not apply:
+            continue
+        if want == (0, 0):
+            row.delete()
+        elif row is None:
+            MeetingTally.objects.create(**where, region_id=regions[district_id], meetings=want[0], residents=want[1])
+        else:
+            row.meetings, row.residents = want
+            row.save(update_fields=["meetings", "residents"])
+    return differences
+
+
+def _rebuild_settlement_years(*, apply: bool) -> list[Difference]:
+    """Recount the settlements' year figures (initiative, months with a count, crimes) from their sources."""
+    differences = []
+    for key, have, want in villages.rebuild_differences(apply=apply):
+        for what, old, new in zip(("initiative", "months_recorded", "crimes"), have, want, strict=True):
+            if old != new:
+                differences.append(Difference("SettlementYearTally", {**key, "of": what}, int(old), int(new)))
+    return differences
+
+
 def tallies_rebuild(*, apply: bool = True, batch_size: int = 5000) -> list[Difference]:
     """Recount the tallies from the reports and the assignments; return every row that differed, and (unless
     `apply=False`) fix them."""
     differences: list[Difference] = []
     with transaction.atomic():
-        _lock([grain.model for grain in GRAINS] + [HoursTally])
+        _lock([grain.model for grain in GRAINS] + [HoursTally, MeetingTally, SettlementYearTally])
         differences.extend(_rebuild_hours(apply=apply, batch_size=batch_size))
+        differences.extend(_rebuild_meetings(apply=apply))
+        differences.extend(_rebuild_settlement_years(apply=apply))
         if connection.vendor == "postgresql":
             return differences + _rebuild_in_sql(apply=apply)
         for grain in GRAINS:

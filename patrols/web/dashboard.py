@@ -20,7 +20,7 @@ from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
 
 from ..choices import BenchmarkLevel, GroupKind, OutcomeCode, Role
@@ -116,6 +116,31 @@ def _card(code: str, label: str, figure: figures.Figure, area: figures.Area) -> 
         done=_share(figure.count, whole),
         expected=_share(figure.expected_to_date, whole) if figure.expected_to_date is not None and whole else None,
     )
+
+
+CRIME_STATUS_LABELS = {
+    "crime_free": gettext_lazy("Crime-free"),
+    "crimes": gettext_lazy("Crimes registered"),
+    "no_data": gettext_lazy("No data"),
+}
+
+
+def _prevention_rows(year: int, area: figures.Area, totals: figures.Totals) -> list[dict]:
+    """The prevention work by region or district (with drill-down links), or a district's settlements."""
+    if area.level == BenchmarkLevel.DISTRICT:
+        return [
+            {
+                **row,
+                "url": reverse("village-detail", args=[row["code"]]),
+                "status": CRIME_STATUS_LABELS[row["crime_status"]],
+            }
+            for row in totals.by_settlement
+        ]
+    rows = []
+    for row in totals.by_area:
+        key = "region" if row["level"] == BenchmarkLevel.REGION else "district"
+        rows.append({**row, "url": _link("dashboard", year, **{key: row["code"]})})
+    return rows
 
 
 def _area_rows(user, year: int, area: figures.Area, rows: list[dict]) -> list[dict]:
@@ -307,6 +332,15 @@ def dashboard(request) -> HttpResponse:
             _card(OutcomeCode.PREVENTED, _("Offenses prevented"), totals.prevented, area),
             _card(OutcomeCode.SOLVED, _("Crimes solved"), totals.solved, area),
         ],
+        "prevention_cards": [
+            _card("meetings", _("Meetings with residents"), totals.meetings, area),
+            _card("initiative_settlements", _("Villages with an initiative"), totals.initiative_settlements, area),
+            _card(
+                "crime_free_settlements", _("Initiative villages without crime"), totals.crime_free_settlements, area
+            ),
+        ],
+        "residents": totals.residents,
+        "prevention_rows": _prevention_rows(year, area, totals),
         "by_area": _area_rows(user, year, area, totals.by_area),
         "targets_check": exports.targets_check_lines(totals.targets_check),
         "can_set_targets": role == Role.ADMIN,

@@ -41,7 +41,7 @@ PHOTO_MAX_SIDE = 1600
 # A string: a float in a template would be localized ("0,85" in Russian) and misread by the script.
 PHOTO_JPEG_QUALITY = "0.85"
 # What the service worker keeps for offline use: the pages (fetched with the session) and their static files.
-SHELL_PAGES = ("report-new", "report-list", "javascript-catalog")
+SHELL_PAGES = ("report-new", "report-list", "meeting-new", "javascript-catalog")
 SHELL_STATIC = (
     "css/app.css",
     "css/reports.css",
@@ -49,6 +49,8 @@ SHELL_STATIC = (
     "js/outbox.js",
     "js/outbox-panel.js",
     "js/report-form.js",
+    "js/meeting-form.js",
+    "css/prevention.css",
     "leaflet/leaflet.css",
     "leaflet/leaflet.js",
     "leaflet/images/marker-icon.png",

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import accounts, dashboard, inbox, replies, reports, schedule_views, verify, views
+from . import accounts, dashboard, inbox, prevention, replies, reports, schedule_views, verify, views
 
 urlpatterns = [
     path("accounts/login/", accounts.SignInView.as_view(), name="login"),
@@ -73,4 +73,13 @@ urlpatterns = [
     path("dashboard/export/<slug:table>.<slug:fmt>", dashboard.dashboard_export, name="dashboard-export"),
     path("dashboard/monthly.pdf", dashboard.monthly_pdf, name="dashboard-monthly-pdf"),
     path("dashboard/targets/", dashboard.dashboard_targets, name="dashboard-targets"),
+    path("villages/", prevention.village_list, name="village-list"),
+    path("villages/import/", prevention.crime_import, name="crime-import"),
+    path("villages/import/template.csv", prevention.crime_import_template, name="crime-import-template"),
+    path("villages/<str:code>/", prevention.village_detail, name="village-detail"),
+    path("meetings/", prevention.meeting_list, name="meeting-list"),
+    path("meetings/new/", prevention.meeting_new, name="meeting-new"),
+    path("meetings/<int:pk>/", prevention.meeting_detail, name="meeting-detail"),
+    path("meetings/<int:pk>/hold/", prevention.meeting_hold, name="meeting-hold"),
+    path("meetings/<int:pk>/cancel/", prevention.meeting_cancel, name="meeting-cancel"),
 ]

@@ -115,6 +115,25 @@
     });
   }
 
+  // Initiative villages: a green ring when no crime was registered in the year so far, grey otherwise.
+  function showVillages(map, data) {
+    (data.villages || []).forEach(function (village) {
+      var marker = L.circleMarker([village.lat, village.lng], {
+        radius: 9, weight: 3, fill: false, color: village.crime_free ? "#15803d" : "#6b7280"
+      });
+      var box = document.createElement("div");
+      var name = document.createElement("strong");
+      name.textContent = village.name;
+      box.appendChild(name);
+      box.appendChild(document.createElement("br"));
+      box.appendChild(document.createTextNode(
+        village.crime_free ? gettext("Initiative village without crime") : gettext("Initiative village")
+      ));
+      marker.bindPopup(box);
+      marker.addTo(map);
+    });
+  }
+
   function describe(note, data) {
     if (!note) { return; }
     if (!data.total) {
@@ -141,6 +160,7 @@
       })
       .then(function (data) {
         if (data.kind === "grid") { showGrid(map, data); } else { showPoints(map, data); }
+        showVillages(map, data);
         element.dataset.loaded = data.kind;
         describe(note, data);
       })

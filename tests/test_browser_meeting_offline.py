@@ -1,0 +1,234 @@
+"""In a village hall with no signal: the inspector logs the meeting on the phone, it waits there, and it arrives
+once, photo included, when the network returns. Chromium at a phone's size, with the app's own CSP."""
+
+import datetime
+import io
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+from PIL import Image
+
+from patrols.choices import MeetingStatus
+from patrols.clock import local_today
+from patrols.models import InitiativeKind, Meeting, MeetingPhoto
+from patrols.services import crime_counts, initiatives
+from tests.factories import PASSWORD, SettlementFactory
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 360, "height": 740}
+# Set to a folder to keep screenshots of the phone form (to look at the layout).
+SCREENSHOTS = os.environ.get("MEETING_SCREENSHOTS", "")
+
+pytestmark = [
+    # The live server runs in another thread: data must be committed. Serialized rollback brings back the
+    # migrations' reference data (regions, topics) that the flush after a transactional test removes.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's Chromium is not installed"),
+]
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def orm_beside_playwright(monkeypatch):
+    """Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still synchronous."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reference_data_back(django_db_blocker):
+    """Put the migrations' reference data back after this module, for transactional tests that come later."""
+    yield
+    with django_db_blocker.unblock():
+        if hasattr(connection, "_test_serialized_contents"):
+            connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
+
+
+def hall_photo(path: Path) -> Path:
+    """A camera-sized photo (3000 × 2000), larger than the phone keeps."""
+    image = Image.new("RGB", (3000, 2000), (120, 90, 60))
+    for x in range(0, 3000, 250):
+        image.paste((230, 220, 200), (x, 600, x + 120, 1400))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def shoot(page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=True)
+
+
+def wait_for(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return condition()
+
+
+@pytest.fixture
+def village(district):
+    return SettlementFactory(district=district, code="KZ-19-TAL-BEL", name_kk="Бельбулақ", name_ru="Бельбулак")
+
+
+@pytest.fixture
+def phone(live_server, inspector, district, village):
+    """Chromium at a phone's size, in the village hall near Belbulak's centre, with the inspector signed in."""
+    base = f"http://localhost:{live_server.thread.port}"
+    here = {"latitude": village.centre.y + 0.01, "longitude": village.centre.x + 0.01, "accuracy": 15}
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            base_url=base,
+            viewport=PHONE,
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+            geolocation=here,
+            permissions=["geolocation"],
+            locale="ru-RU",
+        )
+        context.set_default_timeout(20000)
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        context.on(
+            "console",
+            lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None,
+        )
+        page.goto("/accounts/login/")
+        page.fill("#id_username", inspector.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        yield SimpleNamespace(base=base, here=here, context=context, page=page, errors=errors)
+        browser.close()
+        # The ORM calls made beside Playwright's event loop got their own connection: close it before the teardown.
+        connections.close_all()
+
+
+def test_a_meeting_logged_offline_arrives_once_when_the_network_returns(phone, inspector, village, tmp_path):
+    page, context, here = phone.page, phone.context, phone.here
+    photo = hall_photo(tmp_path / "hall.jpg")
+
+    # Waits are functions: the page's CSP refuses the eval() Playwright uses to re-check a bare expression.
+    page.goto("/meetings/new/")
+    page.wait_for_function("() => document.getElementById('id_lat').value !== ''")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360, "the form fits a 360 px phone"
+    shoot(page, "meeting-form-online.png")
+
+    # No signal from here on: the inspector fills the form in the hall.
+    context.set_offline(True)
+    page.select_option("#id_settlement", village.code)
+    page.select_option("#id_kind", "village_assembly")
+    page.check("input[name=status][value=held]")
+    page.fill("#id_residents", "38")
+    page.check("input[name=topics][value=alcohol]")
+    page.fill("#id_decisions", "Ауыл ішімдіктен бас тарту туралы шешім қабылдады.")
+    page.set_input_files("#id_photo", str(photo))
+    page.wait_for_selector("[data-thumbs] img")
+    page.click("button.send")
+
+    page.wait_for_selector('#meeting-outbox[data-count="1"]')
+    assert "1" in page.inner_text("[data-waiting-text]")
+    assert page.is_visible("[data-offline]")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    shoot(page, "meeting-form-waiting.png")
+    time.sleep(1)
+    assert Meeting.objects.count() == 0, "nothing reaches the server while offline"
+
+    # The network returns: the meeting and its photo arrive, once, and the page says so.
+    context.set_offline(False)
+    assert wait_for(lambda: MeetingPhoto.objects.count() == 1), "the meeting and its photo arrive within seconds"
+    page.wait_for_selector('#meeting-outbox[data-count="0"]', state="attached")
+    link = page.wait_for_selector("[data-sent-list] a")
+    meeting = Meeting.objects.get()
+    assert link.get_attribute("href") == f"/meetings/{meeting.pk}/"
+    shoot(page, "meeting-form-delivered.png")
+
+    page.reload()
+    page.wait_for_function("() => document.getElementById('meeting-outbox').dataset.count === '0'")
+    time.sleep(1)
+    assert Meeting.objects.count() == 1 and MeetingPhoto.objects.count() == 1
+    assert (meeting.status, meeting.residents, meeting.settlement) == (MeetingStatus.HELD, 38, village)
+    assert list(meeting.topics.values_list("code", flat=True)) == ["alcohol"]
+    assert list(meeting.officers.all()) == [inspector]
+    assert abs(meeting.location.y - here["latitude"]) < 1e-5
+    assert abs(meeting.location.x - here["longitude"]) < 1e-5
+    assert max(meeting.photos.get().width, meeting.photos.get().height) == 1600
+    assert phone.errors == []
+
+
+def test_the_village_pages_fit_a_phone(phone, inspector, village):
+    kind = InitiativeKind.objects.get(code="alcohol_refusal")
+    initiatives.initiative_record(by=inspector, settlement=village, kind=kind, adopted_on=local_today())
+    crime_counts.crime_count_record(by=inspector, settlement=village, month=local_today().replace(day=1), registered=0)
+    page = phone.page
+    for path, name in (
+        ("/villages/", "villages.png"),
+        (f"/villages/{village.code}/", "village.png"),
+        ("/meetings/", "meetings.png"),
+        ("/villages/import/", "import.png"),
+    ):
+        page.goto(path)
+        shoot(page, name)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 360, path
+    page.goto(f"/villages/{village.code}/")
+    page.click("#counts summary")
+    page.fill("#count-form input[name=registered]", "0")
+    page.click("#count-form button[type=submit]")
+    page.wait_for_selector(".message.success")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    assert phone.errors == []
+
+
+def test_a_meeting_the_server_refuses_is_kept_to_be_corrected(phone, village):
+    page = phone.page
+    page.goto("/meetings/new/")
+    page.wait_for_function("() => document.getElementById('id_lat').value !== ''")
+    later = timezone.localtime() + datetime.timedelta(days=2)
+    page.select_option("#id_settlement", village.code)
+    page.fill("#id_held_at", later.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_residents", "25")
+    page.click("button.send")
+
+    # A 400 is not dropped: the meeting stays on the phone with the server's message.
+    problem = page.wait_for_selector("[data-waiting-list] > li.refused")
+    assert "будущем" in problem.inner_text() or "future" in problem.inner_text()
+    assert page.get_attribute("#meeting-outbox", "data-count") == "1"
+    assert Meeting.objects.count() == 0
+    shoot(page, "meeting-form-refused.png")
+
+    # Back in the form under the same id, corrected, it goes out once.
+    client_uuid = problem.get_attribute("data-client-uuid")
+    problem.query_selector("button:not(.danger)").click()
+    page.wait_for_function("() => document.getElementById('id_residents').value === '25'")
+    page.fill("#id_held_at", timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
+    page.click("button.send")
+    page.wait_for_selector("[data-sent-list] a")
+    page.wait_for_selector('#meeting-outbox[data-count="0"]', state="attached")
+    meeting = Meeting.objects.get()
+    assert (str(meeting.client_uuid), meeting.residents) == (client_uuid, 25)
+    assert phone.errors == []
