@@ -522,6 +522,11 @@ SPECTACULAR_SETTINGS = {
         "BenchmarkLevelEnum": "patrols.choices.BenchmarkLevel",
         "ReportEventKindEnum": "patrols.choices.ReportEventKind",
         "ReportFlagEnum": "patrols.choices.ReportFlag",
+        "MeetingKindEnum": "patrols.choices.MeetingKind",
+        "MeetingStatusEnum": "patrols.choices.MeetingStatus",
+        "NewMeetingStatusEnum": "patrols.choices.NEW_MEETING_STATUSES",
+        "InitiativeStatusEnum": "patrols.choices.InitiativeStatus",
+        "CrimeStatusEnum": "patrols.choices.CrimeStatus",
     },
     # Swagger UI served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -220,6 +220,21 @@ class MeetingEventKind(models.TextChoices):
     PHOTO_ADDED = "photo_added", _("Photo added")
 
 
+class CrimeStatus(models.TextChoices):
+    """A settlement's year by its registered crimes: a count of zero for every month so far, a crime, or a gap."""
+
+    CRIME_FREE = "crime_free", _("Crime-free")
+    CRIMES = "crimes", _("Crimes registered")
+    NO_DATA = "no_data", _("No data")
+
+
+# What a new meeting may be: planned ahead, or already held (it is cancelled only later).
+NEW_MEETING_STATUSES = [
+    (MeetingStatus.PLANNED.value, MeetingStatus.PLANNED.label),
+    (MeetingStatus.HELD.value, MeetingStatus.HELD.label),
+]
+
+
 class InitiativeStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     LAPSED = "lapsed", _("Lapsed")

@@ -23,6 +23,7 @@ from patrols.clock import local_today
 from patrols.models import Initiative, InitiativeKind, SettlementCrimeCount, SettlementYearTally
 from patrols.services import crime_counts, initiatives, meetings, villages
 from patrols.services.tallies import tallies_rebuild
+from tests.conftest import api_client_for
 from tests.factories import SettlementFactory
 
 pytestmark = pytest.mark.django_db
@@ -312,3 +313,27 @@ def test_an_initiative_needs_a_held_meeting_of_its_own_village(inspector, villag
         )
     assert "meeting" in error.value.message_dict
     assert not Initiative.objects.exists()
+
+
+def test_the_admin_sets_the_prevention_targets_with_the_report_targets(web, admin_user, chief, district):
+    from django.urls import reverse
+
+    from patrols.models import Benchmark
+
+    year = local_today().year
+    path = f"{reverse('dashboard-targets')}?year={year}"
+    client = web(admin_user)
+    data = {"national_prevented": "16000", "national_solved": "320", "national_meetings": "6000"}
+    data |= {"national_initiative": "550", "national_crime_free": "600"}
+    refused = client.post(path, data, HTTP_ACCEPT_LANGUAGE="en")
+    assert "among those with an initiative" in refused.content.decode()
+    assert not Benchmark.objects.filter(year=year).exists()
+    alone = {f"{district.region_id}_meetings": "40"}
+    refused = client.post(path, {**data, "national_crime_free": "500", **alone}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "report targets too" in refused.content.decode()
+    assert client.post(path, {**data, "national_crime_free": "500"}).status_code == 302
+    national = Benchmark.objects.get(year=year, level="national")
+    assert (national.meetings_target, national.initiative_target, national.crime_free_target) == (6000, 550, 500)
+    totals = api_client_for(chief).get("/api/v1/dashboard/totals/", {"year": year}).json()
+    assert totals["meetings"]["national_benchmark"] == 6000
+    assert totals["initiative_settlements"]["national_benchmark"] == 550

@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..choices import BenchmarkLevel, Role
+from ..choices import BenchmarkLevel, CrimeStatus, Role
 from ..clock import LOCAL_TZ
 from ..models import Benchmark, District, Region
 from ..scope import role_of
@@ -123,7 +123,7 @@ class SettlementRowSerializer(serializers.Serializer):
     residents = serializers.IntegerField()
     initiative = serializers.BooleanField(help_text=gettext_lazy("An initiative was active there in the year."))
     crime_status = serializers.ChoiceField(
-        ["crime_free", "crimes", "no_data"],
+        CrimeStatus.choices,
         help_text=gettext_lazy(
             "crime_free: a count for every month of the year so far, all zero; no_data: a month without a count."
         ),

@@ -21,7 +21,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from ..choices import InitiativeStatus, MeetingKind, MeetingStatus
+from ..choices import NEW_MEETING_STATUSES, InitiativeStatus, MeetingKind, MeetingStatus
 from ..filters import MomentBoundFilter
 from ..models import (
     Group,
@@ -197,7 +197,7 @@ class MeetingInputSerializer(_MeetingFields):
         help_text=gettext_lazy("The meeting's id made on the device; sending it again returns the first meeting.")
     )
     status = serializers.ChoiceField(
-        choices=[(MeetingStatus.PLANNED, MeetingStatus.PLANNED.label), (MeetingStatus.HELD, MeetingStatus.HELD.label)],
+        choices=NEW_MEETING_STATUSES,
         required=False,
         default=MeetingStatus.PLANNED,
     )

@@ -11,7 +11,16 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from ..choices import AccessChannel, AssignmentStatus, CheckInDoubt, GroupKind, Role, ShiftStatus, ZoneKind
+from ..choices import (
+    AccessChannel,
+    AssignmentStatus,
+    CheckInDoubt,
+    CrimeStatus,
+    GroupKind,
+    Role,
+    ShiftStatus,
+    ZoneKind,
+)
 from ..models import (
     ApiToken,
     Assignment,
@@ -94,7 +103,7 @@ class ActiveInitiativeSerializer(serializers.Serializer):
 class CrimeYearSerializer(serializers.Serializer):
     year = serializers.IntegerField()
     status = serializers.ChoiceField(
-        choices=[villages.CrimeStatus.CRIME_FREE, villages.CrimeStatus.CRIMES, villages.CrimeStatus.NO_DATA],
+        choices=CrimeStatus.choices,
         help_text=_("crime_free: a count for every month so far and all zero; no_data: a month without a count."),
     )
     months_required = serializers.IntegerField(help_text=_("The months of the year that have ended."))

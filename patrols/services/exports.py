@@ -20,7 +20,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ..choices import BenchmarkLevel, GroupKind, OutcomeCode
+from ..choices import BenchmarkLevel, CrimeStatus, GroupKind, OutcomeCode
 from . import figures
 from .figures import Area
 
@@ -244,7 +244,6 @@ def _activity(area: Area, year: int) -> Table:
 def _prevention(area: Area, year: int) -> Table:
     totals = figures.dashboard_totals(area, year)
     if area.level == BenchmarkLevel.DISTRICT:
-        statuses = {"crime_free": _("Crime-free"), "crimes": _("Crimes registered"), "no_data": _("No data")}
         return Table(
             key="prevention",
             title=_("Prevention work by settlement"),
@@ -267,7 +266,7 @@ def _prevention(area: Area, year: int) -> Table:
                     row["meetings"],
                     row["residents"],
                     _("Yes") if row["initiative"] else _("No"),
-                    statuses[row["crime_status"]],
+                    str(CrimeStatus(row["crime_status"]).label),
                     row["months_recorded"],
                     row["crimes"],
                 ]

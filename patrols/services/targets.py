@@ -20,21 +20,38 @@ from ..validators import FIRST_YEAR, LAST_YEAR
 
 @dataclass(frozen=True)
 class TargetPair:
-    """The two targets of one scope; None for both means "no target"."""
+    """The two report targets of one scope (None for both means "no target"), and the prevention work's, each
+    optional: meetings held, settlements with an initiative, crime-free ones among them."""
 
     prevented: int | None
     solved: int | None
+    meetings: int | None = None
+    initiative: int | None = None
+    crime_free: int | None = None
 
     @property
     def empty(self) -> bool:
         return self.prevented is None and self.solved is None
+
+    @property
+    def prevention(self) -> tuple[int | None, int | None, int | None]:
+        return self.meetings, self.initiative, self.crime_free
+
+
+PREVENTION = ("meetings", "initiative", "crime_free")
+
+
+def _pair_of(row: Benchmark) -> TargetPair:
+    return TargetPair(
+        row.prevented_target, row.solved_target, row.meetings_target, row.initiative_target, row.crime_free_target
+    )
 
 
 def year_targets(year: int) -> tuple[TargetPair, dict[int, TargetPair]]:
     """The national target and each region's (by region id) for the year, as they stand."""
     national, regions = TargetPair(None, None), {}
     for row in Benchmark.objects.filter(year=year, level__in=[BenchmarkLevel.NATIONAL, BenchmarkLevel.REGION]):
-        pair = TargetPair(row.prevented_target, row.solved_target)
+        pair = _pair_of(row)
         if row.level == BenchmarkLevel.NATIONAL:
             national = pair
         else:
@@ -43,6 +60,13 @@ def year_targets(year: int) -> tuple[TargetPair, dict[int, TargetPair]]:
 
 
 def _check(pair: TargetPair, prefix: str, errors: dict[str, str]) -> None:
+    for name, value in zip(PREVENTION, pair.prevention, strict=True):
+        if value is not None and value < 0:
+            errors[f"{prefix}{name}"] = _("A target cannot be negative.")
+        elif value is not None and pair.empty:
+            errors[f"{prefix}{name}"] = _("Set the area's report targets too: the prevention targets go with them.")
+    if pair.initiative is not None and pair.crime_free is not None and pair.crime_free > pair.initiative:
+        errors[f"{prefix}crime_free"] = _("The crime-free villages are among those with an initiative: no more.")
     if pair.empty:
         return
     for name, value in (("prevented", pair.prevented), ("solved", pair.solved)):
@@ -60,10 +84,11 @@ def _put(year: int, level: str, region: Region | None, pair: TargetPair, by: Use
             return False
         current.delete()
         return True
-    if current is not None and (current.prevented_target, current.solved_target) == (pair.prevented, pair.solved):
+    if current is not None and _pair_of(current) == pair:
         return False
     target = current or Benchmark(year=year, level=level, region=region)
     target.prevented_target, target.solved_target, target.updated_by = pair.prevented, pair.solved, by
+    target.meetings_target, target.initiative_target, target.crime_free_target = pair.prevention
     target.full_clean()
     target.save()
     return True

@@ -17,18 +17,12 @@ from dataclasses import asdict, astuple, dataclass
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
 
-from ..choices import InitiativeStatus
+from ..choices import CrimeStatus, InitiativeStatus
 from ..clock import local_today
 from ..models import Initiative, Settlement, SettlementCrimeCount, SettlementYearTally
 
 ALL_MONTHS = (1 << 12) - 1
 CHUNK = 2000
-
-
-class CrimeStatus:
-    CRIME_FREE = "crime_free"
-    CRIMES = "crimes"
-    NO_DATA = "no_data"
 
 
 def months_required(year: int, today: datetime.date | None = None) -> int:

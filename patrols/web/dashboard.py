@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
 
-from ..choices import BenchmarkLevel, GroupKind, OutcomeCode, Role
+from ..choices import BenchmarkLevel, CrimeStatus, GroupKind, OutcomeCode, Role
 from ..clock import LOCAL_TZ
 from ..models import District, Group, Region
 from ..scope import districts_in_scope, role_of
@@ -118,13 +118,6 @@ def _card(code: str, label: str, figure: figures.Figure, area: figures.Area) -> 
     )
 
 
-CRIME_STATUS_LABELS = {
-    "crime_free": gettext_lazy("Crime-free"),
-    "crimes": gettext_lazy("Crimes registered"),
-    "no_data": gettext_lazy("No data"),
-}
-
-
 def _prevention_rows(year: int, area: figures.Area, totals: figures.Totals) -> list[dict]:
     """The prevention work by region or district (with drill-down links), or a district's settlements."""
     if area.level == BenchmarkLevel.DISTRICT:
@@ -132,7 +125,7 @@ def _prevention_rows(year: int, area: figures.Area, totals: figures.Totals) -> l
             {
                 **row,
                 "url": reverse("village-detail", args=[row["code"]]),
-                "status": CRIME_STATUS_LABELS[row["crime_status"]],
+                "status": CrimeStatus(row["crime_status"]).label,
             }
             for row in totals.by_settlement
         ]
@@ -412,6 +405,16 @@ def monthly_pdf(request) -> HttpResponse:
 # The year's targets (administrators)
 
 
+# The targets an administrator sets per area, in the order of the page's columns (TargetPair's fields).
+TARGET_COLUMNS = (
+    ("prevented", gettext_lazy("Offenses prevented")),
+    ("solved", gettext_lazy("Crimes solved")),
+    ("meetings", gettext_lazy("Meetings with residents")),
+    ("initiative", gettext_lazy("Villages with an initiative")),
+    ("crime_free", gettext_lazy("Initiative villages without crime")),
+)
+
+
 class YearTargetsForm(forms.Form):
     """The national target and one pair of targets per region; both empty means "no target"."""
 
@@ -420,7 +423,7 @@ class YearTargetsForm(forms.Form):
         self.regions = list(regions)
         self.rows = [("national", _("Kazakhstan"))] + [(str(region.pk), region.name) for region in self.regions]
         for prefix, name in self.rows:
-            for code, label in (("prevented", _("Offenses prevented")), ("solved", _("Crimes solved"))):
+            for code, label in TARGET_COLUMNS:
                 self.fields[f"{prefix}_{code}"] = forms.IntegerField(
                     label=f"{name}: {label}", required=False, min_value=0, max_value=10_000_000
                 )
@@ -429,21 +432,22 @@ class YearTargetsForm(forms.Form):
         data = self.cleaned_data
 
         def pair(prefix: str) -> targets.TargetPair:
-            return targets.TargetPair(data.get(f"{prefix}_prevented"), data.get(f"{prefix}_solved"))
+            return targets.TargetPair(*(data.get(f"{prefix}_{code}") for code, _label in TARGET_COLUMNS))
 
         return pair("national"), {region.pk: pair(str(region.pk)) for region in self.regions}
 
     def table(self) -> list[dict]:
         return [
-            {"name": name, "fields": [self[f"{prefix}_prevented"], self[f"{prefix}_solved"]]}
+            {"name": name, "fields": [self[f"{prefix}_{code}"] for code, _label in TARGET_COLUMNS]}
             for prefix, name in self.rows
         ]
 
 
 def _initial(national: targets.TargetPair, regions: dict[int, targets.TargetPair]) -> dict:
-    initial = {"national_prevented": national.prevented, "national_solved": national.solved}
-    for region_id, pair in regions.items():
-        initial[f"{region_id}_prevented"], initial[f"{region_id}_solved"] = pair.prevented, pair.solved
+    initial = {}
+    for prefix, pair in (("national", national), *((str(pk), pair) for pk, pair in regions.items())):
+        for code, _label in TARGET_COLUMNS:
+            initial[f"{prefix}_{code}"] = getattr(pair, code)
     return initial
 
 

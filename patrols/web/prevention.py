@@ -30,7 +30,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ..choices import InitiativeStatus, MeetingKind, MeetingStatus
+from ..choices import CrimeStatus, InitiativeStatus, MeetingKind, MeetingStatus
 from ..clock import local_today
 from ..models import (
     Group,
@@ -323,7 +323,7 @@ def village_list(request: HttpRequest) -> HttpResponse:
         "chosen_district": chosen,
         "year": year,
         "can_log": meetings.may_log_meetings(user),
-        "CrimeStatus": villages.CrimeStatus,
+        "CrimeStatus": CrimeStatus,
     }
     return render(request, "patrols/prevention/village_list.html", context)
 
@@ -385,7 +385,7 @@ def _village_context(request: HttpRequest, settlement: Settlement, **bound) -> d
         "count_form": bound.get("count_form") or CrimeCountForm(initial={"month": previous_month.strftime("%Y-%m")}),
         "initiative_form": bound.get("initiative_form")
         or InitiativeForm(settlement=settlement, user=user, initial={"adopted_on": local_today()}),
-        "CrimeStatus": villages.CrimeStatus,
+        "CrimeStatus": CrimeStatus,
     }
 
 
