@@ -163,6 +163,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "kk"
 LANGUAGES = [("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers as Kazakhstan writes them in every language (Django has no Kazakh formats of its own).
+FORMAT_MODULE_PATH = ["coordination.formats"]
 USE_I18N = True
 # Kazakhstan is UTC+5 everywhere since 2024-03-01; the database keeps UTC.
 TIME_ZONE = "Asia/Almaty"

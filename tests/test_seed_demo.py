@@ -12,7 +12,7 @@ from django.contrib.gis.geos import LineString, Polygon
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Count, Q
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone, translation
 
 from patrols.choices import (
@@ -71,6 +71,7 @@ from patrols.services.scheduling import (
 )
 from patrols.services.tallies import tallies_rebuild
 from patrols.validators import age_on, iin_birth_date, validate_iin, validate_kato
+from tests.test_formats import american_dates
 
 PASSWORD = "demo-pass-42"
 TALGAR = "KZ-19-TAL"
@@ -129,6 +130,20 @@ def metres_across(geometry) -> float:
 
 
 class TestTheDemoCountry:
+    @pytest.mark.parametrize("language", ["kk", "ru", "en"])
+    def test_no_page_of_any_role_writes_a_date_the_american_way(self, demo, language):
+        """Every page each demo login reaches from its home, read in kk, ru and en (tests/test_formats.py)."""
+        reached, problems = 0, []
+        for username in DEMO_LOGINS:
+            client = Client(HTTP_ACCEPT_LANGUAGE=language)
+            client.cookies["django_language"] = language
+            client.force_login(User.objects.get(username=username))
+            pages, found = american_dates(client, language)
+            reached += pages
+            problems += [f"{username} {line}" for line in found]
+        assert reached >= 60, "the walk reaches the pages of every role"
+        assert not problems, "\n".join(problems)
+
     def test_talgar_tells_the_story_of_the_prevention_work(self, demo):
         today = timezone.localdate()
         talgar = District.objects.get(code=TALGAR)

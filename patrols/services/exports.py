@@ -320,7 +320,10 @@ def _as_text(value: Value) -> Value:
 
 
 def table_csv(table: Table) -> bytes:
-    """The table as CSV in UTF-8 with a byte order mark, so Excel opens Cyrillic and Kazakh letters right."""
+    """The table as CSV in UTF-8 with a byte order mark, so Excel opens Cyrillic and Kazakh letters right.
+
+    CSV is for machines: numbers with a dot and no grouping, dates as YYYY-MM-DD, in every language (the XLSX is
+    the file for people)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(table.headers)
@@ -342,6 +345,13 @@ def table_xlsx(table: Table) -> bytes:
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"
+            elif isinstance(cell.value, bool):
+                continue
+            elif isinstance(cell.value, int):
+                # Grouped thousands: Excel shows the reader's own separators (a space and a comma in kk and ru).
+                cell.number_format = "#,##0"
+            elif isinstance(cell.value, float):
+                cell.number_format = "#,##0.0"
     sheet.freeze_panes = "A2"
     for index, header in enumerate(table.headers, start=1):
         widest = max([len(header)] + [len(str(row[index - 1] or "")) for row in table.rows])

@@ -32,6 +32,7 @@ from ..scope import (
     sees_third_party_details,
 )
 from ..services import audit, reporting
+from ..services.attendance import distance_text
 from .forms import saved
 from .verify_forms import QueueFilterForm, ReportActionForm
 
@@ -95,9 +96,7 @@ def _visible_twins(user, ids: set[int]) -> dict[int, tuple[str, int | None]]:
 def _flag_detail(flag: dict) -> str:
     code = flag.get("code")
     if code == ReportFlag.OUTSIDE_ZONE and "distance_m" in flag:
-        return _("%(distance)s m from the shift's zone") % {
-            "distance": formats.number_format(flag["distance_m"], force_grouping=True)
-        }
+        return _("%(distance)s from the shift's zone") % {"distance": distance_text(flag["distance_m"])}
     if code == ReportFlag.TOO_FAST and "km" in flag:
         km = formats.number_format(flag["km"], decimal_pos=1)
         if flag.get("minutes", 0) <= 0:
