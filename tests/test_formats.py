@@ -121,3 +121,28 @@ def american_dates(client: Client, language: str) -> tuple[int, list[str]]:
             if found:
                 problems.append(f"{path}: «{text[max(0, found.start() - 40) : found.end() + 40]}»")
     return len(pages), problems
+
+
+# Words seen on the way
+
+
+def test_a_wrong_password_is_told_wholly_in_kazakh(db, volunteer):
+    client = Client(HTTP_ACCEPT_LANGUAGE="kk")
+    client.cookies["django_language"] = "kk"
+    page = client.post("/accounts/login/", {"username": volunteer.username, "password": "wrong"}).content.decode()
+    assert "Пайдаланушы аты немесе құпиясөз қате" in page
+    assert "Please enter" not in page
+
+
+def test_a_volunteer_sees_the_size_of_their_group_not_only_their_own_row(db, web, volunteer, leader, group):
+    page = web(volunteer).get(f"/groups/{group.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "(2)" in page and "The group has 2 members" in page
+
+
+def test_a_reports_place_reads_as_coordinates_in_every_language(db, web, inspector, volunteer):
+    from tests.support.reports import file_report
+
+    report = file_report(volunteer)
+    for language in ("ru", "kk"):
+        page = web(inspector).get(f"/reports/{report.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert f"{report.location.y:.5f}, {report.location.x:.5f}" in page

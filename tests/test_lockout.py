@@ -40,7 +40,7 @@ def test_the_sign_in_page_locks_a_username_out_after_five_failures(volunteer, le
     for _ in range(4):
         response = sign_in(guesser, "volunteer", "guess")
         assert response.status_code == 200
-        assert "Please enter a correct username and password" in response.content.decode()
+        assert "The username or password is wrong" in response.content.decode()
     fifth = sign_in(guesser, "volunteer", "guess")
     assert fifth.status_code == 429
     assert LOCKED in fifth.content.decode()

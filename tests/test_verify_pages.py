@@ -115,8 +115,9 @@ def test_the_flagged_filter_leaves_out_clean_reports(web, english, inspector, vo
     assert {r.pk for r in client.get(QUEUE).context["reports"]} == {clean.pk, flagged.pk}
     page = client.get(QUEUE, {"flagged": "on"})
     assert [r.pk for r in page.context["reports"]] == [flagged.pk]
-    metres = f"{flagged.flags[0]['distance_m']:,}"
-    assert f"Outside the shift&#x27;s zone</strong>: {metres} m from the shift&#x27;s zone" in html_of(page)
+    # Above a kilometre the distance reads in km, with one decimal below ten.
+    km = f"{flagged.flags[0]['distance_m'] / 1000:.1f}"
+    assert f"Outside the shift&#x27;s zone</strong>: {km} km from the shift&#x27;s zone" in html_of(page)
     assert f"shift in {zone.name}" in html_of(page)
 
 

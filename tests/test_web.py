@@ -48,7 +48,7 @@ def test_a_wrong_password_is_told_clearly(client, inspector):
     client.cookies["django_language"] = "en"
     page = client.post(reverse("login"), {"username": "inspector", "password": "wrong"})
     assert page.status_code == 200
-    assert "correct username and password" in page.content.decode()
+    assert "The username or password is wrong" in page.content.decode()
 
 
 def test_the_volunteer_home_shows_registration_and_groups(web, volunteer, group):

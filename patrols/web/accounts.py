@@ -34,6 +34,13 @@ PENDING_SECONDS = 5 * 60
 
 
 class SignInForm(AuthenticationForm):
+    # Django's own sentence ("Please enter a correct %(username)s and password") came half in English in Kazakh.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": gettext_lazy(
+            "The username or password is wrong. Letters in both must be typed exactly, capitals included."
+        ),
+    }
     shared_device = forms.BooleanField(label=gettext_lazy("This is a shared device"), required=False)
 
 

@@ -117,6 +117,8 @@ def group_detail(request, pk: int):
         {
             "group": group,
             "rows": rows,
+            # The group's size, not the rows this viewer may see (a volunteer sees only their own).
+            "member_count": group.memberships.filter(left_on=None).count(),
             "can_manage": can_manage,
             "member_form": forms.MemberForm(user=request.user) if can_manage else None,
         },
