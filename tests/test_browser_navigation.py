@@ -41,3 +41,20 @@ def test_the_menu_fits_one_thumb_at_360_px(live_server, chromium, volunteer, ins
             assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"], (language, href)
     assert violations == []
     context.close()
+
+
+def test_the_notification_settings_can_be_ticked_with_a_thumb(live_server, chromium, volunteer):  # noqa: F811
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
+    page = context.new_page()
+    sign_in(page, live_server.url, "volunteer")
+    page.goto(f"{live_server.url}/settings/notifications/")
+    boxes = page.locator("form input[type=checkbox]")
+    assert boxes.count() >= 2
+    for index in range(boxes.count()):
+        box = boxes.nth(index).bounding_box()
+        row = boxes.nth(index).evaluate(
+            "input => input.closest('.field, .choices label, label').getBoundingClientRect().height"
+        )
+        assert box["width"] >= 22 and box["height"] >= 22 and row >= 44
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    context.close()
