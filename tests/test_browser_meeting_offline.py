@@ -2,37 +2,32 @@
 once, photo included, when the network returns. Chromium at a phone's size, with the app's own CSP."""
 
 import datetime
-import io
-import os
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
-from PIL import Image
 
 from patrols.choices import MeetingStatus
 from patrols.clock import local_today
 from patrols.models import InitiativeKind, Meeting, MeetingPhoto
 from patrols.services import crime_counts, initiatives
 from tests.factories import PASSWORD, SettlementFactory
+from tests.support.browser import (  # noqa: F401 (fixtures)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    camera_photo,
+    media,
+    orm_beside_playwright,
+    reference_data_back,
+)
+from tests.support.browser import shoot as shoot_page
+from tests.support.browser import wait_for as wait_until
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"width": 360, "height": 740}
-# Set to a folder to keep screenshots of the phone form (to look at the layout).
-SCREENSHOTS = os.environ.get("MEETING_SCREENSHOTS", "")
 
 pytestmark = [
     # The live server runs in another thread: data must be committed. Serialized rollback brings back the
@@ -42,50 +37,16 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def orm_beside_playwright(monkeypatch):
-    """Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still synchronous."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def reference_data_back(django_db_blocker):
-    """Put the migrations' reference data back after this module, for transactional tests that come later."""
-    yield
-    with django_db_blocker.unblock():
-        if hasattr(connection, "_test_serialized_contents"):
-            connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
-
-
 def hall_photo(path: Path) -> Path:
-    """A camera-sized photo (3000 × 2000), larger than the phone keeps."""
-    image = Image.new("RGB", (3000, 2000), (120, 90, 60))
-    for x in range(0, 3000, 250):
-        image.paste((230, 220, 200), (x, 600, x + 120, 1400))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=90)
-    path.write_bytes(out.getvalue())
-    return path
+    return camera_photo(path, ground=(120, 90, 60), stripes=(230, 220, 200), band=(250, 600, 120, 1400))
 
 
 def shoot(page, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=True)
+    shoot_page(page, name, folder_variable="MEETING_SCREENSHOTS")
 
 
 def wait_for(condition, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return condition()
+    return wait_until(condition, seconds)
 
 
 @pytest.fixture

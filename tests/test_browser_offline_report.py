@@ -2,33 +2,28 @@
 photo included, when the network returns. Chromium at a phone's size; the service worker needs a secure origin,
 and http://localhost is one."""
 
-import io
-import os
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection, connections
-from PIL import Image
+from django.db import connections
 
 from patrols.models import Report, ReportPhoto
 from tests.factories import PASSWORD
+from tests.support.browser import (  # noqa: F401 (fixtures)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    camera_photo,
+    media,
+    orm_beside_playwright,
+    reference_data_back,
+    wait_for,
+)
+from tests.support.browser import shoot as shoot_page
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"width": 360, "height": 740}
-# Set to a folder to keep screenshots of the phone form (to look at the layout).
-SCREENSHOTS = os.environ.get("REPORT_SCREENSHOTS", "")
 
 pytestmark = [
     # The live server runs in another thread: data must be committed. Serialized rollback brings back the
@@ -38,50 +33,12 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def orm_beside_playwright(monkeypatch):
-    """Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are still synchronous."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def reference_data_back(django_db_blocker):
-    """Put the migrations' reference data back after this module, for transactional tests that come later."""
-    yield
-    with django_db_blocker.unblock():
-        if hasattr(connection, "_test_serialized_contents"):
-            connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
-
-
 def street_photo(path: Path) -> Path:
-    """A camera-sized photo (3000 × 2000), larger than the phone keeps."""
-    image = Image.new("RGB", (3000, 2000), (90, 110, 130))
-    for x in range(0, 3000, 200):
-        image.paste((200, 180, 60), (x, 900, x + 100, 1100))
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=90)
-    path.write_bytes(out.getvalue())
-    return path
+    return camera_photo(path, ground=(90, 110, 130), stripes=(200, 180, 60), band=(200, 900, 100, 1100))
 
 
 def shoot(page, name: str) -> None:
-    if SCREENSHOTS:
-        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=True)
-
-
-def wait_for(condition, seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return condition()
+    shoot_page(page, name, folder_variable="REPORT_SCREENSHOTS")
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from ..models import (
 from ..services import crime_counts, initiatives, meetings, villages
 from ..services.geometry import point_from
 from .fields import SlugRelatedField
-from .reports import PhotoInputSerializer, photo_response
+from .reports import PhotoInputSerializer, listed_photo_response, photo_response
 from .views import ScopedReadMixin
 
 # Managed lists
@@ -361,11 +361,7 @@ class MeetingViewSet(
     )
     @action(detail=True, methods=["get"], url_path=r"photos/(?P<photo_id>[0-9]+)", url_name="photo-file")
     def photo_file(self, request, pk=None, photo_id=None):
-        meeting = self.get_object()
-        photo = next((photo for photo in meeting.listed_photos if str(photo.pk) == photo_id), None)
-        if photo is None:
-            raise Http404
-        return photo_response(photo.image)
+        return listed_photo_response(self.get_object(), photo_id)
 
 
 # Village initiatives

@@ -87,6 +87,14 @@ def photo_response(image: FieldFile):
     return response
 
 
+def listed_photo_response(owner, photo_id: str):
+    """One of a report's or a meeting's photos (`owner.listed_photos`, read in scope), or 404."""
+    photo = next((photo for photo in owner.listed_photos if str(photo.pk) == photo_id), None)
+    if photo is None:
+        raise Http404
+    return photo_response(photo.image)
+
+
 class PhotoSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
 
@@ -431,11 +439,7 @@ class ReportViewSet(
     )
     @action(detail=True, methods=["get"], url_path=r"photos/(?P<photo_id>[0-9]+)", url_name="photo-file")
     def photo_file(self, request, pk=None, photo_id=None):
-        report = self.get_object()
-        photo = next((photo for photo in report.listed_photos if str(photo.pk) == photo_id), None)
-        if photo is None:
-            raise Http404
-        return photo_response(photo.image)
+        return listed_photo_response(self.get_object(), photo_id)
 
     @extend_schema(request=None, responses=ReportDetailSerializer)
     @action(detail=True, methods=["post"])

@@ -12,7 +12,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -20,12 +19,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..choices import MeetingEventKind, MeetingKind, MeetingStatus
-from ..models import Group, Meeting, MeetingAttendee, MeetingEvent, MeetingPhoto, Settlement, Topic, User, Volunteer
+from ..models import (
+    Group,
+    Meeting,
+    MeetingAttendee,
+    MeetingEvent,
+    MeetingPhoto,
+    Membership,
+    Settlement,
+    Topic,
+    User,
+    Volunteer,
+)
 from ..models.prevention import MAX_RESIDENTS
 from ..scope import is_police, prevention_districts
 from ..validators import LONG_TEXT, NOTE_TEXT, SHORT_TEXT, text_within
 from .geometry import covered_by
-from .photos import photo_bytes, photo_checksum, photo_clean
+from .photos import photo_attach
 from .reporting import district_for_point, in_kazakhstan
 from .tallies import meeting_share, tally_meeting_change
 from .updates import only_fields
@@ -134,14 +144,16 @@ def _check_people(
     district = settlement.district_id
     if any(not is_police(o) or not prevention_districts(o).filter(pk=district).exists() for o in officers):
         errors["officers"] = _("Only the district's inspectors and the region's chiefs hold its meetings.")
-    group_ids = {group.pk for group in groups}
-    for volunteer in attendees:
-        here = volunteer.district_id == district or volunteer.memberships.filter(group_id__in=group_ids).exists()
-        if not here:
-            errors["attendees"] = _("%(name)s is not a volunteer of this district or of a group that took part.") % {
-                "name": volunteer.full_name
-            }
-            break
+    # One query for all of them: the volunteers of another district who are members of a group that took part.
+    elsewhere = [volunteer for volunteer in attendees if volunteer.district_id != district]
+    in_groups = set(
+        Membership.objects.filter(volunteer__in=elsewhere, group__in=groups).values_list("volunteer_id", flat=True)
+    )
+    stranger = next((volunteer for volunteer in elsewhere if volunteer.pk not in in_groups), None)
+    if stranger is not None:
+        errors["attendees"] = _("%(name)s is not a volunteer of this district or of a group that took part.") % {
+            "name": stranger.full_name
+        }
     return errors
 
 
@@ -399,22 +411,11 @@ def meeting_cancel(*, meeting: Meeting, by: User, reason: str) -> Meeting:
 def meeting_photo_add(*, meeting: Meeting, by: User, upload: UploadedFile) -> tuple[MeetingPhoto, bool]:
     """Attach a checked photo; the same photo sent again (a retry) is kept once. Returns (photo, created)."""
     meeting = _locked(meeting, by)
-    data = photo_bytes(upload)
-    existing = meeting.photos.filter(sha256=photo_checksum(data)).first()
-    if existing is not None:
-        return existing, False
-    if meeting.photos.count() >= settings.PHOTOS_PER_REPORT:
-        raise ValidationError(
-            {"photo": _("A meeting has at most %(count)d photos.") % {"count": settings.PHOTOS_PER_REPORT}}
-        )
-    clean = photo_clean(data)
-    photo = MeetingPhoto(
-        meeting=meeting, sha256=clean.sha256, size_bytes=len(clean.content), width=clean.width, height=clean.height
-    )
-    photo.image.save("photo.jpg", ContentFile(clean.content), save=False)
-    photo.save()
-    _event(meeting, MeetingEventKind.PHOTO_ADDED, by=by)
-    return photo, True
+    too_many = _("A meeting has at most %(count)d photos.") % {"count": settings.PHOTOS_PER_REPORT}
+    photo, created = photo_attach(meeting.photos, upload, too_many=too_many)
+    if created:
+        _event(meeting, MeetingEventKind.PHOTO_ADDED, by=by)
+    return photo, created
 
 
 def meeting_minutes(*, volunteer: Volunteer, year: int | None = None) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -112,3 +113,27 @@ def photo_clean(data: bytes) -> CleanPhoto:
     out = io.BytesIO()
     pixels.save(out, format="JPEG", quality=85, optimize=True, exif=exif.tobytes())
     return CleanPhoto(content=out.getvalue(), width=pixels.width, height=pixels.height, sha256=photo_checksum(data))
+
+
+def photo_attach(photos, upload: UploadedFile, *, too_many: str):
+    """Check, clean and store an uploaded photo among `photos` (a report's or a meeting's related manager); the same
+    photo sent again (a retry) is kept once, and no more than PHOTOS_PER_REPORT are kept. Returns (photo, created).
+
+    The cheap checks come first (bytes read, a retry recognised, the count), the decoding last."""
+    data = photo_bytes(upload)
+    existing = photos.filter(sha256=photo_checksum(data)).first()
+    if existing is not None:
+        return existing, False
+    if photos.count() >= settings.PHOTOS_PER_REPORT:
+        raise ValidationError({"photo": too_many})
+    clean = photo_clean(data)
+    photo = photos.model(
+        **{photos.field.name: photos.instance},
+        sha256=clean.sha256,
+        size_bytes=len(clean.content),
+        width=clean.width,
+        height=clean.height,
+    )
+    photo.image.save("photo.jpg", ContentFile(clean.content), save=False)
+    photo.save()
+    return photo, True

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -49,7 +48,7 @@ from ..validators import LONG_TEXT, NOTE_TEXT, text_within
 from .attendance import checkin_tolerance_m, close_grace
 from .geometry import box_around, distance_m
 from .notifications import notify
-from .photos import photo_bytes, photo_checksum, photo_clean
+from .photos import photo_attach
 from .tallies import tally_report_change
 
 COUNTRY_OUTLINE = Path(__file__).resolve().parent.parent / "data" / "kazakhstan.geojson"
@@ -308,23 +307,11 @@ def report_photo_add(*, report: Report, by: User, upload: UploadedFile) -> tuple
         raise ValidationError(_("Only the reporter adds photos to a report."))
     if report.status not in {ReportStatus.SUBMITTED, ReportStatus.NEEDS_INFO}:
         raise ValidationError(_("Photos can be added only while the report waits for verification."))
-    # The cheap checks first (bytes read, a retry recognised, the count), the decoding last.
-    data = photo_bytes(upload)
-    existing = report.photos.filter(sha256=photo_checksum(data)).first()
-    if existing is not None:
-        return existing, False
-    if report.photos.count() >= settings.PHOTOS_PER_REPORT:
-        raise ValidationError(
-            {"photo": _("A report has at most %(count)d photos.") % {"count": settings.PHOTOS_PER_REPORT}}
-        )
-    clean = photo_clean(data)
-    photo = ReportPhoto(
-        report=report, sha256=clean.sha256, size_bytes=len(clean.content), width=clean.width, height=clean.height
-    )
-    photo.image.save("photo.jpg", ContentFile(clean.content), save=False)
-    photo.save()
-    _event(report, ReportEventKind.PHOTO_ADDED, by=by, from_status=report.status)
-    return photo, True
+    too_many = _("A report has at most %(count)d photos.") % {"count": settings.PHOTOS_PER_REPORT}
+    photo, created = photo_attach(report.photos, upload, too_many=too_many)
+    if created:
+        _event(report, ReportEventKind.PHOTO_ADDED, by=by, from_status=report.status)
+    return photo, created
 
 
 # Verification

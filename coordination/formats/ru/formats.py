@@ -1,6 +1,8 @@
 """Russian: «3 декабря 2026», 03.12.2026, 19:30, 7 784,7. Django's own long date ends in «г.», which a sentence ending
 with a date turned into «г..»; the short forms are Django's."""
 
+from ..common import DATE_INPUT_FORMATS, DATETIME_INPUT_FORMATS, TIME_INPUT_FORMATS  # noqa: F401 (read by Django)
+
 DATE_FORMAT = "j E Y"
 TIME_FORMAT = "H:i"
 DATETIME_FORMAT = "j E Y, H:i"
@@ -9,16 +11,6 @@ MONTH_DAY_FORMAT = "j E"
 SHORT_DATE_FORMAT = "d.m.Y"
 SHORT_DATETIME_FORMAT = "d.m.Y H:i"
 FIRST_DAY_OF_WEEK = 1
-DATE_INPUT_FORMATS = ["%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d"]
-TIME_INPUT_FORMATS = ["%H:%M", "%H:%M:%S", "%H:%M:%S.%f"]
-DATETIME_INPUT_FORMATS = [
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%y %H:%M",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M",
-]
 DECIMAL_SEPARATOR = ","
 THOUSAND_SEPARATOR = "\xa0"
 NUMBER_GROUPING = 3
