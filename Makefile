@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgis://root@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help run test lint format messages bench load system-run system-test venv
+.PHONY: help run test lint format messages bench load system-run system-test venv browser-checks
 
 help:
 	@echo "make run    install what is missing, migrate, seed the demo once, serve with a Celery worker and beat"
@@ -22,6 +22,9 @@ system-run:
 
 system-test:
 	@scripts/system-deps.sh test
+
+browser-checks:
+	@scripts/node-deps.sh test
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $$(scripts/python-for-venv.sh) -m venv $(VENV)
@@ -38,7 +41,7 @@ run: system-run venv
 	@DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --once
 	@DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
 
-test: system-test venv
+test: system-test venv browser-checks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py check
@@ -46,9 +49,11 @@ test: system-test venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv -v 0
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
-# BENCH picks the benchmarks (default both): BENCH=reminders or BENCH=dashboard; BENCH_ARGS go to each one run.
-BENCH ?= reminders dashboard
+# BENCH picks the benchmarks (default all three): BENCH=reminders, BENCH=dashboard or BENCH=phone_audit (Lighthouse
+# on the phone pages and screenshots of each home); BENCH_ARGS go to each one run.
+BENCH ?= reminders dashboard phone_audit
 bench: system-test venv
+	@scripts/node-deps.sh bench
 	@set -e; for name in $(BENCH); do $(PY) bench/$$name.py $(BENCH_ARGS); done
 
 # Settings: LOAD_DATABASE_URL, LOAD_REDIS_URL, LOAD_USERS, LOAD_DURATION, WEB_WORKERS, WEB_THREADS (see bench/load.py).
@@ -64,6 +69,6 @@ format:
 	$(VENV)/bin/ruff format .
 
 messages: venv
-	DEBUG=1 $(PY) manage.py makemessages -l kk -l ru -l en --ignore=.venv --ignore=var --no-obsolete
-	DEBUG=1 $(PY) manage.py makemessages -d djangojs -l kk -l ru -l en --ignore=.venv --ignore=var --ignore=static/vendor --no-obsolete
+	DEBUG=1 $(PY) manage.py makemessages -l kk -l ru -l en --ignore=.venv --ignore=var --ignore=node_modules --no-obsolete
+	DEBUG=1 $(PY) manage.py makemessages -d djangojs -l kk -l ru -l en --ignore=.venv --ignore=var --ignore=static/vendor --ignore=node_modules --no-obsolete
 	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
