@@ -132,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "patrols.context_processors.inbox",
+                "patrols.context_processors.typed",
                 "patrols.context_processors.choices",
             ],
             # Every page is translated: {% translate %} needs no {% load i18n %}.
@@ -381,6 +382,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "patrol@localhost")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 # Links in emails and SMS point here.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# A person's own email address: the confirmation link works this many days; another email to confirm an address
+# can be asked for only after this many minutes, so the page cannot be used to flood someone's mailbox.
+EMAIL_CONFIRM_DAYS = env_int("EMAIL_CONFIRM_DAYS", 3)
+EMAIL_CONFIRM_RESEND_MINUTES = env_int("EMAIL_CONFIRM_RESEND_MINUTES", 5)
 # SMS: "console" prints messages (development); "http" posts them to SMS_GATEWAY_URL with SMS_GATEWAY_TOKEN.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
@@ -529,6 +534,7 @@ SPECTACULAR_SETTINGS = {
         "NewMeetingStatusEnum": "patrols.choices.NEW_MEETING_STATUSES",
         "InitiativeStatusEnum": "patrols.choices.InitiativeStatus",
         "CrimeStatusEnum": "patrols.choices.CrimeStatus",
+        "RosterImportStatusEnum": "patrols.choices.RosterImportStatus",
     },
     # Swagger UI served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

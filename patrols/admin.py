@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from leaflet import PLUGIN_FORMS, PLUGINS
 from leaflet.admin import LeafletGeoAdmin
@@ -37,10 +38,19 @@ class AdminMapWidget(ZoneMapWidget):
 
     @property
     def media(self):
-        # One list, so the admin's media merge keeps maps.js after Leaflet and its plugins.
+        # One list, so the admin's media merge keeps maps.js after Leaflet and its plugins; the catalogue and
+        # map-locale.js put the drawing tools into the administrator's language before the maps start.
         forms_plugin = PLUGINS[PLUGIN_FORMS]
         return forms.Media(
-            js=["leaflet/leaflet.js", "leaflet/leaflet.extras.js", *forms_plugin["js"], "js/maps.js"],
+            js=[
+                "leaflet/leaflet.js",
+                "leaflet/leaflet.extras.js",
+                *forms_plugin["js"],
+                reverse("javascript-catalog"),
+                "js/formats.js",
+                "js/map-locale.js",
+                "js/maps.js",
+            ],
             css={"screen": ["leaflet/leaflet.css", *forms_plugin["css"], "css/admin-maps.css"]},
         )
 

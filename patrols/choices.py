@@ -42,6 +42,7 @@ class RosterImportStatus(models.TextChoices):
     RUNNING = "running", _("Checking rows")
     FAILED = "failed", _("Rejected: errors found")
     DONE = "done", _("Imported")
+    PARTIAL = "partial", _("Partly imported: some rows to fix")
 
 
 class ZoneKind(models.TextChoices):
@@ -163,6 +164,14 @@ class ReportEventKind(models.TextChoices):
     DUPLICATE = "duplicate", _("Marked as a duplicate")
     PHOTO_ADDED = "photo_added", _("Photo added")
     REDACTED = "redacted", _("Details of other people removed after the retention period")
+
+
+class AutoReason(models.TextChoices):
+    """Why the app itself changed something, kept as a code (with its figures beside it) and told in the reader's
+    language when read: see patrols/reasons.py."""
+
+    DUPLICATE = "duplicate", _("A duplicate of another report")
+    IMPORTED = "imported", _("Imported from a roster file")
 
 
 class ReportFlag(models.TextChoices):

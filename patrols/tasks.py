@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import reminders, retention, roster_import, scheduling
+from .services import email_address, reminders, retention, roster_import, scheduling
 
 
 @shared_task
@@ -39,6 +39,15 @@ def flag_understaffed_shifts() -> int:
 def deliver(delivery_id: int) -> str:
     """Send one email or SMS delivery (a second worker given the same id does nothing)."""
     return reminders.delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(bind=True, max_retries=3, soft_time_limit=60, time_limit=90)
+def send_email_confirmation(self, user_id: int) -> str:
+    """Send the link that confirms a person's new email address; a mail server that fails is tried a few times."""
+    try:
+        return email_address.email_confirmation_send(user_id=user_id)
+    except email_address.ConfirmationNotSent as error:
+        raise self.retry(exc=error, countdown=60 * (self.request.retries + 1)) from None
 
 
 @shared_task

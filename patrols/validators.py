@@ -62,12 +62,16 @@ def validate_phone(value: str) -> None:
     normalise_phone(value)
 
 
-def format_phone(value: str) -> str:
-    """+77012345678 as +7 701 234 56 78."""
+NBSP = "\u00a0"
+
+
+def format_phone(value: str, *, space: str = NBSP) -> str:
+    """+77012345678 as +7 701 234 56 78, with no-break spaces on pages so it never wraps (the API passes a plain
+    space); any other value as stored."""
     if not re.fullmatch(r"\+77\d{9}", value or ""):
         return value
     d = value[2:]
-    return f"+7 {d[0:3]} {d[3:6]} {d[6:8]} {d[8:10]}"
+    return space.join(["+7", d[0:3], d[3:6], d[6:8], d[8:10]])
 
 
 def age_on(birth_date: datetime.date, day: datetime.date) -> int:

@@ -49,6 +49,11 @@ def wait_for(condition, seconds: float = 20.0) -> bool:
     return wait_until(condition, seconds)
 
 
+def in_words(page, msgid: str) -> str:
+    """What the page's JavaScript catalogue makes of a message: the words a state is shown in."""
+    return page.evaluate("(msgid) => gettext(msgid)", msgid)
+
+
 @pytest.fixture
 def village(district):
     return SettlementFactory(district=district, code="KZ-19-TAL-BEL", name_kk="Бельбулақ", name_ru="Бельбулак")
@@ -115,6 +120,11 @@ def test_a_meeting_logged_offline_arrives_once_when_the_network_returns(phone, i
     page.wait_for_selector('#meeting-outbox[data-count="1"]')
     assert "1" in page.inner_text("[data-waiting-text]")
     assert page.is_visible("[data-offline]")
+    # Its state in words, and where and when, as Kazakhstan writes a date.
+    waiting = page.wait_for_selector("[data-waiting-list] > li[data-state=waiting]")
+    assert waiting.query_selector(".state").inner_text() == in_words(page, "Waiting to be sent")
+    held = timezone.localtime().strftime("%d.%m.%Y")
+    assert waiting.query_selector(".about").inner_text().startswith(f"Бельбулак · {held} "), waiting.inner_text()
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
     shoot(page, "meeting-form-waiting.png")
     time.sleep(1)
@@ -127,6 +137,10 @@ def test_a_meeting_logged_offline_arrives_once_when_the_network_returns(phone, i
     link = page.wait_for_selector("[data-sent-list] a")
     meeting = Meeting.objects.get()
     assert link.get_attribute("href") == f"/meetings/{meeting.pk}/"
+    done = page.query_selector("[data-sent-list] > li")
+    assert done.get_attribute("data-state") == "sent"
+    assert done.query_selector(".state").inner_text() == in_words(page, "Sent")
+    assert page.query_selector("[data-waiting-list] > li") is None
     shoot(page, "meeting-form-delivered.png")
 
     page.reload()
@@ -177,6 +191,7 @@ def test_a_meeting_the_server_refuses_is_kept_to_be_corrected(phone, village):
 
     # A 400 is not dropped: the meeting stays on the phone with the server's message.
     problem = page.wait_for_selector("[data-waiting-list] > li.refused")
+    assert problem.query_selector(".state").inner_text() == in_words(page, "Refused")
     assert "будущем" in problem.inner_text() or "future" in problem.inner_text()
     assert page.get_attribute("#meeting-outbox", "data-count") == "1"
     assert Meeting.objects.count() == 0

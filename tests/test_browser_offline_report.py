@@ -2,12 +2,14 @@
 photo included, when the network returns. Chromium at a phone's size; the service worker needs a secure origin,
 and http://localhost is one."""
 
+import datetime
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from patrols.models import Report, ReportPhoto
 from tests.factories import PASSWORD
@@ -42,7 +44,13 @@ def shoot(page, name: str) -> None:
 
 
 @pytest.fixture
-def phone(live_server, volunteer, district):
+def phone_options() -> dict:
+    """How the phone's browser is set up beyond the defaults; a test parametrizes it (the language, the worker)."""
+    return {}
+
+
+@pytest.fixture
+def phone(live_server, volunteer, district, phone_options):
     """Chromium at a phone's size, near the district's centre, with the volunteer signed in."""
     base = f"http://localhost:{live_server.thread.port}"
     here = {"latitude": district.centre.y + 0.01, "longitude": district.centre.x + 0.01, "accuracy": 12}
@@ -56,7 +64,7 @@ def phone(live_server, volunteer, district):
             device_scale_factor=2,
             geolocation=here,
             permissions=["geolocation"],
-            locale="ru-RU",
+            **{"locale": "ru-RU", **phone_options},
         )
         context.set_default_timeout(20000)
         page = context.new_page()
@@ -72,7 +80,7 @@ def phone(live_server, volunteer, district):
         page.fill("#id_password", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(f"{base}/")
-        yield SimpleNamespace(base=base, here=here, context=context, page=page, errors=errors)
+        yield SimpleNamespace(base=base, here=here, browser=browser, context=context, page=page, errors=errors)
         browser.close()
         # The ORM calls made beside Playwright's event loop got their own connection: close it before the teardown.
         connections.close_all()
@@ -157,8 +165,10 @@ def test_a_report_the_server_refuses_is_kept_to_be_corrected(phone):
     page.fill("#id_case_number", "12345")
     page.click("button.send")
 
-    # A 400 is not dropped: the report stays on the phone with the server's message.
+    # A 400 is not dropped: the report stays on the phone, said to be refused, with the server's message.
     problem = page.wait_for_selector("[data-outbox-problems] > li")
+    assert problem.get_attribute("data-state") == "refused"
+    assert problem.query_selector(".state").inner_text() == page.evaluate("() => gettext('Refused')")
     assert "15" in problem.inner_text()
     assert page.get_attribute("#outbox-banner", "data-count") == "1"
     assert Report.objects.count() == 0
@@ -207,4 +217,121 @@ def test_signing_out_on_a_shared_phone_forgets_the_pages_kept_for_offline_use(ph
     context.set_offline(True)
     with pytest.raises(sync_api.Error):
         page.goto("/reports/")
+    assert phone.errors == []
+
+
+def in_words(page, msgid: str) -> str:
+    """What the page's JavaScript catalogue makes of a message: the words a state is shown in."""
+    return page.evaluate("(msgid) => gettext(msgid)", msgid)
+
+
+def fill_report(page, description: str, *, occurred: datetime.datetime | None = None) -> None:
+    page.check("input[name=outcome][value=prevented]")
+    page.select_option("#id_category", "public_drinking")
+    if occurred:
+        page.fill("#id_occurred_at", occurred.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_description", description)
+
+
+@pytest.mark.parametrize("phone_options", [{"locale": "kk-KZ"}])
+def test_on_a_kazakh_phone_a_waiting_report_reads_its_time_and_state_in_words(phone):
+    page, context = phone.page, phone.context
+    yesterday = timezone.localtime() - datetime.timedelta(days=1)
+    occurred = yesterday.replace(hour=19, minute=30)
+    open_form(page)
+    assert page.evaluate("() => document.documentElement.lang") == "kk"
+
+    context.set_offline(True)
+    fill_report(page, "Кешке аялдамада жанжалды тоқтаттық.", occurred=occurred)
+    page.click("button.send")
+
+    # Waiting, in words, with the time as Kazakhstan writes it (Chromium's ICU alone would say 2026-12-03 19:30).
+    waiting = page.wait_for_selector("[data-outbox-items] > li[data-state=waiting]")
+    assert waiting.query_selector(".state").inner_text() == in_words(page, "Waiting to be sent")
+    about = waiting.query_selector(".about").inner_text()
+    assert about.startswith(occurred.strftime("%d.%m.%Y 19:30 · Кешке")), about
+    # Headless Chromium does not promise to keep the site's data: the page says what that means.
+    assert page.is_visible("[data-outbox-persist]")
+    shoot(page, "report-waiting-kk.png")
+
+    # Back online, the same report reads "sent", still named by its time.
+    context.set_offline(False)
+    sent = page.wait_for_selector("[data-outbox-sent] > li[data-state=sent]")
+    assert sent.query_selector(".state").inner_text() == in_words(page, "Sent")
+    assert occurred.strftime("%d.%m.%Y 19:30") in sent.inner_text()
+    assert page.query_selector("[data-outbox-items] > li") is None
+    assert Report.objects.get().occurred_at == occurred.replace(second=0, microsecond=0)
+    assert phone.errors == []
+
+
+def test_when_the_browser_keeps_the_storage_the_page_does_not_warn(phone):
+    page, context = phone.page, phone.context
+    open_form(page)
+    # What a browser grants a site it trusts (an installed app, a bookmark): the storage is kept.
+    target = context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
+    phone.browser.new_browser_cdp_session().send(
+        "Browser.grantPermissions",
+        {"permissions": ["durableStorage"], "origin": phone.base, "browserContextId": target["browserContextId"]},
+    )
+    context.set_offline(True)
+    fill_report(page, "Саябақта жоғалған баланы ата-анасына тапсырдық.")
+    page.click("button.send")
+    page.wait_for_selector("[data-outbox-items] > li[data-state=waiting]")
+    assert page.evaluate("() => navigator.storage.persisted()") is True
+    assert page.is_hidden("[data-outbox-persist]")
+    assert phone.errors == []
+
+
+# The reminder looks at the outbox when the page loads; this waits until it has looked.
+LOOKED_AGAIN = "() => OutboxUI.remind()"
+AGE_BY_TWO_DAYS = """async () => {
+  const [record] = await Outbox.all();
+  record.created_at = Date.now() - 2 * 24 * 3600 * 1000;
+  await Outbox.put(record);
+  return record.created_at;
+}"""
+
+
+# No service worker here: the API is out of reach for the page alone (a weak connection), and nothing sends behind it.
+@pytest.mark.parametrize("phone_options", [{"locale": "kk-KZ", "service_workers": "block"}])
+def test_a_report_waiting_more_than_a_day_is_recalled_on_the_other_pages(phone, volunteer):
+    page, context = phone.page, phone.context
+    context.route("**/api/v1/reports/", lambda route: route.abort())
+    page.goto("/reports/new/")
+    page.wait_for_function("() => document.getElementById('id_lat').value !== ''")
+    fill_report(page, "Түнде дүкен жанында төбелесті тоқтаттық.")
+    page.click("button.send")
+    page.wait_for_selector("[data-outbox-items] > li[data-state=waiting]")
+
+    # A fresh report is no reason to nag.
+    page.goto("/")
+    page.evaluate(LOOKED_AGAIN)
+    assert page.is_hidden("#outbox-reminder")
+
+    # Two days later it still waits: every page says so, with when it was saved and the way to send it.
+    saved = page.evaluate(AGE_BY_TWO_DAYS)
+    page.goto("/shifts/")
+    reminder = page.wait_for_selector("#outbox-reminder [data-reminder=reports]")
+    assert reminder.is_visible()
+    since = timezone.localtime(datetime.datetime.fromtimestamp(saved / 1000, tz=datetime.UTC))
+    assert since.strftime("%d.%m.%Y %H:%M") in reminder.inner_text()
+    assert page.is_hidden("#outbox-reminder [data-reminder=meetings]")
+    shoot(page, "reminder-kk.png")
+
+    # Its outbox marks it too, in words as well as by its edge.
+    reminder.query_selector("a").click()
+    page.wait_for_url(f"{phone.base}/reports/")
+    # (The page tries to send it as it opens: a list item is rebuilt when its state changes, so it is looked up anew.)
+    stale = page.locator("[data-outbox-items] > li.stale[data-state=waiting]")
+    sync_api.expect(stale.locator(".stale-note")).to_be_visible()
+    assert page.is_hidden("#outbox-reminder"), "the outbox page lists it itself"
+
+    # With the connection back it goes out, and the reminder is gone.
+    context.unroute("**/api/v1/reports/")
+    page.click("[data-outbox-send]")
+    page.wait_for_selector("[data-outbox-sent] > li[data-state=sent]")
+    assert Report.objects.filter(reporter=volunteer.volunteer).count() == 1
+    page.goto("/")
+    page.evaluate(LOOKED_AGAIN)
+    assert page.is_hidden("#outbox-reminder")
     assert phone.errors == []

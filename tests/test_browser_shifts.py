@@ -9,6 +9,7 @@ import re
 import pytest
 from django.db import connections
 from django.utils import timezone
+from django.utils.translation.trans_real import DjangoTranslation
 from playwright.sync_api import expect, sync_playwright
 
 from patrols.models import Assignment, Shift
@@ -183,4 +184,38 @@ def test_the_zone_drawing_map_starts_under_a_strict_policy(live_server, chromium
     page.goto(f"{live_server.url}/zones/")
     expect(page.locator("#zones-map path.leaflet-interactive")).to_have_count(1)
     page.screenshot(path=f"{SCREENSHOTS}/zones-phone.png", full_page=True)
+    assert violations == []
+
+
+# What leaflet.draw and Leaflet show on the zone page, by the message the project's catalogue translates.
+MAP_TOOLS = {
+    ".leaflet-draw-draw-polygon": "Draw an area (a polygon)",
+    ".leaflet-draw-draw-rectangle": "Draw a rectangle",
+    ".leaflet-draw-edit-edit": "Change the drawing",
+    ".leaflet-control-zoom-in": "Zoom in",
+    ".leaflet-control-zoom-out": "Zoom out",
+}
+
+
+def test_the_zone_drawing_tools_speak_kazakh(live_server, chromium, inspector, zone):
+    office = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="kk-KZ")
+    violations = strict(office, live_server.url)
+    page = office.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "inspector")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/zones/{zone.pk}/edit/")
+    expect(page.locator(".leaflet-draw-draw-polygon")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.lang") == "kk"
+
+    kazakh = DjangoTranslation("kk", domain="djangojs")
+    for selector, msgid in MAP_TOOLS.items():
+        title = page.locator(selector).get_attribute("title")
+        assert title == kazakh.gettext(msgid), selector
+        assert title != msgid, f"the Kazakh JavaScript catalogue has no translation of {msgid!r}"
+    # The scale bar's units come from the same catalogue.
+    scale = page.locator(".leaflet-control-scale-line").inner_text()
+    assert re.fullmatch(r"[\d\u00a0]+ \S+", scale), scale
     assert violations == []

@@ -18,6 +18,7 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from patrols.choices import AssignmentStatus, BenchmarkLevel, GroupKind
 from patrols.clock import LOCAL_TZ
@@ -526,6 +527,29 @@ def test_the_monthly_pdf_reads_in_the_viewers_language(may, district, group, set
     assert group.name in " ".join(text.split()), "a long name wraps in its cell"
     assert "Мамыр" in text, "May, in Kazakh, from Django's catalogue"
     assert district.region.name_kk in text
+
+
+@pytest.mark.parametrize("language", ["kk", "ru"])
+def test_the_monthly_pdf_breaks_no_word_of_its_headers(may, district, language):
+    from django.utils import translation
+
+    with translation.override(language):
+        data = monthly_report.monthly_figures(district, may, 5)
+        text = pdf_text(monthly_report.monthly_report_pdf(data, compress=False))
+        headers = [
+            gettext(text)
+            for text in ("Figure", "Verified", "Target", "Percent of target", "Expected by now", "Pace", "Category")
+        ]
+        headers += [gettext("Offenses prevented"), gettext("Crimes solved"), gettext("Shifts held (of those planned)")]
+    # A cell's lines come out one per line: a word broken in its cell reads "Выполнен" then "ие".
+    broken = [
+        word
+        for header in headers
+        for word in header.split()
+        for cut in range(1, len(word))
+        if re.search(rf"(^|\s){re.escape(word[:cut])}\n+{re.escape(word[cut:])}(\s|$)", text)
+    ]
+    assert not broken, f"header words broken across lines: {broken}"
 
 
 def test_the_inspector_and_the_chief_download_the_monthly_pdf(web, may, inspector, chief, analyst, district):

@@ -2,18 +2,15 @@
 
 Django has no formats for Kazakh, so the kk pages used to print "12/03/2026" and "7784.7". The format modules in
 `coordination/formats/` give kk, ru and en the country's forms. Every page each demo login can reach from its home
-is read in the three languages (by `american_dates`, in tests/test_seed_demo.py, on the seeded demo country) and
-must show no English month name (kk, ru), no AM/PM and no date with slashes.
+is read in the three languages (tests/support/page_walk.py, run in tests/test_seed_demo.py on the seeded demo country:
+kk and ru in Chromium on a phone, en through the test client) and must show no English month name (kk, ru), no AM/PM
+and no date with slashes.
 """
 
 import datetime
-import re
-from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
-from django.urls import Resolver404, resolve
 from django.utils import formats, translation
 
 MOMENT = datetime.datetime(2026, 12, 4, 19, 30)
@@ -42,85 +39,7 @@ def test_kazakh_names_are_spelled_and_cased_as_in_a_sentence():
         assert formats.date_format(datetime.date(2026, 4, 11), "MONTH_DAY_FORMAT") == "11 сәуір"
 
 
-# Every page of every role
-
-
-ENGLISH_MONTHS = re.compile(
-    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b"
-)
-AM_PM = re.compile(r"\b\d{1,2}(:\d\d)?\s?(AM|PM|a\.m\.|p\.m\.)(?=\W|$)", re.IGNORECASE)
-SLASHED_DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b")
-# Links that are not pages: files, feeds, sign-out, the language switch, one-time reply links, the admin site.
-NOT_PAGES = re.compile(
-    r"(logout|/static/|/media/|/api/|/admin/|/export/|\.pdf|\.ics|\.csv|\.xlsx|sw\.js|/reply/|/i18n/)"
-)
-
-
-class _Page(HTMLParser):
-    """The visible text of a page (no scripts, no styles) and its same-site links."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.text: list[str] = []
-        self.links: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in {"script", "style", "template"}:
-            self._skip += 1
-        href = dict(attrs).get("href") if tag == "a" else None
-        if href and href.startswith("/") and not href.startswith("//"):
-            self.links.append(href)
-
-    def handle_endtag(self, tag):
-        if tag in {"script", "style", "template"} and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.text.append(data)
-
-
-def _name_of(path: str) -> str | None:
-    try:
-        return resolve(urlsplit(path).path).url_name
-    except Resolver404:
-        return None
-
-
-def walk(client: Client) -> dict[str, str]:
-    """Every kind of page reachable from the home page by links, once each: {path: visible text}."""
-    seen_names: set[str] = set()
-    pages: dict[str, str] = {}
-    queue = ["/"]
-    while queue:
-        path = queue.pop(0)
-        name = _name_of(path)
-        if name is None or name in seen_names or NOT_PAGES.search(path):
-            continue
-        seen_names.add(name)
-        response = client.get(path)
-        if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
-            continue
-        page = _Page()
-        page.feed(response.content.decode())
-        pages[path] = " ".join(" ".join(page.text).split())
-        queue.extend(link for link in page.links if link not in pages)
-    return pages
-
-
-def american_dates(client: Client, language: str) -> tuple[int, list[str]]:
-    """Walk every page a signed-in client reaches in a language: how many, and each date or time written the
-    American way (or an English month name outside English pages), with the words around it."""
-    problems = []
-    pages = walk(client)
-    checks = [AM_PM, SLASHED_DATE] + ([ENGLISH_MONTHS] if language != "en" else [])
-    for path, text in pages.items():
-        for pattern in checks:
-            found = pattern.search(text)
-            if found:
-                problems.append(f"{path}: «{text[max(0, found.start() - 40) : found.end() + 40]}»")
-    return len(pages), problems
+# Every page of every role: tests/support/page_walk.py, run on the demo country in tests/test_seed_demo.py
 
 
 # Words seen on the way

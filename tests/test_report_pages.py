@@ -277,6 +277,20 @@ def test_an_answer_can_bring_the_case_number(web, volunteer, inspector):
     assert report.status == ReportStatus.SUBMITTED
 
 
+def test_an_answer_refused_for_a_wrong_case_number_comes_back_as_it_was_typed(web, volunteer, inspector):
+    report = file_report(volunteer, outcome="solved", case_number="123456789012345")
+    reporting.report_request_info(report=report, by=inspector, question="ЕРДР нөмірін тексеріңіз.")
+    client = web(volunteer)
+    answer = "Тексердім: ЕРДР нөмірі хаттамада басқаша жазылған, дұрысы төменде."
+    response = client.post(reverse("report-answer", args=[report.pk]), {"answer": answer, "case_number": "12ab"})
+    page = client.get(response["Location"]).content.decode()
+    assert f">{answer}</textarea>" in page and 'value="12ab"' in page
+    report.refresh_from_db()
+    assert report.status == ReportStatus.NEEDS_INFO and report.case_number == "123456789012345"
+    again = client.get(reverse("report-detail", args=[report.pk])).content.decode()
+    assert answer not in again.split('name="answer"')[1].split("</textarea>")[0], "kept for one page only"
+
+
 def test_an_empty_answer_changes_nothing(web, volunteer, inspector):
     report = reporting.report_request_info(report=file_report(volunteer), by=inspector, question="Қай көшеде?")
     web(volunteer).post(reverse("report-answer", args=[report.pk]), {"answer": "  "})

@@ -12,19 +12,22 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from kombu.exceptions import OperationalError
+from rest_framework.test import APIClient
 
 from coordination import celery_app
-from patrols.choices import RosterImportStatus, VolunteerStatus
+from patrols.choices import AutoReason, RosterImportStatus, VolunteerStatus
 from patrols.models import Membership, RosterImport, Volunteer, VolunteerStatusChange
+from patrols.services import retention
 from patrols.services import roster_import as service
 from patrols.services.roster import CURRENT_CONSENT_VERSION
 from patrols.services.roster_import import roster_import_run, roster_import_start, roster_template_xlsx
 from patrols.tasks import run_roster_import
-from patrols.validators import build_iin
-from tests.factories import GroupFactory
+from patrols.validators import build_iin, mask_iin
+from tests.factories import PASSWORD, GroupFactory
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 
@@ -69,9 +72,9 @@ def eager_celery():
 def upload(inspector, district, eager_celery, django_capture_on_commit_callbacks):
     """`upload(name, data)`: the inspector uploads a file into `district`, the queued task runs, the import returns."""
 
-    def send(name: str, data: bytes, *, by=inspector, into=district) -> RosterImport:
+    def send(name: str, data: bytes, *, by=inspector, into=district, **options) -> RosterImport:
         with django_capture_on_commit_callbacks(execute=True):
-            roster_import = roster_import_start(by=by, district=into, upload=SimpleUploadedFile(name, data))
+            roster_import = roster_import_start(by=by, district=into, upload=SimpleUploadedFile(name, data), **options)
         roster_import.refresh_from_db()
         return roster_import
 
@@ -128,7 +131,13 @@ def test_inspector_imports_a_russian_csv_in_windows_1251_with_semicolons(upload,
     assert Membership.objects.filter(group=russian_group).count() == 2
     history = VolunteerStatusChange.objects.filter(volunteer__district=district, by=inspector)
     assert sorted(history.values_list("to_status", flat=True)) == [VolunteerStatus.APPLICANT] * 3
-    assert all("Список.csv" in note for note in history.values_list("note", flat=True))
+    # The fact is kept, not a sentence in the uploader's language: each reader is told it in their own.
+    assert (
+        list(history.values_list("reason", "reason_params", "note"))
+        == [(AutoReason.IMPORTED, {"name": "Список.csv"}, "")] * 3
+    )
+    with translation.override("en"):
+        assert history.first().note_text == "Imported from the file “Список.csv”."
 
 
 def test_inspector_imports_a_kazakh_csv_in_utf8_with_a_bom_and_commas(upload, group):
@@ -232,10 +241,11 @@ def test_bad_rows_are_each_reported_and_nothing_is_written(upload, group, other_
         (11, "iin"),
         (11, "phone"),
     ]
-    messages = {error["row"]: error["message"] for error in roster_import.errors}
+    with translation.override("en"):
+        messages = {error["row"]: service.problem_text(error) for error in roster_import.errors}
     assert "check digit" in messages[3]
     assert "18" in messages[4]
-    assert "Нет такой группы" in messages[6]
+    assert "no active group" in messages[6] and roster_import.errors[3]["value"] == "Нет такой группы"
     assert "row 2" in messages[7]
     assert messages[8] == (
         "A volunteer with this IIN is registered in another district: ask that district's inspector to add them "
@@ -331,8 +341,14 @@ def test_a_missing_column_is_one_clear_error(upload):
 
     assert roster_import.status == RosterImportStatus.FAILED
     assert roster_import.errors == [
-        {"row": 1, "field": "phone", "message": "The required column “Phone” is missing from the header row."}
+        {"row": 1, "field": "phone", "code": "column_missing", "params": {"column": "phone"}}
     ]
+    with translation.override("en"):
+        assert service.problem_text(roster_import.errors[0]) == (
+            "The required column “Phone” is missing from the header row."
+        )
+    with translation.override("ru"):
+        assert "Телефон" in service.problem_text(roster_import.errors[0])
     assert roster_import.processed_rows == roster_import.total_rows == 0
 
 
@@ -354,7 +370,7 @@ def test_a_file_above_the_row_limit_is_refused(upload, settings):
     roster_import = upload("long.csv", csv_file(rows))
 
     assert roster_import.status == RosterImportStatus.FAILED
-    assert len(roster_import.errors) == 1 and "3" in roster_import.errors[0]["message"]
+    assert len(roster_import.errors) == 1 and "3" in service.problem_text(roster_import.errors[0])
     assert not Volunteer.objects.exists()
 
 
@@ -527,3 +543,272 @@ def test_a_workbook_that_unpacks_too_large_is_refused_before_any_worker_opens_it
         upload("roster.xlsx", workbook)
     assert "unpacks to more than" in caught.value.message_dict["file"][0]
     assert not RosterImport.objects.exists()
+
+
+# The problems as facts, told in the reader's language; importing the valid rows and the rows to fix
+
+
+def reader(user, language: str) -> Client:
+    """A browser of its own for `user`, reading in `language`."""
+    browser = Client()
+    assert browser.login(username=user.username, password=PASSWORD)
+    browser.cookies["django_language"] = language
+    return browser
+
+
+def api_reader(user, language: str) -> APIClient:
+    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_authenticate(user)
+    return client
+
+
+def told(language: str, error: dict) -> str:
+    with translation.override(language):
+        return service.problem_text(error)
+
+
+@pytest.fixture
+def mixed_rows(group):
+    """Two good rows, then a landline phone, then an IIN with a wrong check digit (born in 2003: a leading zero)."""
+    young = iin(datetime.date(2003, 7, 7), female=True)
+    wrong = young[:11] + str((int(young[11]) + 1) % 10)
+    header = ["Фамилия", "Имя", "Отчество", "ИИН", "Телефон", "Дата рождения", "Группа", "Дата вступления"]
+    return [
+        header,
+        ["Асанов", "Бек", "", iin(datetime.date(1991, 1, 1)), "87010000001", "", group.name, ""],  # 2
+        ["Серікболов", "Айдос", "Ержанұлы", iin(datetime.date(1990, 2, 2)), "+7 495 123 45 67", "", "", ""],  # 3
+        ["Хорошев", "Иван", "", iin(datetime.date(1982, 4, 4)), "87010000008", "", "", "01.09.2024"],  # 4
+        ["Жанар", "Нұрланқызы", "", wrong, "87010000005", "07.07.2003", group.name, ""],  # 5
+    ]
+
+
+def test_errors_name_the_person_and_the_bad_value_and_are_read_in_the_readers_language(upload, inspector, mixed_rows):
+    with translation.override("ru"):
+        roster_import = upload("Список.csv", csv_file(mixed_rows))
+
+    assert (roster_import.status, roster_import.language) == (RosterImportStatus.FAILED, "ru")
+    landline, checksum = roster_import.errors
+    assert landline == {
+        "row": 3,
+        "field": "phone",
+        "code": "phone_format",
+        "params": {},
+        "person": "Серікболов Айдос",
+        "value": "+7 495 123 45 67",
+    }
+    # Whose row it is by name, never by IIN: an IIN shown back is masked.
+    assert (checksum["row"], checksum["code"], checksum["person"]) == (5, "iin_checksum", "Жанар Нұрланқызы")
+    assert checksum["value"] == mask_iin(mixed_rows[4][3]) and mixed_rows[4][3] not in str(roster_import.errors)
+    assert "message" not in landline, "no sentence is kept in the uploader's language"
+    kazakh, russian = told("kk", landline), told("ru", landline)
+    assert kazakh != russian
+
+    page = reader(inspector, "kk").get(f"/volunteers/import/{roster_import.pk}/").content.decode()
+    assert kazakh in page and russian not in page
+    assert "Серікболов Айдос" in page and "+7 495 123 45 67" in page
+    body = api_reader(inspector, "kk").get(f"/api/v1/roster-imports/{roster_import.pk}/").json()
+    assert body["status"] == "failed" and body["rows_to_fix"] is None
+    assert body["errors"][0]["message"] == kazakh
+    assert (body["errors"][0]["person"], body["errors"][0]["value"], body["errors"][0]["row"]) == (
+        "Серікболов Айдос",
+        "+7 495 123 45 67",
+        3,
+    )
+
+
+def test_a_cell_too_long_is_named_with_its_limit_and_shortened_when_shown(upload):
+    rows = [["Фамилия", "Имя", "ИИН", "Телефон"], ["Ә" * 150, "Бек", iin(datetime.date(1991, 1, 1)), "87010000001"]]
+
+    roster_import = upload("long.csv", csv_file(rows))
+
+    (error,) = roster_import.errors
+    assert (error["field"], error["code"], error["params"]) == ("last_name", "too_long", {"limit": 100, "count": 150})
+    assert len(error["value"]) == service.SHOWN_LENGTH and len(error["person"]) == service.SHOWN_LENGTH
+    assert "100" in told("en", error)
+
+
+def test_an_import_kept_from_before_still_shows_its_sentences(web, inspector, district):
+    job = RosterImport.objects.create(
+        district=district,
+        uploaded_by=inspector,
+        original_name="old.csv",
+        status=RosterImportStatus.FAILED,
+        errors=[{"row": 3, "field": "iin", "message": "ИИН состоит ровно из 12 цифр."}],
+    )
+    page = reader(inspector, "kk").get(f"/volunteers/import/{job.pk}/").content.decode()
+    assert "ИИН состоит ровно из 12 цифр." in page
+
+
+def xlsx_rows(data: bytes) -> list[list]:
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_importing_the_valid_rows_writes_them_and_gives_back_exactly_the_bad_ones_to_fix(
+    upload, inspector, group, mixed_rows
+):
+    before = counts()
+    with translation.override("ru"):
+        roster_import = upload("Список.xlsx", xlsx_file(mixed_rows), import_valid_rows=True)
+
+    assert roster_import.status == RosterImportStatus.PARTIAL and roster_import.is_finished
+    assert (roster_import.created_count, roster_import.updated_count) == (2, 0)
+    assert [(error["row"], error["code"]) for error in roster_import.errors] == [
+        (3, "phone_format"),
+        (5, "iin_checksum"),
+    ]
+    assert counts() == (before[0] + 2, before[1] + 1, before[2] + 2)
+    assert set(Volunteer.objects.values_list("last_name", flat=True)) == {"Асанов", "Хорошев"}
+    assert Volunteer.objects.get(last_name="Асанов").memberships.get().group == group
+    assert roster_import.has_rows_to_fix
+
+    browser = reader(inspector, "kk")
+    page = browser.get(f"/volunteers/import/{roster_import.pk}/").content.decode()
+    assert f"/volunteers/import/{roster_import.pk}/rows-to-fix.xlsx" in page
+    response = browser.get(f"/volunteers/import/{roster_import.pk}/rows-to-fix.xlsx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    header, *rows = xlsx_rows(response.content)
+    with translation.override("kk"):
+        template_header = xlsx_rows(roster_template_xlsx())[0]
+    assert header[: len(service.COLUMNS)] == template_header and len(header) == len(service.COLUMNS) + 1
+    assert [row[0] for row in rows] == ["Серікболов", "Жанар"]
+    assert rows[0][4] == "+7 495 123 45 67"
+    assert rows[1][3] == mixed_rows[4][3] and rows[1][3].startswith("0"), "the IIN as written, its zero kept"
+    assert rows[1][5] == "07.07.2003" and rows[1][6] == group.name
+    assert told("kk", roster_import.errors[0]) in rows[0][-1] and told("ru", roster_import.errors[0]) not in rows[0][-1]
+
+    # The inspector fixes the two rows and uploads the file again: the rest is imported, nothing twice.
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = workbook.active
+    sheet.cell(row=2, column=5, value="87010000003")
+    sheet.cell(row=3, column=4, value=iin(datetime.date(2003, 7, 7), female=True))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    rest = upload("Список-исправлен.xlsx", buffer.getvalue())
+
+    assert rest.status == RosterImportStatus.DONE, rest.errors
+    assert (rest.created_count, rest.updated_count) == (2, 0)
+    assert counts() == (before[0] + 4, before[1] + 2, before[2] + 4)
+    assert sorted(Volunteer.objects.values_list("last_name", flat=True)) == ["Асанов", "Жанар", "Серікболов", "Хорошев"]
+    assert not rest.has_rows_to_fix
+
+
+def test_with_nothing_valid_an_import_of_the_valid_rows_writes_nothing_but_gives_the_rows_back(upload, mixed_rows):
+    before = counts()
+
+    roster_import = upload("bad.csv", csv_file([mixed_rows[0], mixed_rows[2], mixed_rows[4]]), import_valid_rows=True)
+
+    assert roster_import.status == RosterImportStatus.FAILED
+    assert counts() == before
+    assert roster_import.has_rows_to_fix
+    rows = xlsx_rows(service.roster_rows_to_fix_xlsx(roster_import))[1:]
+    assert [row[0] for row in rows] == ["Серікболов", "Жанар"]
+
+
+def test_all_or_nothing_stays_the_default_and_gives_no_file(upload, inspector, mixed_rows):
+    roster_import = upload("bad.csv", csv_file(mixed_rows))
+
+    assert roster_import.status == RosterImportStatus.FAILED and not roster_import.import_valid_rows
+    assert not Volunteer.objects.exists()
+    assert not roster_import.has_rows_to_fix
+    assert reader(inspector, "en").get(f"/volunteers/import/{roster_import.pk}/rows-to-fix.xlsx").status_code == 404
+
+
+def test_the_rows_to_fix_are_given_only_within_the_imports_scope(
+    upload, inspector, other_inspector, volunteer, chief, mixed_rows
+):
+    roster_import = upload("r.csv", csv_file(mixed_rows), import_valid_rows=True)
+    assert roster_import.has_rows_to_fix
+    web_url = f"/volunteers/import/{roster_import.pk}/rows-to-fix.xlsx"
+    api_url = f"/api/v1/roster-imports/{roster_import.pk}/rows-to-fix/"
+
+    assert reader(inspector, "ru").get(web_url).status_code == 200
+    assert api_reader(inspector, "ru").get(api_url).status_code == 200
+    for outsider in (other_inspector, volunteer):
+        assert reader(outsider, "ru").get(web_url).status_code == 404
+        assert api_reader(outsider, "ru").get(api_url).status_code == 404
+        assert api_reader(outsider, "ru").get(f"/api/v1/roster-imports/{roster_import.pk}/").status_code == 404
+    assert roster_import.pk not in [
+        job["id"] for job in api_reader(other_inspector, "ru").get("/api/v1/roster-imports/").json()["results"]
+    ]
+
+
+def test_the_rows_to_fix_go_with_the_file_when_retention_deletes_it(upload, inspector, mixed_rows):
+    roster_import = upload("r.csv", csv_file(mixed_rows), import_valid_rows=True)
+    later = timezone.now() + datetime.timedelta(days=400)
+
+    assert retention.roster_file_delete(import_id=roster_import.pk, now=later)
+
+    roster_import.refresh_from_db()
+    assert not roster_import.file and not roster_import.has_rows_to_fix
+    assert [(error["row"], error["code"]) for error in roster_import.errors] == [
+        (3, "phone_format"),
+        (5, "iin_checksum"),
+    ]
+    assert not any("person" in error or "value" in error for error in roster_import.errors)
+    assert reader(inspector, "ru").get(f"/volunteers/import/{roster_import.pk}/rows-to-fix.xlsx").status_code == 404
+    assert "Серікболов" not in reader(inspector, "ru").get(f"/volunteers/import/{roster_import.pk}/").content.decode()
+
+
+def test_the_api_uploads_with_the_choice_and_points_at_the_rows_to_fix(
+    inspector, district, mixed_rows, eager_celery, django_capture_on_commit_callbacks
+):
+    client = api_reader(inspector, "kk")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/roster-imports/",
+            {
+                "district": district.code,
+                "file": SimpleUploadedFile("r.csv", csv_file(mixed_rows)),
+                "import_valid_rows": "true",
+            },
+            format="multipart",
+        )
+    assert response.status_code == 202, response.json()
+    body = client.get(f"/api/v1/roster-imports/{response.json()['id']}/").json()
+    assert (body["status"], body["import_valid_rows"], body["created_count"], body["finished"]) == (
+        "partial",
+        True,
+        2,
+        True,
+    )
+    assert body["rows_to_fix"].endswith(f"/api/v1/roster-imports/{body['id']}/rows-to-fix/")
+    workbook = client.get(body["rows_to_fix"])
+    assert workbook.status_code == 200
+    assert [row[0] for row in xlsx_rows(workbook.content)[1:]] == ["Серікболов", "Жанар"]
+
+
+def test_the_api_refuses_an_upload_outside_the_districts_kept(api, other_inspector, district, mixed_rows):
+    response = api(other_inspector).post(
+        "/api/v1/roster-imports/",
+        {"district": district.code, "file": SimpleUploadedFile("r.csv", csv_file(mixed_rows))},
+        format="multipart",
+    )
+    assert response.status_code == 400 and "district" in response.json()
+    assert not RosterImport.objects.exists()
+
+
+def test_a_partial_import_whose_worker_died_runs_again_and_writes_the_valid_rows_once(
+    inspector, district, mixed_rows, eager_celery, django_capture_on_commit_callbacks
+):
+    dead = RosterImport.objects.create(
+        district=district, uploaded_by=inspector, original_name="m.csv", language="en", import_valid_rows=True
+    )
+    dead.file.save("m.csv", SimpleUploadedFile("m.csv", csv_file(mixed_rows)))
+    # Killed halfway through the checks: nothing was written, the import still says "running".
+    RosterImport.objects.filter(pk=dead.pk).update(
+        status=RosterImportStatus.RUNNING,
+        total_rows=4,
+        processed_rows=2,
+        attempts=1,
+        heartbeat_at=timezone.now() - datetime.timedelta(minutes=10),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert service.roster_imports_recover() == {"requeued": 1, "failed": 0}
+    run_roster_import.delay(dead.pk)
+
+    dead.refresh_from_db()
+    assert (dead.status, dead.created_count, dead.attempts) == (RosterImportStatus.PARTIAL, 2, 2)
+    assert Volunteer.objects.count() == 2 and VolunteerStatusChange.objects.count() == 2

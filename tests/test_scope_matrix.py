@@ -169,7 +169,7 @@ def test_iin_and_phone_are_masked_outside_the_police_scope(role, sees_full, cast
         return
     data = body.json()
     assert (data["iin"] == teammate_record.iin) is sees_full
-    assert (data["phone"] == teammate_record.phone_display) is sees_full
+    assert (data["phone"].replace(" ", "") == teammate_record.phone) is sees_full
     if not sees_full:
         assert "•" in data["iin"] and teammate_record.iin[2:10] not in data["iin"]
         assert data["birth_date"] is None

@@ -604,3 +604,22 @@ def test_opening_my_shifts_writes_nothing_and_the_calendar_address_is_asked_for(
     answer = client.post(reverse("calendar-renew"), follow=True).content.decode()
     feed = CalendarFeed.objects.get(volunteer=volunteer.volunteer)
     assert "Your calendar address is ready" in answer and feed.token in answer
+
+
+def test_a_correction_refused_for_want_of_a_reason_comes_back_as_it_was_typed(web, inspector, volunteer, zone):
+    past = ShiftFactory(
+        zone=zone,
+        inspector=inspector,
+        starts_at=timezone.now() - datetime.timedelta(hours=8),
+        ends_at=timezone.now() - datetime.timedelta(hours=4),
+    )
+    seat = Assignment.objects.create(
+        shift=past, volunteer=volunteer.volunteer, status="completed", credited_minutes=240
+    )
+    client = web(inspector)
+    response = client.post(reverse("shift-attendance-hours", args=[past.pk, seat.pk]), {"hours": "3.25", "reason": ""})
+    page = client.get(response["Location"]).content.decode()
+    assert 'value="3.25"' in page
+    assert re.search(r'<details class="correct-hours" open>', page), "the form is open where it was left"
+    seat.refresh_from_db()
+    assert seat.credited_minutes == 240 and seat.corrected_minutes is None

@@ -42,7 +42,7 @@ def test_built_iins_validate():
 )
 def test_it_normalises_kazakh_mobile_numbers(raw):
     assert normalise_phone(raw) == "+77012345678"
-    assert format_phone(normalise_phone(raw)) == "+7 701 234 56 78"
+    assert format_phone(normalise_phone(raw)) == "+7\u00a0701\u00a0234\u00a056\u00a078"
 
 
 @pytest.mark.parametrize("raw", ["+7 495 123 45 67", "12345", "+1 701 234 56 78", "", "+7 701 234 56 7"])

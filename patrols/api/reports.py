@@ -118,10 +118,23 @@ class ReportFlagSerializer(serializers.Serializer):
 class ReportEventSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    note = serializers.CharField(
+        source="note_text",
+        read_only=True,
+        help_text=gettext_lazy(
+            "The app's own reason in the reader's language (Accept-Language), then what was written."
+        ),
+    )
+    reason = serializers.CharField(
+        read_only=True, help_text=gettext_lazy("The app's own reason as a code (`duplicate`), or empty.")
+    )
+    reason_params = serializers.DictField(
+        read_only=True, help_text=gettext_lazy("The facts of the reason: `number`, the original report's id.")
+    )
 
     class Meta:
         model = ReportEvent
-        fields = ["kind", "kind_label", "from_status", "to_status", "note", "by", "at"]
+        fields = ["kind", "kind_label", "from_status", "to_status", "note", "reason", "reason_params", "by", "at"]
 
 
 def _is_police(serializer) -> bool:
@@ -142,6 +155,17 @@ class ReportSerializer(serializers.ModelSerializer):
     flags = serializers.SerializerMethodField()
     photos = PhotoSerializer(source="listed_photos", many=True, read_only=True)
     third_party_details = serializers.SerializerMethodField()
+    status_note = serializers.CharField(
+        source="status_note_text",
+        read_only=True,
+        help_text=gettext_lazy(
+            "The reason or question in the reader's language (Accept-Language): a duplicate names its original."
+        ),
+    )
+    status_reason = serializers.CharField(
+        read_only=True,
+        help_text=gettext_lazy("The app's own reason for the status as a code (`duplicate`), or empty."),
+    )
 
     class Meta:
         model = Report
@@ -159,6 +183,7 @@ class ReportSerializer(serializers.ModelSerializer):
             "status",
             "status_label",
             "status_note",
+            "status_reason",
             "district",
             "reporter",
             "reporter_name",

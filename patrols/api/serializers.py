@@ -41,7 +41,7 @@ from ..scope import districts_in_scope, is_police, manageable_districts, regions
 from ..services import audit, villages
 from ..services.geometry import geometry_from_geojson
 from ..services.messages import render
-from ..validators import mask_iin, mask_phone
+from ..validators import format_phone, mask_iin, mask_phone
 from .fields import SlugRelatedField
 
 
@@ -282,7 +282,7 @@ class VolunteerSerializer(serializers.ModelSerializer):
         return obj.iin
 
     def get_phone(self, obj) -> str:
-        return obj.phone_display if self._personal(obj) else mask_phone(obj.phone)
+        return format_phone(obj.phone, space=" ") if self._personal(obj) else mask_phone(obj.phone)
 
     @extend_schema_field(serializers.DateField(allow_null=True, help_text=_("Null unless you may see it.")))
     def get_birth_date(self, obj):
@@ -359,10 +359,21 @@ class DocumentsSerializer(serializers.Serializer):
 
 class StatusChangeSerializer(serializers.ModelSerializer):
     by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    note = serializers.CharField(
+        source="note_text",
+        read_only=True,
+        help_text=_("The app's own reason in the reader's language (Accept-Language), then what was written."),
+    )
+    reason = serializers.CharField(
+        read_only=True, help_text=_("The app's own reason as a code (`imported`), or empty.")
+    )
+    reason_params = serializers.DictField(
+        read_only=True, help_text=_("The facts of the reason: `name`, the imported file's name.")
+    )
 
     class Meta:
         model = VolunteerStatusChange
-        fields = ["from_status", "to_status", "note", "by", "at"]
+        fields = ["from_status", "to_status", "note", "reason", "reason_params", "by", "at"]
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import audit, dashboard, prevention, reports, views
+from . import audit, dashboard, prevention, reports, roster_imports, views
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -9,6 +9,7 @@ router.register("districts", views.DistrictViewSet, basename="district")
 router.register("settlements", views.SettlementViewSet, basename="settlement")
 router.register("groups", views.GroupViewSet, basename="group")
 router.register("volunteers", views.VolunteerViewSet, basename="volunteer")
+router.register("roster-imports", roster_imports.RosterImportViewSet, basename="roster-import")
 router.register("zones", views.ZoneViewSet, basename="zone")
 router.register("shifts", views.ShiftViewSet, basename="shift")
 router.register("series", views.ShiftSeriesViewSet, basename="series")

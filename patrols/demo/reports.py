@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
 from ..choices import (
     AssignmentStatus,
+    AutoReason,
     GroupKind,
     OutcomeCode,
     ReportEventKind,
@@ -1218,7 +1218,7 @@ def _decide(
             (ReportEventKind.NEEDS_INFO, ReportStatus.SUBMITTED, ReportStatus.NEEDS_INFO, question, inspector_id, first)
         ]
     elif path == "duplicate":
-        # The note names the original's number, known once it is saved (see _save_drafts).
+        # The reason names the original's number, known once it is saved (see _save_drafts).
         at = max(draft.original.decided_at, first) + datetime.timedelta(minutes=rng.uniform(1, 12))
         steps = [(ReportEventKind.DUPLICATE, ReportStatus.SUBMITTED, ReportStatus.REJECTED, "", inspector_id, at)]
     if steps[-1][5] >= now:
@@ -1411,21 +1411,18 @@ def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
             report.pk = ids[report.client_uuid]
     for draft, report in zip(fresh, reports, strict=True):
         draft.pk = report.pk
-    # What needs the numbers of other reports: the likely duplicates' flags and the duplicates' pointers and notes.
+    # What needs the numbers of other reports: the likely duplicates' flags and the duplicates' pointers.
     linked = []
     for draft, report in zip(fresh, reports, strict=True):
         if draft.seen_before:
             twins = sorted(other.pk for other in draft.seen_before if other.pk is not None)
             report.flags = [*draft.flags, {"code": ReportFlag.LIKELY_DUPLICATE, "reports": twins}]
         if draft.status == ReportStatus.REJECTED and draft.steps[-1][0] == ReportEventKind.DUPLICATE:
+            # As report_mark_duplicate keeps it: the pointer, and no sentence (each reader's language tells it).
             report.duplicate_of_id = draft.original.pk
-            with translation.override(LANGUAGES[draft.language]):
-                report.status_note = _("Duplicate of report No. %(number)d.") % {"number": draft.original.pk}
-            kind, before, after, _note, by, at = draft.steps[-1]
-            draft.steps[-1] = (kind, before, after, report.status_note, by, at)
         if draft.seen_before or report.duplicate_of_id:
             linked.append(report)
-    Report.objects.bulk_update(linked, ["flags", "duplicate_of", "status_note"], batch_size=500)
+    Report.objects.bulk_update(linked, ["flags", "duplicate_of"], batch_size=500)
     events = []
     for draft in fresh:
         events.append(
@@ -1437,8 +1434,20 @@ def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
             )
         )
         for kind, before, after, note, by, _at in draft.steps:
+            reason, params = "", {}
+            if kind == ReportEventKind.DUPLICATE:
+                reason, params = AutoReason.DUPLICATE, {"number": draft.original.pk}
             events.append(
-                ReportEvent(report_id=draft.pk, kind=kind, from_status=before, to_status=after, note=note, by_id=by)
+                ReportEvent(
+                    report_id=draft.pk,
+                    kind=kind,
+                    from_status=before,
+                    to_status=after,
+                    note=note,
+                    reason=reason,
+                    reason_params=params,
+                    by_id=by,
+                )
             )
     ReportEvent.objects.bulk_create(events, batch_size=2000)
     # `created_at`, `updated_at` and `at` are filled on insert: put back when each thing really happened.

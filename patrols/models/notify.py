@@ -69,6 +69,9 @@ class NotificationPreference(models.Model):
     )
     email_enabled = models.BooleanField(_("email"), default=True)
     sms_enabled = models.BooleanField(_("SMS"), default=True)
+    # The person's own new address waits here until they open the link sent to it; then it becomes `User.email`.
+    pending_email = models.EmailField(_("email address waiting for confirmation"), blank=True)
+    email_confirmation_sent_at = models.DateTimeField(_("confirmation email asked for at"), null=True, blank=True)
     reminder_leads = models.JSONField(
         _("reminder lead times (hours)"),
         null=True,

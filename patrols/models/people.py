@@ -3,12 +3,13 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import GroupKind, Role, RosterImportStatus, VolunteerStatus
+from ..choices import AutoReason, GroupKind, Role, RosterImportStatus, VolunteerStatus
+from ..reasons import note_text
 from ..scope import GroupQuerySet, RosterImportQuerySet, VolunteerQuerySet
 from ..validators import format_phone, validate_iin, validate_phone
 from .geo import District, Region, Settlement
@@ -266,7 +267,14 @@ class VolunteerStatusChange(models.Model):
     )
     from_status = models.CharField(_("from"), max_length=12, choices=VolunteerStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=12, choices=VolunteerStatus.choices)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, help_text=_("What the person wrote."))
+    # The app's own reason (an import), as facts told in the reader's language (patrols/reasons.py).
+    reason = models.CharField(
+        _("automatic reason"), max_length=20, choices=AutoReason.choices, blank=True, default="", db_default=""
+    )
+    reason_params = models.JSONField(
+        _("facts of the reason"), default=dict, blank=True, db_default=Value({}, output_field=models.JSONField())
+    )
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("by")
     )
@@ -279,6 +287,11 @@ class VolunteerStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.volunteer_id}: {self.from_status or '—'} → {self.to_status}"
+
+    @property
+    def note_text(self) -> str:
+        """The app's reason in the active language, then what the person wrote."""
+        return note_text(reason=self.reason, params=self.reason_params, note=self.note)
 
 
 class RosterImport(models.Model):
@@ -299,6 +312,11 @@ class RosterImport(models.Model):
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     processed_rows = models.PositiveIntegerField(_("rows checked"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
+    import_valid_rows = models.BooleanField(
+        _("import the valid rows"),
+        default=False,
+        help_text=_("Write the rows without errors and give the others back as a file to fix; otherwise all or none."),
+    )
     created_count = models.PositiveIntegerField(_("volunteers added"), default=0)
     updated_count = models.PositiveIntegerField(_("memberships added"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -327,4 +345,14 @@ class RosterImport(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in {RosterImportStatus.FAILED, RosterImportStatus.DONE}
+        return self.status in {RosterImportStatus.FAILED, RosterImportStatus.DONE, RosterImportStatus.PARTIAL}
+
+    @property
+    def has_rows_to_fix(self) -> bool:
+        """Whether the rows with errors can come back as a file: an import of the valid rows, its file still kept."""
+        return (
+            self.import_valid_rows
+            and bool(self.file)
+            and self.is_finished
+            and any(error.get("row") and error["row"] > 1 for error in self.errors)
+        )

@@ -4,10 +4,11 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import GroupKind, ReportEventKind, ReportStatus
+from ..choices import AutoReason, GroupKind, ReportEventKind, ReportStatus
+from ..reasons import note_text
 from ..scope import ReportQuerySet
 from .base import CheckedPhoto, NamedInThreeLanguages
 from .geo import District
@@ -97,7 +98,11 @@ class Report(models.Model):
         verbose_name=_("duplicate of"),
     )
     flags = models.JSONField(_("flags for the inspector"), default=list, blank=True)
-    status_note = models.TextField(_("reason or question"), blank=True)
+    status_note = models.TextField(
+        _("reason or question"),
+        blank=True,
+        help_text=_("What the inspector wrote; the app's own reasons (a duplicate) are told from the facts."),
+    )
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -137,6 +142,16 @@ class Report(models.Model):
         """Whether the report counts in the totals: verified and not a duplicate (rule 2 of DESIGN.md)."""
         return self.status == ReportStatus.VERIFIED and self.duplicate_of_id is None
 
+    @property
+    def status_reason(self) -> str:
+        """The app's own reason for the status (an `AutoReason`), known from the facts: "" when a person gave it."""
+        return AutoReason.DUPLICATE if self.duplicate_of_id else ""
+
+    @property
+    def status_note_text(self) -> str:
+        """The reason or question as the reader reads it: a duplicate names its original in the active language."""
+        return note_text(reason=self.status_reason, params={"number": self.duplicate_of_id}, note=self.status_note)
+
 
 def photo_path(instance: "ReportPhoto", filename: str) -> str:
     return f"report-photos/{instance.report.created_at:%Y/%m}/{instance.report.client_uuid}/{uuid.uuid4().hex}.jpg"
@@ -168,7 +183,15 @@ class ReportEvent(models.Model):
     kind = models.CharField(_("what happened"), max_length=20, choices=ReportEventKind.choices)
     from_status = models.CharField(_("from"), max_length=12, choices=ReportStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=12, choices=ReportStatus.choices, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, help_text=_("What the person wrote."))
+    # The app's own reason, as facts told in the reader's language (patrols/reasons.py). Defaults in the database
+    # too: the demo writes history with INSERT … SELECT.
+    reason = models.CharField(
+        _("automatic reason"), max_length=20, choices=AutoReason.choices, blank=True, default="", db_default=""
+    )
+    reason_params = models.JSONField(
+        _("facts of the reason"), default=dict, blank=True, db_default=Value({}, output_field=models.JSONField())
+    )
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("by")
     )
@@ -181,3 +204,8 @@ class ReportEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.kind}"
+
+    @property
+    def note_text(self) -> str:
+        """The app's reason in the active language, then what the person wrote."""
+        return note_text(reason=self.reason, params=self.reason_params, note=self.note)

@@ -1,10 +1,13 @@
-"""Shifts as lists show them: who is on them, who waits, and the reader's own place."""
+"""Shifts as lists show them: who is on them, who waits, and the reader's own place and buttons."""
+
+import datetime
 
 from django.db.models import CharField, Count, IntegerField, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from ..choices import SEAT_STATUSES, AssignmentStatus
+from ..choices import SEAT_STATUSES, AssignmentStatus, ShiftStatus
 from ..models import Assignment, Group, Shift
+from ..services import attendance
 
 
 def shifts_with_staffing(queryset, user):
@@ -42,3 +45,29 @@ def shifts_with_staffing(queryset, user):
 def seats_taken(shift: Shift) -> int:
     """How many hold a seat on one shift (signed up, checked in, completed); the waiting list does not."""
     return shift.assignments.filter(status__in=SEAT_STATUSES).count()
+
+
+def attendance_actions(assignment: Assignment, now: datetime.datetime) -> Assignment:
+    """Which buttons the volunteer gets now; the services decide again when the button is pressed."""
+    shift = assignment.shift
+    opens = shift.starts_at - attendance.checkin_opens_before()
+    assignment.check_in_opens_at = opens
+    assignment.check_in_later = assignment.status == AssignmentStatus.SIGNED_UP and now < opens
+    assignment.can_check_in = (
+        assignment.status == AssignmentStatus.SIGNED_UP
+        and shift.status == ShiftStatus.SCHEDULED
+        and opens <= now <= shift.ends_at
+    )
+    assignment.can_check_out = (
+        assignment.status == AssignmentStatus.CHECKED_IN
+        and shift.starts_at <= now <= shift.ends_at + attendance.close_grace()
+    )
+    # Leaving before the end needs a reason: the form asks for it.
+    assignment.leaving_early = assignment.can_check_out and now < shift.ends_at
+    assignment.can_cancel = (
+        assignment.status in {AssignmentStatus.SIGNED_UP, AssignmentStatus.WAITLISTED} and shift.starts_at > now
+    )
+    if assignment.status == AssignmentStatus.WAITLISTED:
+        ahead = shift.assignments.filter(status=AssignmentStatus.WAITLISTED, created_at__lt=assignment.created_at)
+        assignment.waiting_position = ahead.count() + 1
+    return assignment

@@ -301,8 +301,28 @@ def _heading(pdf: FPDF, text: str) -> None:
     pdf.set_font(FONT, "", 9)
 
 
+# Room a table cell keeps beside its text, in mm (fpdf2's cell padding on both sides, and a little air).
+CELL_ROOM = 3.0
+
+
+def _fitted_widths(pdf: FPDF, headers: list[str], widths: tuple[float, ...], size: float) -> tuple[float, ...]:
+    """Column widths in which no header word has to break: a column narrower than its longest word (Kazakh words
+    run long: «көрсеткіштің») takes the room from the first column, which holds the row labels and wraps at spaces."""
+    pdf.set_font(FONT, "B", size)
+    need = [max(pdf.get_string_width(word) for word in header.split() or [""]) + CELL_ROOM for header in headers]
+    fitted = [max(width, needed) for width, needed in zip(widths, need, strict=True)]
+    extra = sum(fitted) - sum(widths)
+    fitted[0] = max(need[0], fitted[0] - extra)
+    return tuple(fitted)
+
+
 def _table(pdf: FPDF, headers: list[str], rows: list[list[str]], widths: tuple[float, ...], *, size: float = 9) -> None:
     align = tuple(["LEFT"] + ["RIGHT"] * (len(headers) - 1))
+    widths = _fitted_widths(pdf, headers, widths, size)
+    # When even that is wider than the page, the headers get a smaller type until they fit.
+    while sum(widths) > pdf.epw and size > 6:
+        size -= 0.5
+        widths = _fitted_widths(pdf, headers, widths, size)
     pdf.set_font(FONT, "", size)
     with pdf.table(
         col_widths=widths,

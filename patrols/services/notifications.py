@@ -64,6 +64,15 @@ def _sms_phone(user: User) -> str:
     return volunteer.phone if volunteer is not None else ""
 
 
+def channel_addresses(user: User) -> dict[str, str]:
+    """Where each outside channel would reach the person: the confirmed email and the volunteer's phone.
+
+    An empty address means the channel cannot reach them: no delivery is made for it (so no failed one either),
+    whatever their stored choice says, and the settings page shows it off.
+    """
+    return {DeliveryChannel.EMAIL: user.email or "", DeliveryChannel.SMS: _sms_phone(user)}
+
+
 def _is_urgent(notification: Notification) -> bool:
     if notification.kind in URGENT_KINDS:
         return True
@@ -100,11 +109,11 @@ def deliveries_for(notification: Notification, *, now: datetime.datetime | None 
         "expires_at": _expiry(notification),
     }
     result = []
-    if preference.email_enabled and user.email:
-        result.append(
-            Delivery(key=f"n{notification.pk}:email", channel=DeliveryChannel.EMAIL, address=user.email, **common)
-        )
-    phone = _sms_phone(user)
+    addresses = channel_addresses(user)
+    email = addresses[DeliveryChannel.EMAIL]
+    if preference.email_enabled and email:
+        result.append(Delivery(key=f"n{notification.pk}:email", channel=DeliveryChannel.EMAIL, address=email, **common))
+    phone = addresses[DeliveryChannel.SMS]
     if preference.sms_enabled and phone and notification.kind in SMS_KINDS:
         quiet_until = None if common["urgent"] else _in_quiet_hours(now, preference)
         result.append(

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from ..choices import (
     AssignmentStatus,
+    AutoReason,
     NotificationKind,
     ReportEventKind,
     ReportFlag,
@@ -202,9 +203,26 @@ def report_flags(report: Report, assignment: Assignment | None) -> list[dict]:
     return flags_for(on_shift=assignment is not None, zone_distance_m=zone_distance, previous=since, twins=twins)
 
 
-def _event(report: Report, kind: str, *, by: User | None, from_status: str = "", note: str = "") -> None:
+def _event(
+    report: Report,
+    kind: str,
+    *,
+    by: User | None,
+    from_status: str = "",
+    note: str = "",
+    reason: str = "",
+    reason_params: dict | None = None,
+) -> None:
+    """One line of the report's history: what a person wrote in `note`, the app's own reason as facts."""
     ReportEvent.objects.create(
-        report=report, kind=kind, by=by, from_status=from_status, to_status=report.status, note=note
+        report=report,
+        kind=kind,
+        by=by,
+        from_status=from_status,
+        to_status=report.status,
+        note=note,
+        reason=reason,
+        reason_params=reason_params or {},
     )
 
 
@@ -341,8 +359,11 @@ def _move(
     note: str,
     kind: str,
     duplicate_of: Report | None = None,
+    reason: str = "",
+    reason_params: dict | None = None,
 ) -> Report:
-    """Change the status, keep the history and the tallies: all in the caller's transaction."""
+    """Change the status, keep the history and the tallies: all in the caller's transaction. `note` is what the
+    inspector or the reporter wrote; the app's own reason goes as facts (`reason`, `reason_params`)."""
     if report.status not in allowed_from:
         raise ValidationError(
             _("A report that is “%(current)s” cannot become “%(target)s”.")
@@ -357,7 +378,7 @@ def _move(
         report.verified_by, report.verified_at = by, timezone.now()
     report.save()
     tally_report_change(report, counted_before=counted_before)
-    _event(report, kind, by=by, from_status=before, note=note)
+    _event(report, kind, by=by, from_status=before, note=note, reason=reason, reason_params=reason_params)
     return report
 
 
@@ -446,15 +467,17 @@ def report_mark_duplicate(*, report: Report, original: Report, by: User) -> Repo
         raise ValidationError({"original": _("The original report is not in your districts.")})
     if original.status == ReportStatus.REJECTED:
         raise ValidationError({"original": _("The original report is rejected: it cannot stand for others.")})
-    note = _("Duplicate of report No. %(number)d.") % {"number": original.pk}
+    # No sentence is stored: each reader is told "Duplicate of report No. …" in their own language (reasons.py).
     report = _move(
         report,
         to=ReportStatus.REJECTED,
         by=by,
         allowed_from={ReportStatus.SUBMITTED, ReportStatus.NEEDS_INFO, ReportStatus.VERIFIED},
-        note=note,
+        note="",
         kind=ReportEventKind.DUPLICATE,
         duplicate_of=original,
+        reason=AutoReason.DUPLICATE,
+        reason_params={"number": original.pk},
     )
     # Reports that pointed at this one now point at its original.
     Report.objects.filter(duplicate_of=report).update(duplicate_of=original)

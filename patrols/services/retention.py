@@ -7,7 +7,8 @@
 - The details of other people in a rejected report are removed `RETENTION_THIRD_PARTY_DAYS` after the rejection
   (a verified report keeps them: it may be evidence).
 - An uploaded roster file (full of IINs) is deleted from storage `RETENTION_ROSTER_FILE_DAYS` after the upload;
-  the import record with its counts and errors stays.
+  the import record with its counts and errors stays, the errors without the names and values they quoted from the
+  file. The rows to fix an import gave back are made from that file, so they go with it.
 - An access log entry (who read whose IIN or details, from which address) is deleted `RETENTION_ACCESS_LOG_DAYS`
   after the reading: the log answers for the reads while the data they concern may still be asked about.
 
@@ -38,6 +39,7 @@ from ..models import (
     Delivery,
     Group,
     Membership,
+    NotificationPreference,
     Report,
     ReportEvent,
     RosterImport,
@@ -194,6 +196,7 @@ def _close_account(user: User) -> None:
     # Messages not sent yet are not sent to a closed account; the addresses of those sent are personal data too.
     Delivery.objects.filter(user=user, status=DeliveryStatus.PENDING).update(status=DeliveryStatus.SKIPPED)
     Delivery.objects.filter(user=user).update(address="")
+    NotificationPreference.objects.filter(user=user).update(pending_email="")
     user.username = f"anonymised-{user.pk}"
     user.first_name = user.last_name = user.email = ""
     user.is_active = False
@@ -225,8 +228,11 @@ def volunteer_anonymise(*, volunteer_id: int, now: datetime.datetime | None = No
     volunteer.anonymised_at = now
     volunteer.full_clean()
     volunteer.save()
-    # The steps keep who moved the volunteer and when; their notes repeat reasons and numbers about the person.
-    VolunteerStatusChange.objects.filter(volunteer=volunteer).exclude(note="").update(note="")
+    # The steps keep who moved the volunteer and when; their notes repeat reasons and numbers about the person,
+    # and an import's facts name the file (which may be named after them).
+    VolunteerStatusChange.objects.filter(volunteer=volunteer).exclude(note="", reason_params={}).update(
+        note="", reason_params={}
+    )
     CalendarFeed.objects.filter(volunteer=volunteer).delete()
     Group.objects.filter(leader=volunteer).update(leader=None)
     if user is not None:
@@ -305,7 +311,9 @@ def roster_file_delete(*, import_id: int, now: datetime.datetime | None = None) 
     # The file goes first: if clearing the name failed after it, the next run finds the row and deletes nothing
     # twice (a missing file is no error); the other order could leave a file nobody points at any more.
     job.file.storage.delete(job.file.name)
-    RosterImport.objects.filter(pk=job.pk).update(file="")
+    # The errors keep their rows and what was wrong; whose row it was and the value as written go with the file.
+    errors = [{key: value for key, value in error.items() if key not in {"person", "value"}} for error in job.errors]
+    RosterImport.objects.filter(pk=job.pk).update(file="", errors=errors)
     return True
 
 

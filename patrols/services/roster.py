@@ -109,14 +109,17 @@ def _check_person(*, iin: str, birth_date: datetime.date | None) -> datetime.dat
     from_iin = iin_birth_date(iin) if len(iin) == 12 and iin.isdigit() else None
     if birth_date is None:
         if from_iin is None:
-            raise ValidationError({"birth_date": _("Enter the date of birth.")})
+            raise ValidationError(
+                {"birth_date": ValidationError(_("Enter the date of birth."), code="birth_date_missing")}
+            )
         birth_date = from_iin
     if from_iin is not None and from_iin != birth_date:
-        raise ValidationError({"birth_date": _("The date of birth does not match the one in the IIN.")})
+        message = _("The date of birth does not match the one in the IIN.")
+        raise ValidationError({"birth_date": ValidationError(message, code="birth_date_mismatch")})
     try:
         validate_adult(birth_date)
     except ValidationError as error:
-        raise ValidationError({"birth_date": error.messages}) from error
+        raise ValidationError({"birth_date": error.error_list}) from error
     return birth_date
 
 
@@ -148,20 +151,21 @@ def volunteer_build(
 ) -> Volunteer:
     """An unsaved, fully checked applicant (used by one-by-one creation and by the roster import)."""
     iin = (iin or "").strip()
-    errors: dict[str, list[str]] = {}
+    # The errors keep their codes: the roster import stores a row's problems as facts (roster_import.py).
+    errors: dict[str, list[ValidationError]] = {}
     try:
         validate_iin(iin)
     except ValidationError as error:
-        errors["iin"] = error.messages
+        errors["iin"] = error.error_list
     try:
         phone = normalise_phone(phone)
     except ValidationError as error:
-        errors["phone"] = error.messages
+        errors["phone"] = error.error_list
     if "iin" not in errors or birth_date is not None:
         try:
             birth_date = _check_person(iin=iin, birth_date=birth_date)
         except ValidationError as error:
-            errors.update(error.message_dict)
+            errors.update(error.error_dict)
     if errors:
         raise ValidationError(errors)
     volunteer = Volunteer(

@@ -2,7 +2,9 @@
 
 The roster, the settlements and the monthly crime counts are all such tables. A column is found by its technical
 name, an alias or its label in any of the app's languages, whatever the case, spaces or a trailing "*". Problems are
-`{"row": n, "field": "name", "message": "…"}`: `row` counts the header as 1 and is None for the whole file.
+`{"row": n, "field": "name", "message": "…"}`: `row` counts the header as 1 and is None for the whole file. Those
+found here also carry their facts, `"code"` and `"params"` (a column by its technical name), so that an import kept
+for later (the roster) stores the facts and tells the sentence in the reader's language: see `MESSAGES`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import translation
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
 logger = logging.getLogger(__name__)
@@ -47,8 +49,21 @@ class Row:
     cells: dict[str, object]
 
 
-def problem(row: int | None, field_name: str, message: str) -> dict:
-    return {"row": row, "field": field_name, "message": str(message)}
+# The problems `read_table` finds, by code. `too_much` and `empty` name what the table holds: each import words them.
+MESSAGES = {
+    "unreadable": gettext_lazy("The file could not be read: save it again as XLSX or CSV and upload it."),
+    "column_twice": gettext_lazy("The column “%(column)s” appears twice in the header row."),
+    "no_header": gettext_lazy("The first row must name the columns: download the template to see them."),
+    "column_missing": gettext_lazy("The required column “%(column)s” is missing from the header row."),
+    "too_many_rows": gettext_lazy("The file has more than %(limit)d rows: split it into smaller files."),
+}
+
+
+def problem(row: int | None, field_name: str, message: str, *, code: str = "", params: dict | None = None) -> dict:
+    found = {"row": row, "field": field_name, "message": str(message)}
+    if code:
+        found.update(code=code, params=params or {})
+    return found
 
 
 def decode_text(data: bytes) -> str | None:
@@ -160,19 +175,16 @@ def _read_header(number: int, values: list, columns: Sequence[Column]) -> tuple[
         if name is None:
             continue
         if name in positions:
-            message = _("The column “%(column)s” appears twice in the header row.") % {
-                "column": column_label(columns, name)
-            }
-            errors.append(problem(number, name, message))
+            message = str(MESSAGES["column_twice"]) % {"column": column_label(columns, name)}
+            errors.append(problem(number, name, message, code="column_twice", params={"column": name}))
             continue
         positions[name] = position
     if not positions:
-        message = _("The first row must name the columns: download the template to see them.")
-        return {}, [problem(number, "", message)]
+        return {}, [problem(number, "", str(MESSAGES["no_header"]), code="no_header")]
     for column in columns:
         if column.required and column.name not in positions:
-            message = _("The required column “%(column)s” is missing from the header row.") % {"column": column.label}
-            errors.append(problem(number, column.name, message))
+            message = str(MESSAGES["column_missing"]) % {"column": column.label}
+            errors.append(problem(number, column.name, message, code="column_missing", params={"column": column.name}))
     return {position: name for name, position in positions.items()}, errors
 
 
@@ -183,12 +195,12 @@ def read_table(
 
     `too_much` is the message for a workbook that unpacks to more than ROSTER_IMPORT_MAX_UNPACKED_BYTES, `empty`
     the one for a table without rows: both name what the table should hold."""
-    unreadable = [problem(None, "", _("The file could not be read: save it again as XLSX or CSV and upload it."))]
+    unreadable = [problem(None, "", str(MESSAGES["unreadable"]), code="unreadable")]
     kind = sniff(data)
     if kind is None:
         return [], unreadable
     if kind == "xlsx" and unpacked_bytes(data) > settings.ROSTER_IMPORT_MAX_UNPACKED_BYTES:
-        return [], [problem(None, "", too_much)]
+        return [], [problem(None, "", too_much, code="too_much")]
     header: dict[int, str] | None = None
     rows: list[Row] = []
     try:
@@ -206,13 +218,13 @@ def read_table(
             if all(is_blank(value) for value in cells.values()):
                 continue
             if len(rows) >= max_rows:
-                message = _("The file has more than %(limit)d rows: split it into smaller files.") % {"limit": max_rows}
-                return [], [problem(None, "", message)]
+                message = str(MESSAGES["too_many_rows"]) % {"limit": max_rows}
+                return [], [problem(None, "", message, code="too_many_rows", params={"limit": max_rows})]
             rows.append(Row(number, cells))
     except Exception:
         # A damaged file makes the readers raise all sorts of errors; the uploader gets the same answer for each.
         logger.warning("Uploaded table could not be read", exc_info=True)
         return [], unreadable
     if not rows:
-        return [], [problem(None, "", empty)]
+        return [], [problem(None, "", empty, code="empty")]
     return rows, []

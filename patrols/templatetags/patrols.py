@@ -7,7 +7,7 @@ from leaflet.templatetags.leaflet_tags import leaflet_map
 
 from .. import scope
 from ..choices import Role
-from ..validators import mask_iin, mask_phone
+from ..validators import NBSP, format_phone, mask_iin, mask_phone
 
 register = template.Library()
 
@@ -17,8 +17,14 @@ MAP_OVERRIDES = {"RESET_VIEW": False}
 
 
 @register.filter
+def phone(value: str) -> str:
+    """A Kazakh mobile number as people read it, +7 701 234 56 78 (no-break spaces); `tel:` links keep E.164."""
+    return format_phone(value)
+
+
+@register.filter
 def masked_phone(value: str) -> str:
-    return mask_phone(value)
+    return mask_phone(value).replace(" ", NBSP)
 
 
 @register.filter

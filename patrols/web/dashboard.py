@@ -291,6 +291,27 @@ def _exports(year: int, area: figures.Area) -> dict[str, dict[str, str]]:
     }
 
 
+def home_figures(user) -> dict | None:
+    """The headline figures of the viewer's own area this year against its targets, with its areas' rows, for the
+    chief's (and the analyst's) home page; None for whoever sees no figures."""
+    try:
+        area = figures.dashboard_area(user)
+    except figures.NotInScope:
+        return None
+    year = timezone.localdate(timezone=LOCAL_TZ).year
+    totals = figures.dashboard_totals(area, year)
+    return {
+        "area": area,
+        "year": year,
+        "cards": [
+            _card(OutcomeCode.PREVENTED, _("Offenses prevented"), totals.prevented, area),
+            _card(OutcomeCode.SOLVED, _("Crimes solved"), totals.solved, area),
+        ],
+        "by_area": _area_rows(user, year, area, totals.by_area),
+        "url": _link("dashboard", year, area),
+    }
+
+
 @login_required
 @require_GET
 def dashboard(request) -> HttpResponse:

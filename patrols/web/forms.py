@@ -38,6 +38,17 @@ def saved(form: forms.Form, write: Callable[[dict], T], aliases: dict[str, str] 
         return None
 
 
+# What a person typed into a small form that failed and sent them back to its page (a redirect): the page shows it
+# again, once (`patrols.context_processors.typed`), so a long answer or reason is not lost to a wrong number.
+TYPED = "typed_back"
+TYPED_LIMIT = 5000
+
+
+def keep_typed(request, form: str, pk: int, fields: tuple[str, ...]) -> None:
+    """Keep the POSTed `fields` of the form `form` for record `pk` until the next page is drawn."""
+    request.session[TYPED] = {"form": form, "pk": pk, **{f: request.POST.get(f, "")[:TYPED_LIMIT] for f in fields}}
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -157,6 +168,11 @@ class MemberForm(forms.Form):
 class RosterUploadForm(forms.Form):
     district = CodeChoiceField(label=_("District"), queryset=District.objects.none(), to_field_name="code")
     file = forms.FileField(label=_("Roster file (XLSX or CSV)"))
+    import_valid_rows = forms.BooleanField(
+        label=_("Import the rows without errors and give me the others back as a file to fix"),
+        required=False,
+        help_text=_("When unticked, a file with any error imports nothing."),
+    )
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,17 +1,23 @@
 """The in-app inbox (the bell) and each person's notification settings."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from ..choices import DeliveryChannel
 from ..models import Notification, NotificationPreference
+from ..services import email_address
 from ..services.inbox import notification_read, notifications_read_all
 from ..services.messages import render as render_message
+from ..services.notifications import channel_addresses
+from .forms import saved
 
 
 @login_required
@@ -35,6 +41,8 @@ def inbox_read(request, pk: int | None = None):
 
 
 class PreferenceForm(forms.ModelForm):
+    """The person's channels, quiet hours and lead times; a channel with no address to reach them is shown off."""
+
     reminder_leads = forms.CharField(
         label=gettext_lazy("Remind me this many hours before a shift"),
         required=False,
@@ -49,6 +57,39 @@ class PreferenceForm(forms.ModelForm):
             "quiet_end": forms.TimeInput(attrs={"type": "time"}),
         }
 
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        addresses = channel_addresses(user)
+        missing = {
+            "email_enabled": (
+                DeliveryChannel.EMAIL,
+                _("Add an email address above to get email."),
+            ),
+            "sms_enabled": (
+                DeliveryChannel.SMS,
+                _("Ask your inspector to add your phone number to your volunteer profile to get SMS.")
+                if hasattr(user, "volunteer")
+                else _("SMS goes to volunteers, at the phone number in their volunteer profile."),
+            ),
+        }
+        # Kept as stored: a choice made while an address was known comes back when it is known again.
+        self._kept = {}
+        for name, (channel, why) in missing.items():
+            if addresses[channel]:
+                continue
+            self._kept[name] = getattr(self.instance, name)
+            self.fields[name].disabled = True
+            self.fields[name].help_text = why
+            self.initial[name] = False
+
+    def save(self, commit: bool = True) -> NotificationPreference:
+        preference = super().save(commit=False)
+        for name, value in self._kept.items():
+            setattr(preference, name, value)
+        if commit:
+            preference.save()
+        return preference
+
     def clean_reminder_leads(self) -> list[int] | None:
         raw = (self.cleaned_data.get("reminder_leads") or "").replace(";", ",")
         if not raw.strip():
@@ -62,15 +103,86 @@ class PreferenceForm(forms.ModelForm):
         return hours
 
 
+class EmailAddressForm(forms.Form):
+    # Checked by the service, which gives the one clear message for every kind of bad address.
+    email = forms.CharField(
+        label=gettext_lazy("Email address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "maxlength": email_address.EMAIL_MAX_LENGTH}),
+    )
+
+
+def _settings_page(request, *, form: PreferenceForm | None = None, email_form: EmailAddressForm | None = None):
+    preference, _created = NotificationPreference.objects.get_or_create(user=request.user)
+    if form is None:
+        initial = {"reminder_leads": ", ".join(str(h) for h in preference.reminder_leads or [])}
+        form = PreferenceForm(instance=preference, initial=initial, user=request.user)
+    context = {
+        "form": form,
+        "email_form": email_form or EmailAddressForm(),
+        "email": request.user.email,
+        "pending_email": preference.pending_email,
+        "confirm_days": settings.EMAIL_CONFIRM_DAYS,
+    }
+    return render(request, "patrols/notification_settings.html", context)
+
+
 @login_required
 def preferences(request):
+    if request.method != "POST":
+        return _settings_page(request)
     preference, _created = NotificationPreference.objects.get_or_create(user=request.user)
     initial = {"reminder_leads": ", ".join(str(h) for h in preference.reminder_leads or [])}
-    form = PreferenceForm(request.POST or None, instance=preference, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        saved = form.save(commit=False)
-        saved.reminder_leads = form.cleaned_data["reminder_leads"]
-        saved.save()
+    form = PreferenceForm(request.POST, instance=preference, initial=initial, user=request.user)
+    if form.is_valid():
+        chosen = form.save(commit=False)
+        chosen.reminder_leads = form.cleaned_data["reminder_leads"]
+        chosen.save()
         messages.success(request, _("Your notification settings were saved."))
         return redirect("notification-settings")
-    return render(request, "patrols/notification_settings.html", {"form": form})
+    return _settings_page(request, form=form)
+
+
+@login_required
+@require_POST
+def email_address_set(request):
+    """Add or change one's own email address (or send its link again): it waits until the link sent to it is opened."""
+    email_form = EmailAddressForm(request.POST)
+    if saved(email_form, lambda data: email_address.email_address_request(user=request.user, address=data["email"])):
+        messages.success(
+            request,
+            _("We sent a link to the new address. Open it within %(days)d days to confirm the address.")
+            % {"days": settings.EMAIL_CONFIRM_DAYS},
+        )
+        return redirect("notification-settings")
+    return _settings_page(request, email_form=email_form)
+
+
+@login_required
+@require_POST
+def email_address_cancel(request):
+    email_address.email_address_cancel(user=request.user)
+    messages.success(request, _("The new address was dropped; nothing else changed."))
+    return redirect("notification-settings")
+
+
+@login_required
+@require_POST
+def email_address_remove(request):
+    email_address.email_address_remove(user=request.user)
+    messages.success(request, _("Your email address was removed: no more email will be sent to you."))
+    return redirect("notification-settings")
+
+
+@login_required
+def email_address_confirm(request, token: str):
+    """The link from the confirmation email: the address becomes the account's email, or a clear refusal."""
+    try:
+        confirmed = email_address.email_address_confirm(user=request.user, token=token)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("notification-settings")
+    if confirmed.already:
+        messages.info(request, _("This address is already confirmed."))
+    else:
+        messages.success(request, _("Your email address is confirmed: messages can now reach you by email."))
+    return redirect("notification-settings")

@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ..choices import VolunteerStatus
 from ..models import Category, Outcome, Report
 from ..services import reporting
-from .forms import add_service_errors
+from .forms import add_service_errors, keep_typed
 
 PAGE_SIZE = 50
 # The phone shrinks photos before storing them; the server re-encodes them anyway (services/photos.py).
@@ -46,8 +46,12 @@ SHELL_STATIC = (
     "css/app.css",
     "css/reports.css",
     "js/app.js",
+    "js/formats.js",
     "js/outbox.js",
+    "js/outbox-ui.js",
     "js/outbox-panel.js",
+    "js/photos.js",
+    "js/map-locale.js",
     "js/report-form.js",
     "js/meeting-form.js",
     "css/prevention.css",
@@ -273,6 +277,7 @@ def report_answer(request, pk: int):
     form = AnswerForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Write your answer."))
+        keep_typed(request, "answer", report.pk, ("answer", "case_number"))
         return redirect("report-detail", pk=report.pk)
     try:
         reporting.report_resubmit(
@@ -283,6 +288,7 @@ def report_answer(request, pk: int):
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+        keep_typed(request, "answer", report.pk, ("answer", "case_number"))
     else:
         messages.success(request, _("Your answer was sent; the report waits for the inspector again."))
     return redirect("report-detail", pk=report.pk)

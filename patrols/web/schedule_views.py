@@ -27,13 +27,13 @@ from ..choices import SEAT_STATUSES, AssignmentStatus, CheckInConfirmation, Shif
 from ..clock import LOCAL_TZ
 from ..models import Assignment, CalendarFeed, Shift, Volunteer, Zone
 from ..scope import districts_in_scope, is_police, manageable_districts
-from ..selectors.schedule import seats_taken, shifts_with_staffing
+from ..selectors.schedule import attendance_actions, seats_taken, shifts_with_staffing
 from ..services import attendance, scheduling
 from ..services.geometry import point_from
 from ..validators import FIRST_YEAR, LAST_YEAR
 from . import ical
 from . import schedule_forms as forms
-from .forms import saved
+from .forms import keep_typed, saved
 
 # Rows that get the inspector's "did not come" / "excuse" buttons; scheduling.attendance_mark decides when pressed.
 MARKABLE_STATUSES = frozenset({AssignmentStatus.SIGNED_UP, AssignmentStatus.NO_SHOW, AssignmentStatus.EXCUSED})
@@ -167,32 +167,6 @@ def _week_calendar(request):
     )
 
 
-def _attendance_actions(assignment: Assignment, now: datetime.datetime) -> Assignment:
-    """Which buttons the volunteer gets now; the services decide again when the button is pressed."""
-    shift = assignment.shift
-    opens = shift.starts_at - attendance.checkin_opens_before()
-    assignment.check_in_opens_at = opens
-    assignment.check_in_later = assignment.status == AssignmentStatus.SIGNED_UP and now < opens
-    assignment.can_check_in = (
-        assignment.status == AssignmentStatus.SIGNED_UP
-        and shift.status == ShiftStatus.SCHEDULED
-        and opens <= now <= shift.ends_at
-    )
-    assignment.can_check_out = (
-        assignment.status == AssignmentStatus.CHECKED_IN
-        and shift.starts_at <= now <= shift.ends_at + attendance.close_grace()
-    )
-    # Leaving before the end needs a reason: the form asks for it.
-    assignment.leaving_early = assignment.can_check_out and now < shift.ends_at
-    assignment.can_cancel = (
-        assignment.status in {AssignmentStatus.SIGNED_UP, AssignmentStatus.WAITLISTED} and shift.starts_at > now
-    )
-    if assignment.status == AssignmentStatus.WAITLISTED:
-        ahead = shift.assignments.filter(status=AssignmentStatus.WAITLISTED, created_at__lt=assignment.created_at)
-        assignment.waiting_position = ahead.count() + 1
-    return assignment
-
-
 def _my_shifts(request):
     user = request.user
     volunteer = getattr(user, "volunteer", None)
@@ -230,7 +204,7 @@ def _my_shifts(request):
         "patrols/shift_mine.html",
         {
             "volunteer": volunteer,
-            "mine": [_attendance_actions(a, now) for a in mine],
+            "mine": [attendance_actions(a, now) for a in mine],
             "open_shifts": [_decorate(s) for s in open_shifts],
             "may_patrol": volunteer.status == VolunteerStatus.REGISTERED,
             "feed_url": feed_url,
@@ -354,7 +328,7 @@ def shift_detail(request, pk: int):
         mine = shift.assignments.filter(volunteer=volunteer).exclude(status=AssignmentStatus.CANCELLED).first()
         if mine is not None:
             mine.shift = shift
-            _attendance_actions(mine, now)
+            attendance_actions(mine, now)
 
     member_form = None
     if is_open and (led or can_manage):
@@ -705,6 +679,7 @@ def attendance_confirm(request, pk: int, assignment_pk: int):
     form = forms.ConfirmCheckInForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose: confirm or do not confirm."))
+        keep_typed(request, "confirm", assignment.pk, ("reason",))
         return redirect("shift-detail", pk=shift.pk)
     data = form.cleaned_data
     try:
@@ -722,6 +697,7 @@ def attendance_confirm(request, pk: int, assignment_pk: int):
             )
     except ValidationError as error:
         _show_error(request, error)
+        keep_typed(request, "confirm", assignment.pk, ("reason",))
     return redirect("shift-detail", pk=shift.pk)
 
 
@@ -733,6 +709,7 @@ def attendance_hours(request, pk: int, assignment_pk: int):
     form = forms.CorrectHoursForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        keep_typed(request, "hours", assignment.pk, ("hours", "reason"))
         return redirect("shift-detail", pk=shift.pk)
     try:
         attendance.attendance_correct_hours(
@@ -743,6 +720,7 @@ def attendance_hours(request, pk: int, assignment_pk: int):
         )
     except ValidationError as error:
         _show_error(request, error)
+        keep_typed(request, "hours", assignment.pk, ("hours", "reason"))
     else:
         messages.success(
             request,
@@ -763,6 +741,7 @@ def attendance_mark(request, pk: int, assignment_pk: int):
     form = forms.AttendanceForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose: did not come, or excused."))
+        keep_typed(request, "mark", assignment.pk, ("note",))
         return redirect("shift-detail", pk=shift.pk)
     try:
         assignment = scheduling.attendance_mark(
@@ -770,6 +749,7 @@ def attendance_mark(request, pk: int, assignment_pk: int):
         )
     except ValidationError as error:
         _show_error(request, error)
+        keep_typed(request, "mark", assignment.pk, ("note",))
     else:
         messages.success(
             request,

@@ -5,8 +5,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,9 +15,11 @@ from ..choices import AccessChannel, Role, VolunteerStatus
 from ..filters import GroupFilter, VolunteerFilter
 from ..models import Group, Membership, RosterImport, Volunteer
 from ..scope import can_manage_people, role_of, sees_personal_data
+from ..selectors import home as home_selectors
 from ..services import audit, overview, reminders, reporting, roster, roster_import
 from ..services.roster import ALLOWED_TRANSITIONS
 from . import forms
+from .dashboard import home_figures
 
 PAGE_SIZE = 50
 # The lifecycle buttons on a volunteer's page: the next step forward first, refusal last.
@@ -74,6 +77,11 @@ def home(request):
                 )
             )
         )
+    now = timezone.now()
+    if context["volunteer"] is not None:
+        context["next"] = home_selectors.next_assignment(context["volunteer"], user, now)
+        led = context["led_groups"]
+        context["tonight_groups"] = [(group, home_selectors.tonight_for_leader(group, now)) for group in led]
     if role in {Role.INSPECTOR, Role.CHIEF, Role.ANALYST, Role.ADMIN}:
         context["areas"] = overview.areas_for(user)
         context["totals"] = overview.totals_for(user)
@@ -81,6 +89,10 @@ def home(request):
     if role in {Role.INSPECTOR, Role.ADMIN}:
         context["reports_waiting"] = reporting.reports_waiting(user)
         context["failed_deliveries"] = list(reminders.failed_deliveries_for(user)[:10])
+    if role == Role.INSPECTOR:
+        context["tonight"] = home_selectors.tonight_for_inspector(user, now)
+    if role in {Role.CHIEF, Role.ANALYST}:
+        context["figures"] = home_figures(user)
     return render(request, "patrols/home.html", context)
 
 
@@ -313,7 +325,12 @@ def roster_upload(request):
     form = forms.RosterUploadForm(request.POST or None, request.FILES or None, user=request.user)
     job = forms.saved(
         form,
-        lambda data: roster_import.roster_import_start(by=request.user, district=data["district"], upload=data["file"]),
+        lambda data: roster_import.roster_import_start(
+            by=request.user,
+            district=data["district"],
+            upload=data["file"],
+            import_valid_rows=data["import_valid_rows"],
+        ),
     )
     if job is not None:
         return redirect("roster-import", pk=job.pk)
@@ -324,8 +341,25 @@ def roster_upload(request):
 @login_required
 def roster_import_detail(request, pk: int):
     job = get_object_or_404(RosterImport.objects.visible_to(request.user).select_related("district"), pk=pk)
-    errors = [{**error, "column": roster_import.column_label(error["field"])} for error in job.errors]
+    errors = roster_import.problems_shown(job.errors)
     return render(request, "patrols/roster_import.html", {"job": job, "errors": errors})
+
+
+@login_required
+@require_GET
+def roster_import_rows_to_fix(request, pk: int):
+    """The rows an import of the valid rows left out, as a workbook to fix: for the import's own scope only."""
+    job = get_object_or_404(RosterImport.objects.visible_to(request.user), pk=pk)
+    if not job.has_rows_to_fix:
+        raise Http404
+    try:
+        workbook = roster_import.roster_rows_to_fix_xlsx(job)
+    except ValidationError as error:
+        raise Http404 from error
+    response = HttpResponse(workbook, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="roster-{job.pk}-rows-to-fix.xlsx"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

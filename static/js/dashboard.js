@@ -9,7 +9,12 @@
     return text.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
   };
   var COLOURS = { prevented: "#00758f", solved: "#1e7d32", other: "#5b6675" };
-  var language = document.documentElement.lang || undefined;
+  // Dates and numbers as the server writes them (formats.js): 03.12.2026, 7 784.
+  var formats = window.Formats || {
+    locale: function () { return document.documentElement.lang || undefined; },
+    date: function (day) { return day; },
+    number: function (value) { return String(value); }
+  };
 
   // Sorting: numbers from data-value (the shown text is formatted for the language), names by the language's order.
   function valueOf(row, index, type) {
@@ -34,7 +39,7 @@
       var left = valueOf(a, index, type);
       var right = valueOf(b, index, type);
       if (type === "number") { return sign * (left - right); }
-      return sign * left.localeCompare(right, language);
+      return sign * left.localeCompare(right, formats.locale());
     });
     rows.forEach(function (row) { body.appendChild(row); });
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) { cell.removeAttribute("aria-sort"); });
@@ -63,7 +68,7 @@
     title.href = "/reports/" + encodeURIComponent(point.id) + "/";
     title.textContent = format(gettext("Report No. %(number)s"), { number: point.id }, true);
     box.appendChild(title);
-    [outcomes[point.outcome] || point.outcome, point.day].forEach(function (line) {
+    [outcomes[point.outcome] || point.outcome, formats.date(point.day)].forEach(function (line) {
       box.appendChild(document.createElement("br"));
       box.appendChild(document.createTextNode(line));
     });
@@ -141,7 +146,7 @@
     } else if (data.capped) {
       note.textContent = format(
         gettext("The %(shown)s newest of %(total)s verified reports are shown."),
-        { shown: data.points.length, total: data.total }, true
+        { shown: formats.number(data.points.length), total: formats.number(data.total) }, true
       );
     }
   }

@@ -2,15 +2,16 @@
 // (its own database, "meeting-outbox", keyed by client_uuid), then sent to the API as JSON when there is a
 // connection: on saving, on the `online` event, on page load and every half minute. The API answers a retry of the
 // same client_uuid with the first meeting (200), so sending twice never makes two; a 400 keeps the meeting here with
-// the server's message. Photos follow the meeting. Without IndexedDB the form posts to the server as a plain form.
+// the server's message. Photos follow the meeting. Each waiting meeting shows its state in words (outbox-ui.js).
+// Without IndexedDB the form posts to the server as a plain form.
 (function () {
   "use strict";
 
   var form = document.getElementById("meeting-form");
   if (!form || !window.indexedDB || !window.fetch || !window.Promise) { return; }
+  if (!window.Outbox || !window.OutboxUI || !window.Photos || !window.Formats) { return; }
 
-  var DB_NAME = "meeting-outbox";
-  var STORE = "meetings";
+  var store = Outbox.stores.meetings;
   var TIMEOUT_MS = 30000;
   var RETRY_MS = 30000;
 
@@ -22,14 +23,8 @@
   var data = form.dataset;
   var fields = form.elements;
   // The service worker keeps this page for a reload without signal (the report form's worker, the same shell).
-  if ("serviceWorker" in navigator && window.isSecureContext && data.swUrl) {
-    navigator.serviceWorker.register(data.swUrl, { scope: "/" }).catch(function () { return null; });
-  }
+  OutboxUI.registerWorker(data.swUrl);
   var offset = data.utcOffset || "+05:00";
-  var offsetMinutes = (offset[0] === "-" ? -1 : 1) * (parseInt(offset.slice(1, 3), 10) * 60 + parseInt(offset.slice(4, 6), 10));
-  var maxSide = parseInt(data.photoMaxSide, 10) || 1600;
-  var quality = parseFloat(data.photoQuality) || 0.85;
-  var maxCount = parseInt(data.photoMaxCount, 10) || 10;
 
   var box = document.getElementById("meeting-outbox");
   var waitingBox = box.querySelector("[data-waiting-box]");
@@ -37,70 +32,34 @@
   var waitingList = box.querySelector("[data-waiting-list]");
   var offlineNote = box.querySelector("[data-offline]");
   var sentList = box.querySelector("[data-sent-list]");
+  var persistNote = box.querySelector("[data-persist]");
   var status = form.querySelector("[data-form-status]");
   var placeStatus = form.querySelector("[data-place-status]");
   var useCentre = form.querySelector("[data-use-centre]");
-  var thumbs = form.querySelector("[data-thumbs]");
   var submitButton = form.querySelector("button[type=submit]");
-  var photos = [];
   var sent = [];
   var busy = false;
   var flushing = null;
+  // The meeting going out now, and whether the browser was asked to keep the storage on this page.
+  var sending = null;
+  var askedToKeep = false;
 
   function say(message, isError) {
     status.textContent = message;
     status.classList.toggle("error", Boolean(isError));
   }
 
-  // The store
+  // The store (outbox.js): only the signed-in person's meetings, since a phone may be shared.
 
-  var opening = null;
-
-  function open() {
-    if (!opening) {
-      opening = new Promise(function (resolve, reject) {
-        var request = window.indexedDB.open(DB_NAME, 1);
-        request.onupgradeneeded = function () { request.result.createObjectStore(STORE, { keyPath: "client_uuid" }); };
-        request.onsuccess = function () { resolve(request.result); };
-        request.onerror = function () { opening = null; reject(request.error); };
-      });
-    }
-    return opening;
-  }
-
-  function withStore(mode, work) {
-    return open().then(function (db) {
-      return new Promise(function (resolve, reject) {
-        var transaction = db.transaction(STORE, mode);
-        var result;
-        transaction.oncomplete = function () { resolve(result); };
-        transaction.onerror = transaction.onabort = function () { reject(transaction.error); };
-        var request = work(transaction.objectStore(STORE));
-        if (request) { request.onsuccess = function () { result = request.result; }; }
-      });
-    });
-  }
-
-  // Only the signed-in person's meetings: a phone may be shared.
   function all() {
-    return withStore("readonly", function (store) { return store.getAll(); }).then(function (records) {
-      return (records || []).filter(function (record) { return record.owner === data.user; })
-        .sort(function (a, b) { return a.created_at - b.created_at; });
+    return store.all().then(function (records) {
+      return records.filter(function (record) { return record.owner === data.user; });
     });
   }
 
-  function get(clientUuid) { return withStore("readonly", function (store) { return store.get(clientUuid); }); }
-  function put(record) { return withStore("readwrite", function (store) { return store.put(record); }); }
-  function remove(clientUuid) { return withStore("readwrite", function (store) { return store.delete(clientUuid); }); }
-
-  function newUuid() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
-    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
-    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
-  }
+  function get(clientUuid) { return store.get(clientUuid); }
+  function put(record) { return store.put(record); }
+  function remove(clientUuid) { return store.remove(clientUuid); }
 
   // Sending
 
@@ -160,7 +119,9 @@
     return filed.then(function () { return sendPhotos(record); }).then(function () {
       return remove(record.client_uuid);
     }).then(function () {
-      sent.push({ id: record.meeting_id, label: record.label, problems: record.photo_problems });
+      sent.push({
+        client_uuid: record.client_uuid, id: record.meeting_id, about: describe(record), problems: record.photo_problems
+      });
     });
   }
 
@@ -170,7 +131,8 @@
       return queue.reduce(function (done, record) {
         return done.then(function (stopped) {
           if (stopped) { return true; }
-          return sendOne(record).then(function () { return false; }, function (error) {
+          sending = record.client_uuid;
+          return render().then(function () { return sendOne(record); }).then(function () { return false; }, function (error) {
             if (error instanceof Refused) {
               record.state = "needs_fixing";
               record.problem = error.body;
@@ -192,6 +154,7 @@
     var run = locks ? locks.request("meeting-outbox-flush", flushNow) : flushNow();
     flushing = run.catch(function () { return undefined; }).then(function () {
       flushing = null;
+      sending = null;
       return render();
     });
     return flushing;
@@ -233,45 +196,58 @@
     return element;
   }
 
-  function render() {
-    return all().then(function (records) {
-      box.hidden = records.length === 0 && sent.length === 0;
-      box.dataset.count = String(records.length);
-      waitingBox.hidden = records.length === 0;
-      waitingText.textContent = fill(ngettext(
-        "%(count)s meeting waits on this phone.", "%(count)s meetings wait on this phone.", records.length
-      ), { count: records.length });
-      offlineNote.hidden = navigator.onLine !== false;
-      waitingList.textContent = "";
-      records.forEach(function (record) {
-        var item = document.createElement("li");
-        item.dataset.clientUuid = record.client_uuid;
-        item.appendChild(document.createTextNode(record.label));
-        if (record.state === "needs_fixing") {
-          item.className = "refused";
-          var problems = document.createElement("ul");
-          problemsOf(record.problem).forEach(function (text) {
-            var line = document.createElement("li");
-            line.textContent = text;
-            problems.appendChild(line);
-          });
-          item.appendChild(problems);
-          item.appendChild(button(gettext("Correct it in the form"), function () { load(record.client_uuid); }));
-          item.appendChild(button(gettext("Delete"), function () {
-            if (window.confirm(gettext("Delete this meeting from the phone? It was not received."))) {
-              remove(record.client_uuid).then(render);
-            }
-          }, "danger"));
-        }
-        waitingList.appendChild(item);
-      });
-      sentList.textContent = "";
-      sent.forEach(function (done) {
-        var item = document.createElement("li");
+  // Where and when, in the reader's language: records kept by an earlier version of this page carry a `label`.
+  function describe(record) {
+    if (!record.place) { return record.label || ""; }
+    return record.place + " · " + Formats.dateTime(record.meeting.held_at);
+  }
+
+  function refusedItem(record) {
+    var item = OutboxUI.item("refused", describe(record), false);
+    item.classList.add("refused");
+    var problems = document.createElement("ul");
+    problemsOf(record.problem).forEach(function (text) {
+      var line = document.createElement("li");
+      line.textContent = text;
+      problems.appendChild(line);
+    });
+    item.appendChild(problems);
+    item.appendChild(button(gettext("Correct it in the form"), function () { load(record.client_uuid); }));
+    item.appendChild(button(gettext("Delete"), function () {
+      if (window.confirm(gettext("Delete this meeting from the phone? It was not received."))) {
+        remove(record.client_uuid).then(render);
+      }
+    }, "danger"));
+    return item;
+  }
+
+  function waitingEntry(record, now) {
+    if (record.state === "needs_fixing") {
+      return {
+        uuid: record.client_uuid,
+        signature: "refused " + JSON.stringify(record.problem),
+        build: function () { return refusedItem(record); }
+      };
+    }
+    var state = record.client_uuid === sending ? "sending" : record.meeting_id ? "photos" : "waiting";
+    var stale = Outbox.isStale(record, now);
+    return {
+      uuid: record.client_uuid,
+      signature: state + (stale ? " stale" : ""),
+      build: function () { return OutboxUI.item(state, describe(record), stale); }
+    };
+  }
+
+  function sentEntry(done) {
+    return {
+      uuid: done.client_uuid,
+      signature: "sent",
+      build: function () {
+        var item = OutboxUI.item("sent", "", false);
         var link = document.createElement("a");
         link.href = data.detailUrl.replace("/0/", "/" + done.id + "/");
-        link.textContent = done.label;
-        item.appendChild(document.createTextNode(gettext("Delivered:") + " "));
+        link.textContent = done.about || gettext("The meeting");
+        item.appendChild(document.createTextNode(" · "));
         item.appendChild(link);
         done.problems.forEach(function (text) {
           var note = document.createElement("p");
@@ -279,16 +255,33 @@
           note.textContent = fill(gettext("A photo was refused: %(reason)s"), { reason: text });
           item.appendChild(note);
         });
-        sentList.appendChild(item);
-      });
+        return item;
+      }
+    };
+  }
+
+  function render() {
+    return all().then(function (records) {
+      var now = Date.now();
+      box.hidden = records.length === 0 && sent.length === 0;
+      box.dataset.count = String(records.length);
+      waitingBox.hidden = records.length === 0;
+      waitingText.textContent = fill(ngettext(
+        "%(count)s meeting waits on this phone.", "%(count)s meetings wait on this phone.", records.length
+      ), { count: Formats.number(records.length) });
+      offlineNote.hidden = navigator.onLine !== false;
+      OutboxUI.syncList(waitingList, records.map(function (record) { return waitingEntry(record, now); }));
+      OutboxUI.syncList(sentList, sent.map(sentEntry));
+      if (records.length && !askedToKeep) {
+        askedToKeep = true;
+        OutboxUI.keepStorage(persistNote);
+      }
     });
   }
 
   // The form
 
-  function nowLocal() {
-    return new Date(Date.now() + offsetMinutes * 60000).toISOString().slice(0, 16);
-  }
+  function nowLocal() { return Formats.nowForInput(offset); }
 
   function checked(name) {
     return Array.prototype.map.call(form.querySelectorAll("input[name=" + name + "]:checked"), function (input) {
@@ -318,7 +311,7 @@
       settlement: fields.settlement.value,
       kind: fields.kind.value,
       status: checked("status")[0] || "held",
-      held_at: (value.length === 16 ? value + ":00" : value) + offset,
+      held_at: Formats.fromInput(value, offset),
       duration_minutes: parseInt(fields.duration_minutes.value, 10) || 60,
       residents: fields.residents.value === "" ? null : parseInt(fields.residents.value, 10),
       topics: checked("topics"),
@@ -333,9 +326,9 @@
     return meeting;
   }
 
-  function describe(meeting) {
+  function placeOf(meeting) {
     var option = fields.settlement.options[fields.settlement.selectedIndex];
-    return (option ? option.textContent.trim() : meeting.settlement) + " · " + meeting.held_at.slice(0, 16).replace("T", " ");
+    return option ? option.textContent.trim() : meeting.settlement;
   }
 
   function locate() {
@@ -345,7 +338,7 @@
       fields.lng.value = position.coords.longitude.toFixed(6);
       useCentre.hidden = false;
       placeStatus.textContent = fill(gettext("Your position is used, accurate to about %(metres)s m."), {
-        metres: Math.round(position.coords.accuracy)
+        metres: Formats.number(Math.round(position.coords.accuracy))
       });
     }, function () {
       placeStatus.textContent = gettext("The position could not be found: the settlement's centre is used.");
@@ -359,58 +352,17 @@
     placeStatus.textContent = gettext("The settlement's centre is used.");
   });
 
-  // Photos: made smaller on the phone (the server cleans them anyway); one that cannot be decoded is sent as it is.
+  // Photos: made smaller on the phone (photos.js); the server cleans them anyway.
 
-  function shrink(file) {
-    if (!window.createImageBitmap) { return Promise.resolve(file); }
-    return window.createImageBitmap(file, { imageOrientation: "from-image" }).then(function (image) {
-      var scale = Math.min(1, maxSide / Math.max(image.width, image.height));
-      var canvas = document.createElement("canvas");
-      canvas.width = Math.max(1, Math.round(image.width * scale));
-      canvas.height = Math.max(1, Math.round(image.height * scale));
-      canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
-      image.close();
-      return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) { resolve(blob || file); }, "image/jpeg", quality);
-      });
-    }, function () { return file; });
-  }
-
-  function renderThumbs() {
-    thumbs.textContent = "";
-    photos.forEach(function (photo, index) {
-      var item = document.createElement("li");
-      var image = document.createElement("img");
-      image.src = photo.url;
-      image.alt = fill(gettext("Photo %(number)s"), { number: index + 1 });
-      item.appendChild(image);
-      item.appendChild(button("×", function () {
-        URL.revokeObjectURL(photo.url);
-        photos.splice(index, 1);
-        renderThumbs();
-      }));
-      thumbs.appendChild(item);
-    });
-  }
-
-  function addBlob(blob) {
-    photos.push({ blob: blob, url: URL.createObjectURL(blob) });
-    renderThumbs();
-  }
-
-  fields.photo.addEventListener("change", function () {
-    var files = Array.prototype.slice.call(fields.photo.files || []);
-    fields.photo.value = "";
-    files.slice(0, Math.max(0, maxCount - photos.length)).reduce(function (done, file) {
-      return done.then(function () { return shrink(file).then(addBlob); });
-    }, Promise.resolve());
+  var photos = new Photos.Picker({
+    thumbs: form.querySelector("[data-thumbs]"),
+    maxSide: parseInt(data.photoMaxSide, 10) || 1600,
+    quality: parseFloat(data.photoQuality) || 0.85,
+    maxCount: parseInt(data.photoMaxCount, 10) || 10,
+    tooMany: gettext("A meeting has at most %(count)s photos."),
+    say: say
   });
-
-  function clearPhotos() {
-    photos.forEach(function (photo) { URL.revokeObjectURL(photo.url); });
-    photos = [];
-    renderThumbs();
-  }
+  photos.watch([fields.photo]);
 
   function resetForm() {
     var lat = fields.lat.value;
@@ -419,9 +371,9 @@
     // The next meeting is most likely near this one: keep the place.
     fields.lat.value = lat;
     fields.lng.value = lng;
-    fields.client_uuid.value = newUuid();
+    fields.client_uuid.value = Outbox.newUuid();
     fields.held_at.value = nowLocal();
-    clearPhotos();
+    photos.clear();
     syncStatus();
     syncGroups();
   }
@@ -450,8 +402,8 @@
       fields.lat.value = meeting.lat === undefined ? "" : meeting.lat;
       fields.lng.value = meeting.lng === undefined ? "" : meeting.lng;
       useCentre.hidden = !fields.lat.value;
-      clearPhotos();
-      record.photos.forEach(function (photo) { if (!photo.sent && photo.blob) { addBlob(photo.blob); } });
+      photos.clear();
+      record.photos.forEach(function (photo) { if (!photo.sent && photo.blob) { photos.addBlob(photo.blob); } });
       syncStatus();
       say(gettext("Correct the meeting and save it again."));
       form.scrollIntoView();
@@ -473,9 +425,9 @@
       client_uuid: meeting.client_uuid,
       owner: data.user,
       created_at: Date.now(),
-      label: describe(meeting),
+      place: placeOf(meeting),
       meeting: meeting,
-      photos: photos.map(function (photo) { return { blob: photo.blob, sent: false }; }),
+      photos: photos.blobs().map(function (blob) { return { blob: blob, sent: false }; }),
       meeting_id: null,
       state: "waiting",
       problem: null,

@@ -1,11 +1,12 @@
-// The outbox on the report pages: how many reports wait on this phone, which ones the server refused and why,
-// which ones just arrived. It sends them on load, when the phone comes online, every 30 s and on request,
+// The outbox on the report pages: each report waiting on this phone with its state in words (waiting, sending,
+// sent, refused with the server's reason), the ones older than a day marked, and a sentence when the browser would
+// not promise to keep them. It sends them on load, when the phone comes online, every 30 s and on request,
 // and registers the service worker that keeps the form for offline use.
 (function () {
   "use strict";
 
   var root = document.getElementById("outbox");
-  if (!root || !window.Outbox || !window.indexedDB) { return; }
+  if (!root || !window.Outbox || !window.OutboxUI || !window.Formats || !window.indexedDB) { return; }
 
   var RETRY_EVERY_MS = 30000;
   var gettext = window.gettext || function (text) { return text; };
@@ -33,9 +34,15 @@
   var offlineHint = root.querySelector("[data-outbox-offline]");
   var authHint = root.querySelector("[data-outbox-auth]");
   var othersHint = root.querySelector("[data-outbox-others]");
+  var persistNote = root.querySelector("[data-outbox-persist]");
+  var items = root.querySelector("[data-outbox-items]");
   var problems = root.querySelector("[data-outbox-problems]");
   var sent = root.querySelector("[data-outbox-sent]");
   var sendButton = root.querySelector("[data-outbox-send]");
+  // What each waiting report was, by client_uuid, so a sent one is still named; and the one going out now.
+  var known = {};
+  var sending = null;
+  var askedToKeep = false;
 
   function cookie(name) {
     var found = document.cookie.split(";").map(function (part) { return part.trim(); }).filter(function (part) {
@@ -71,7 +78,8 @@
   }
 
   function describe(record) {
-    var when = (record.report.occurred_at || "").slice(0, 16).replace("T", " ");
+    if (!record) { return ""; }
+    var when = Formats.dateTime(record.report.occurred_at);
     var what = (record.report.description || "").slice(0, 60);
     return when + (what ? " · " + what : "");
   }
@@ -85,18 +93,13 @@
   }
 
   function problemItem(record) {
-    var item = document.createElement("li");
-    item.dataset.clientUuid = record.client_uuid;
-    var title = document.createElement("strong");
+    var item = OutboxUI.item("refused", describe(record), false);
+    var title = document.createElement("p");
     var photo = record.problem && record.problem.kind === "photo";
     title.textContent = photo
       ? gettext("The report was received, but the server refused a photo:")
       : gettext("The server did not accept this report; correct it and save it again:");
     item.appendChild(title);
-    var about = document.createElement("p");
-    about.className = "small";
-    about.textContent = describe(record);
-    item.appendChild(about);
     var list = document.createElement("ul");
     messagesOf(record.problem && record.problem.errors).forEach(function (line) {
       var entry = document.createElement("li");
@@ -134,17 +137,37 @@
     return item;
   }
 
+  function waitingEntry(record, now) {
+    var state = record.client_uuid === sending ? "sending" : record.report_id ? "photos" : "waiting";
+    var stale = Outbox.isStale(record, now);
+    return {
+      uuid: record.client_uuid,
+      signature: state + (stale ? " stale" : ""),
+      build: function () { return OutboxUI.item(state, describe(record), stale); }
+    };
+  }
+
+  function problemEntry(record) {
+    return {
+      uuid: record.client_uuid,
+      signature: JSON.stringify([record.problem, record.photos.map(function (photo) { return photo.sent; })]),
+      build: function () { return problemItem(record); }
+    };
+  }
+
   function refresh() {
     return Outbox.all().then(function (all) {
       // Reports written under another account on this phone wait for that account: they are never sent as ours.
       var records = all.filter(function (record) { return record.owner === user; });
       var others = all.length - records.length;
       var count = records.length;
+      var now = Date.now();
+      records.forEach(function (record) { known[record.client_uuid] = record; });
       banner.dataset.count = String(count);
       banner.hidden = count === 0 && others === 0;
       text.textContent = fill(
         ngettext("%(count)s report waiting to be sent", "%(count)s reports waiting to be sent", count),
-        { count: count },
+        { count: Formats.number(count) },
         true
       );
       othersHint.hidden = others === 0;
@@ -154,13 +177,14 @@
           "%(count)s reports written under another account also wait on this phone: they are sent when that account signs in.",
           others
         ),
-        { count: others },
+        { count: Formats.number(others) },
         true
       );
-      problems.textContent = "";
-      records.filter(function (record) { return record.state === "needs_fixing"; }).forEach(function (record) {
-        problems.appendChild(problemItem(record));
-      });
+      OutboxUI.syncList(items, records.filter(function (record) { return record.state !== "needs_fixing"; })
+        .map(function (record) { return waitingEntry(record, now); }));
+      OutboxUI.syncList(problems, records.filter(function (record) { return record.state === "needs_fixing"; })
+        .map(problemEntry));
+      if (count > 0) { askToKeep(); }
     }).catch(function () {
       banner.hidden = false;
       text.textContent = gettext("This browser does not let the page keep reports: send them with a connection.");
@@ -172,13 +196,23 @@
     authHint.hidden = !(problem && problem.kind === "auth");
   }
 
-  function showSent(id) {
-    var item = document.createElement("li");
-    item.appendChild(document.createTextNode(fill(gettext("Report No. %(number)s was received."), { number: id }, true) + " "));
+  // Once per page, when something waits: the browser may refuse, and the page then says what that means.
+  function askToKeep() {
+    if (askedToKeep) { return; }
+    askedToKeep = true;
+    OutboxUI.keepStorage(persistNote);
+  }
+
+  function showSent(id, clientUuid) {
+    var item = OutboxUI.item("sent", describe(known[clientUuid]), false);
+    delete known[clientUuid];
+    var line = document.createElement("p");
+    line.appendChild(document.createTextNode(fill(gettext("Report No. %(number)s was received."), { number: id }, true) + " "));
+    item.appendChild(line);
     var link = document.createElement("a");
     link.href = reportUrl(id);
     link.textContent = gettext("See its status");
-    item.appendChild(link);
+    line.appendChild(link);
     sent.appendChild(item);
   }
 
@@ -193,20 +227,22 @@
   }
 
   Outbox.subscribe(function (event) {
-    if (event.type === "sent") { showSent(event.id); }
-    if (event.type === "flushed") { showProblem(event.problem); }
+    if (event.type === "sending") { sending = event.client_uuid; }
+    if (event.type === "sent") {
+      sending = null;
+      showSent(event.id, event.client_uuid);
+    }
+    if (event.type === "flushed") {
+      sending = null;
+      showProblem(event.problem);
+    }
     refresh();
   });
-
-  function registerWorker() {
-    if (!("serviceWorker" in navigator) || !window.isSecureContext) { return Promise.resolve(null); }
-    return navigator.serviceWorker.register(root.dataset.swUrl, { scope: "/" }).catch(function () { return null; });
-  }
 
   // After a report is stored: ask the browser to keep the storage, let Background Sync send it if the page
   // closes, and try right away.
   function afterQueue() {
-    if (navigator.storage && navigator.storage.persist) { navigator.storage.persist().catch(function () {}); }
+    askToKeep();
     if ("serviceWorker" in navigator && window.isSecureContext) {
       navigator.serviceWorker.getRegistration("/").then(function (registration) {
         if (registration && registration.sync) { return registration.sync.register("patrol-outbox"); }
@@ -221,6 +257,6 @@
   sendButton.addEventListener("click", flush);
   window.addEventListener("online", flush);
   window.setInterval(flush, RETRY_EVERY_MS);
-  registerWorker();
+  OutboxUI.registerWorker(root.dataset.swUrl);
   refresh().then(flush);
 })();

@@ -1,14 +1,15 @@
 // The outbox: reports written on the phone wait in IndexedDB until the server has them, photos included.
 // Used by the pages and by the service worker (Background Sync), so it touches no DOM and no translations:
 // it keeps what the server answered, and the page says it in the user's language.
+// Its Store also keeps the meetings that meeting-form.js sends, in a database of their own.
 (function (global) {
   "use strict";
 
-  var DB_NAME = "patrol-outbox";
-  var STORE = "reports";
   var CHANNEL = "patrol-outbox";
   var REPORT_TIMEOUT_MS = 30000;
   var PHOTO_TIMEOUT_MS = 90000;
+  // A record still here after a day reminds its author on every page.
+  var STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 
   var config = {
     reportsUrl: "/api/v1/reports/",
@@ -19,7 +20,6 @@
   };
   var listeners = [];
   var channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(CHANNEL) : null;
-  var opening = null;
   var flushing = null;
 
   function emit(event) {
@@ -33,54 +33,105 @@
     };
   }
 
-  function open() {
-    if (!opening) {
-      opening = new Promise(function (resolve, reject) {
-        var request = global.indexedDB.open(DB_NAME, 1);
-        request.onupgradeneeded = function () {
-          request.result.createObjectStore(STORE, { keyPath: "client_uuid" });
-        };
-        request.onsuccess = function () { resolve(request.result); };
-        request.onerror = function () { opening = null; reject(request.error); };
-      });
-    }
-    return opening;
+  // One IndexedDB database with one object store of records keyed by client_uuid, each with its `created_at`.
+  function Store(dbName, storeName) {
+    this.dbName = dbName;
+    this.storeName = storeName;
+    this.opening = null;
   }
 
-  function withStore(mode, work) {
-    return open().then(function (db) {
+  Store.prototype.open = function () {
+    var store = this;
+    if (!store.opening) {
+      store.opening = new Promise(function (resolve, reject) {
+        var request = global.indexedDB.open(store.dbName, 1);
+        request.onupgradeneeded = function () {
+          request.result.createObjectStore(store.storeName, { keyPath: "client_uuid" });
+        };
+        request.onsuccess = function () { resolve(request.result); };
+        request.onerror = function () { store.opening = null; reject(request.error); };
+      });
+    }
+    return store.opening;
+  };
+
+  Store.prototype.run = function (mode, work) {
+    var name = this.storeName;
+    return this.open().then(function (db) {
       return new Promise(function (resolve, reject) {
-        var transaction = db.transaction(STORE, mode);
+        var transaction = db.transaction(name, mode);
         var result;
         transaction.oncomplete = function () { resolve(result); };
         transaction.onerror = function () { reject(transaction.error); };
         transaction.onabort = function () { reject(transaction.error); };
-        var request = work(transaction.objectStore(STORE));
+        var request = work(transaction.objectStore(name));
         if (request) { request.onsuccess = function () { result = request.result; }; }
       });
     });
-  }
+  };
 
-  function all() {
-    return withStore("readonly", function (store) { return store.getAll(); }).then(function (records) {
+  // Oldest first.
+  Store.prototype.all = function () {
+    return this.run("readonly", function (store) { return store.getAll(); }).then(function (records) {
       return (records || []).sort(function (a, b) { return a.created_at - b.created_at; });
     });
+  };
+
+  Store.prototype.get = function (clientUuid) {
+    return this.run("readonly", function (store) { return store.get(clientUuid); });
+  };
+
+  Store.prototype.put = function (record) {
+    return this.run("readwrite", function (store) { return store.put(record); });
+  };
+
+  Store.prototype.remove = function (clientUuid) {
+    return this.run("readwrite", function (store) { return store.delete(clientUuid); });
+  };
+
+  Store.prototype.count = function () {
+    return this.run("readonly", function (store) { return store.count(); });
+  };
+
+  // Whether this phone ever kept such records: a page that only looks (the reminder) must not create the database.
+  Store.prototype.exists = function () {
+    var factory = global.indexedDB;
+    var name = this.dbName;
+    if (!factory) { return Promise.resolve(false); }
+    if (typeof factory.databases !== "function") { return Promise.resolve(true); }
+    return factory.databases().then(function (found) {
+      return found.some(function (db) { return db.name === name; });
+    }, function () { return true; });
+  };
+
+  var reports = new Store("patrol-outbox", "reports");
+  var meetings = new Store("meeting-outbox", "meetings");
+
+  function isStale(record, now) {
+    return (now || Date.now()) - record.created_at > STALE_AFTER_MS;
   }
 
-  function get(clientUuid) {
-    return withStore("readonly", function (store) { return store.get(clientUuid); });
+  // Asks the browser not to delete this site's data when the phone runs short of space. Resolves with true (kept),
+  // false (refused: the page says so) or null (the browser cannot say).
+  function keepStorage() {
+    var storage = global.navigator && global.navigator.storage;
+    if (!storage || typeof storage.persist !== "function") { return Promise.resolve(null); }
+    var already = typeof storage.persisted === "function" ? storage.persisted() : Promise.resolve(false);
+    return already.then(function (kept) { return kept || storage.persist(); }).then(Boolean, function () { return null; });
   }
 
-  function save(record) {
-    return withStore("readwrite", function (store) { return store.put(record); });
-  }
+  function all() { return reports.all(); }
+
+  function get(clientUuid) { return reports.get(clientUuid); }
+
+  function save(record) { return reports.put(record); }
 
   function put(record) {
     return save(record).then(function () { emit({ type: "changed" }); return record; });
   }
 
   function remove(clientUuid) {
-    return withStore("readwrite", function (store) { return store.delete(clientUuid); }).then(function () {
+    return reports.remove(clientUuid).then(function () {
       emit({ type: "changed" });
     });
   }
@@ -198,7 +249,11 @@
   // Send what waits, oldest first. Resolves with {waiting, problem}: `problem` says why something is still waiting.
   function flushNow() {
     var outcome = { waiting: 0, problem: null };
-    return Promise.resolve().then(config.currentUser).catch(function () {
+    return Promise.resolve().then(function () {
+      // The phone knows it has no network: nothing is tried (nor shown as going out) until it has.
+      if (global.navigator && global.navigator.onLine === false) { throw new Retry("network"); }
+      return config.currentUser();
+    }).catch(function () {
       throw new Retry("network");
     }).then(function (owner) {
       if (!owner) { throw new Retry({ kind: "auth" }); }
@@ -209,6 +264,7 @@
       var next = function (index) {
         if (index >= queue.length) { return Promise.resolve(); }
         var record = queue[index];
+        emit({ type: "sending", client_uuid: record.client_uuid });
         return sendOne(record).then(function () { return next(index + 1); }, function (error) {
           if (error instanceof Stop) {
             record.state = "needs_fixing";
@@ -248,9 +304,7 @@
     return flushing;
   }
 
-  function count() {
-    return withStore("readonly", function (store) { return store.count(); });
-  }
+  function count() { return reports.count(); }
 
   global.Outbox = {
     configure: function (options) { Object.keys(options).forEach(function (key) { config[key] = options[key]; }); },
@@ -262,6 +316,10 @@
     count: count,
     remove: remove,
     flush: flush,
-    newUuid: newUuid
+    newUuid: newUuid,
+    isStale: isStale,
+    keepStorage: keepStorage,
+    Store: Store,
+    stores: { reports: reports, meetings: meetings }
   };
 })(typeof self !== "undefined" ? self : this);

@@ -5,7 +5,7 @@
   "use strict";
 
   var form = document.getElementById("report-form");
-  if (!form || !window.Outbox || !window.indexedDB) { return; }
+  if (!form || !window.Outbox || !window.Photos || !window.Formats || !window.indexedDB) { return; }
 
   var gettext = window.gettext || function (text) { return text; };
   var fill = window.interpolate || function (text, values) {
@@ -14,19 +14,13 @@
   var data = form.dataset;
   var caseOutcomes = JSON.parse(data.caseOutcomes || "[]");
   var offset = data.utcOffset || "+05:00";
-  var offsetMinutes = (offset[0] === "-" ? -1 : 1) * (parseInt(offset.slice(1, 3), 10) * 60 + parseInt(offset.slice(4, 6), 10));
-  var maxSide = parseInt(data.photoMaxSide, 10) || 1600;
-  var quality = parseFloat(data.photoQuality) || 0.85;
-  var maxCount = parseInt(data.photoMaxCount, 10) || 10;
 
   var fields = form.elements;
   var status = form.querySelector("[data-form-status]");
   var caseField = form.querySelector("[data-case-field]");
   var placeStatus = form.querySelector("[data-place-status]");
   var locateButton = form.querySelector("[data-locate]");
-  var thumbs = form.querySelector("[data-thumbs]");
   var submitButton = form.querySelector("button[type=submit]");
-  var photos = [];
   var editing = null;
   var busy = false;
   var placedByHand = false;
@@ -55,14 +49,9 @@
 
   // Time: now in Almaty (the cached page may be days old).
 
-  function nowLocal() {
-    return new Date(Date.now() + offsetMinutes * 60000).toISOString().slice(0, 16);
-  }
+  function nowLocal() { return Formats.nowForInput(offset); }
 
-  function occurredAt() {
-    var value = fields.occurred_at.value;
-    return (value.length === 16 ? value + ":00" : value) + offset;
-  }
+  function occurredAt() { return Formats.fromInput(fields.occurred_at.value, offset); }
 
   // Place: GPS, then the pin can be dragged or the map tapped; tiles may be missing offline, the pin still works.
 
@@ -124,7 +113,7 @@
       showPlace(position.coords.latitude, position.coords.longitude, true);
       placeStatus.textContent = fill(
         gettext("Your position, accurate to about %(metres)s m. Move the pin if the place is not exact."),
-        { metres: Math.round(position.coords.accuracy) },
+        { metres: Formats.number(Math.round(position.coords.accuracy)) },
         true
       );
     }, function (error) {
@@ -137,108 +126,20 @@
   locateButton.hidden = false;
   locateButton.addEventListener("click", function () { locate(false); });
 
-  // Photos: shrunk to at most `maxSide` pixels on the longest side, JPEG, before they are stored or sent.
+  // Photos: shrunk on the phone (photos.js) before they are stored or sent.
 
-  function decodeWithImage(file) {
-    return new Promise(function (resolve, reject) {
-      var url = URL.createObjectURL(file);
-      var image = new Image();
-      image.onload = function () { URL.revokeObjectURL(url); resolve(image); };
-      image.onerror = function () { URL.revokeObjectURL(url); reject(new Error("not an image")); };
-      image.src = url;
-    });
-  }
-
-  function decode(file) {
-    if (window.createImageBitmap) {
-      return window.createImageBitmap(file, { imageOrientation: "from-image" }).catch(function () {
-        return decodeWithImage(file);
-      });
-    }
-    return decodeWithImage(file);
-  }
-
-  function shrink(file) {
-    return decode(file).then(function (image) {
-      var width = image.naturalWidth || image.width;
-      var height = image.naturalHeight || image.height;
-      var scale = Math.min(1, maxSide / Math.max(width, height));
-      var canvas = document.createElement("canvas");
-      canvas.width = Math.max(1, Math.round(width * scale));
-      canvas.height = Math.max(1, Math.round(height * scale));
-      var context = canvas.getContext("2d");
-      context.fillStyle = "#fff";
-      context.fillRect(0, 0, canvas.width, canvas.height);
-      context.drawImage(image, 0, 0, canvas.width, canvas.height);
-      if (image.close) { image.close(); }
-      return new Promise(function (resolve, reject) {
-        canvas.toBlob(function (blob) {
-          if (blob) { resolve(blob); } else { reject(new Error("not encoded")); }
-        }, "image/jpeg", quality);
-      });
-    });
-  }
-
-  function renderThumbs() {
-    thumbs.textContent = "";
-    photos.forEach(function (photo, index) {
-      var item = document.createElement("li");
-      var image = document.createElement("img");
-      image.src = photo.url;
-      image.alt = fill(gettext("Photo %(number)s"), { number: index + 1 }, true);
-      var remove = document.createElement("button");
-      remove.type = "button";
-      remove.textContent = "×";
-      remove.setAttribute("aria-label", gettext("Remove this photo"));
-      remove.addEventListener("click", function () {
-        URL.revokeObjectURL(photo.url);
-        photos.splice(index, 1);
-        renderThumbs();
-      });
-      item.appendChild(image);
-      item.appendChild(remove);
-      thumbs.appendChild(item);
-    });
-    form.dataset.photos = String(photos.length);
-  }
-
-  function addBlob(blob) {
-    photos.push({ blob: blob, url: URL.createObjectURL(blob) });
-    renderThumbs();
-  }
-
-  function addFiles(files) {
-    say(gettext("Preparing the photos…"));
-    return files.reduce(function (done, file) {
-      return done.then(function () {
-        if (photos.length >= maxCount) {
-          say(fill(gettext("A report has at most %(count)s photos."), { count: maxCount }, true), true);
-          return undefined;
-        }
-        return shrink(file).then(addBlob, function () {
-          say(fill(gettext("“%(name)s” could not be read as a photo."), { name: file.name }, true), true);
-        });
-      });
-    }, Promise.resolve()).then(function () {
-      if (!status.classList.contains("error")) { say(""); }
-    });
-  }
-
-  form.querySelectorAll("input[type=file]").forEach(function (input) {
-    input.addEventListener("change", function () {
-      var files = Array.prototype.slice.call(input.files || []);
-      input.value = "";
-      addFiles(files);
-    });
+  var photos = new Photos.Picker({
+    thumbs: form.querySelector("[data-thumbs]"),
+    maxSide: parseInt(data.photoMaxSide, 10) || 1600,
+    quality: parseFloat(data.photoQuality) || 0.85,
+    maxCount: parseInt(data.photoMaxCount, 10) || 10,
+    tooMany: gettext("A report has at most %(count)s photos."),
+    say: say,
+    onChange: function (count) { form.dataset.photos = String(count); }
   });
+  photos.watch(form.querySelectorAll("input[type=file]"));
 
   // Saving: to the outbox first, then the outbox sends it.
-
-  function clearPhotos() {
-    photos.forEach(function (photo) { URL.revokeObjectURL(photo.url); });
-    photos = [];
-    renderThumbs();
-  }
 
   function resetForm() {
     var lat = fields.lat.value;
@@ -248,7 +149,7 @@
     fields.lat.value = lat;
     fields.lng.value = lng;
     fields.occurred_at.value = nowLocal();
-    clearPhotos();
+    photos.clear();
     editing = null;
     syncCaseNumber();
   }
@@ -278,7 +179,7 @@
     busy = true;
     submitButton.disabled = true;
     var clientUuid = editing;
-    Outbox.create(collect(), photos.map(function (photo) { return photo.blob; }), clientUuid)
+    Outbox.create(collect(), photos.blobs(), clientUuid)
       .then(function (record) {
         clientUuid = record.client_uuid;
         resetForm();
@@ -324,8 +225,8 @@
         placedByHand = true;
         showPlace(report.lat, report.lng, true);
       }
-      clearPhotos();
-      record.photos.forEach(function (photo) { if (!photo.sent && photo.blob) { addBlob(photo.blob); } });
+      photos.clear();
+      record.photos.forEach(function (photo) { if (!photo.sent && photo.blob) { photos.addBlob(photo.blob); } });
       say(gettext("Correct the report and save it again."));
       form.scrollIntoView();
     });
