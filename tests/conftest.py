@@ -6,6 +6,7 @@ Our district (`district`, KZ-19 Almaty Region) is kept by `inspector`; `neighbou
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from patrols.choices import Role
@@ -108,10 +109,36 @@ def other_volunteer(other_group):
     return person.user
 
 
+def reader(user, language: str) -> Client:
+    """A browser of its own for `user`, reading in `language`."""
+    browser = Client()
+    assert browser.login(username=user.username, password=PASSWORD)
+    browser.cookies["django_language"] = language
+    return browser
+
+
+def api_reader(user, language: str) -> APIClient:
+    """A DRF client signed in as `user`, asking for answers in `language`."""
+    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_authenticate(user)
+    return client
+
+
 def api_client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def eager_celery():
+    """Celery tasks run in the test's own process as they are queued (a real worker is tested elsewhere)."""
+    from coordination import celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from django.core import mail, signing
 from django.utils import translation
 from django.utils.translation import gettext
 
-from coordination import celery_app
 from patrols.models import Delivery, NotificationPreference, User
 from patrols.services import email_address, reminders
 from patrols.services.notifications import notify
@@ -24,14 +23,6 @@ pytestmark = pytest.mark.django_db
 SETTINGS = "/settings/notifications/"
 ADDRESS = "aigerim.seitova@example.kz"
 LINK = re.compile(r"https?://\S+/settings/email/confirm/[^/\s]+/")
-
-
-@pytest.fixture
-def eager_celery():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

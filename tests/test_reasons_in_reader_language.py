@@ -12,10 +12,8 @@ import pytest
 from django.apps import apps
 from django.contrib.gis.geos import Point
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
-from rest_framework.test import APIClient
 
 from patrols.choices import AutoReason, ReportEventKind, ReportStatus
 from patrols.models import Category, Outcome, Report, ReportEvent, Volunteer, VolunteerStatusChange
@@ -23,7 +21,7 @@ from patrols.reasons import reason_text
 from patrols.services import reporting
 from patrols.services.roster_import import roster_import_run, roster_import_start
 from patrols.validators import build_iin
-from tests.factories import PASSWORD
+from tests.conftest import api_reader, reader
 
 pytestmark = pytest.mark.django_db
 
@@ -33,20 +31,6 @@ facts_migration = importlib.import_module("patrols.migrations.0015_reasons_as_fa
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def reader(user, language: str) -> Client:
-    """A browser of its own for `user`, reading in `language`."""
-    browser = Client()
-    assert browser.login(username=user.username, password=PASSWORD)
-    browser.cookies["django_language"] = language
-    return browser
-
-
-def api_reader(user, language: str) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_authenticate(user)
-    return client
 
 
 def text_of(response) -> str:

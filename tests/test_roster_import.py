@@ -12,13 +12,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from kombu.exceptions import OperationalError
-from rest_framework.test import APIClient
 
-from coordination import celery_app
 from patrols.choices import AutoReason, RosterImportStatus, VolunteerStatus
 from patrols.models import Membership, RosterImport, Volunteer, VolunteerStatusChange
 from patrols.services import retention
@@ -27,7 +24,8 @@ from patrols.services.roster import CURRENT_CONSENT_VERSION
 from patrols.services.roster_import import roster_import_run, roster_import_start, roster_template_xlsx
 from patrols.tasks import run_roster_import
 from patrols.validators import build_iin, mask_iin
-from tests.factories import PASSWORD, GroupFactory
+from tests.conftest import api_reader, reader
+from tests.factories import GroupFactory
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 
@@ -58,14 +56,6 @@ def counts() -> tuple[int, int, int]:
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def eager_celery():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture
@@ -546,20 +536,6 @@ def test_a_workbook_that_unpacks_too_large_is_refused_before_any_worker_opens_it
 
 
 # The problems as facts, told in the reader's language; importing the valid rows and the rows to fix
-
-
-def reader(user, language: str) -> Client:
-    """A browser of its own for `user`, reading in `language`."""
-    browser = Client()
-    assert browser.login(username=user.username, password=PASSWORD)
-    browser.cookies["django_language"] = language
-    return browser
-
-
-def api_reader(user, language: str) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
-    client.force_authenticate(user)
-    return client
 
 
 def told(language: str, error: dict) -> str:

@@ -1,8 +1,6 @@
 """Roster imports through the API: upload a district's roster file, follow its check, read its problems in the
 reader's language, and fetch the rows to fix when only the valid ones were imported."""
 
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +16,7 @@ from ..choices import RosterImportStatus
 from ..models import District, RosterImport
 from ..scope import can_manage_people, manageable_districts
 from ..services import roster_import
+from ..web.views import rows_to_fix_download
 from .fields import SlugRelatedField
 from .views import ScopedReadMixin
 
@@ -146,14 +145,4 @@ class RosterImportViewSet(
     )
     @action(detail=True, methods=["get"], url_path="rows-to-fix", url_name="rows-to-fix")
     def rows_to_fix(self, request, pk=None):
-        job = self.get_object()
-        if not job.has_rows_to_fix:
-            raise Http404
-        try:
-            workbook = roster_import.roster_rows_to_fix_xlsx(job)
-        except ValidationError as error:
-            raise Http404 from error
-        response = HttpResponse(workbook, content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="roster-{job.pk}-rows-to-fix.xlsx"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return rows_to_fix_download(self.get_object())

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,7 +25,8 @@ def absolute(path: str) -> str:
 
 
 def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M")
+    """A moment as the reader's language writes it short (03.12.2026 19:30), in local time."""
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 
 def _shift_words(notification: Notification) -> dict:

@@ -349,7 +349,11 @@ def roster_import_detail(request, pk: int):
 @require_GET
 def roster_import_rows_to_fix(request, pk: int):
     """The rows an import of the valid rows left out, as a workbook to fix: for the import's own scope only."""
-    job = get_object_or_404(RosterImport.objects.visible_to(request.user), pk=pk)
+    return rows_to_fix_download(get_object_or_404(RosterImport.objects.visible_to(request.user), pk=pk))
+
+
+def rows_to_fix_download(job: RosterImport) -> HttpResponse:
+    """The workbook of the rows to fix as a private download (the web page's link and the API's); 404 when none."""
     if not job.has_rows_to_fix:
         raise Http404
     try:
