@@ -535,6 +535,7 @@ SPECTACULAR_SETTINGS = {
         "InitiativeStatusEnum": "patrols.choices.InitiativeStatus",
         "CrimeStatusEnum": "patrols.choices.CrimeStatus",
         "RosterImportStatusEnum": "patrols.choices.RosterImportStatus",
+        "DutyUnitLevelEnum": "patrols.choices.DutyUnitLevel",
     },
     # Swagger UI served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

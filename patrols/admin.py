@@ -15,6 +15,7 @@ from .models import (
     Benchmark,
     Category,
     District,
+    DutyUnit,
     Group,
     Initiative,
     InitiativeKind,
@@ -81,6 +82,16 @@ class SettlementAdmin(MapAdmin):
     list_filter = ["district__region"]
     search_fields = ["code", "name_kk", "name_ru", "name_en"]
     autocomplete_fields = ["district"]
+
+
+@admin.register(DutyUnit)
+class DutyUnitAdmin(admin.ModelAdmin):
+    """The duty units' contacts: who gets an alarm or an escalated report after the shift's own people."""
+
+    list_display = ("name", "level", "region", "district", "email", "is_active")
+    list_filter = ("level", "region", "is_active")
+    search_fields = ("name", "district__code", "region__code")
+    autocomplete_fields = ("district",)
 
 
 @admin.register(User)

@@ -124,6 +124,12 @@ class NotificationKind(models.TextChoices):
     INSPECTOR_DIGEST = "inspector_digest", _("Morning digest")
     CHIEF_SUMMARY = "chief_summary", _("Weekly summary")
     MEETING_REMINDER = "meeting_reminder", _("Reminder of a meeting with residents")
+    SOS_ALARM = "sos_alarm", _("A volunteer on duty calls for help")
+    SOS_UPDATE = "sos_update", _("News of a call for help")
+    OK_MISSED = "ok_missed", _("A volunteer on duty did not say they are OK")
+    OK_PROMPT = "ok_prompt", _("Tell us you are OK")
+    ESCALATION_UPDATE = "escalation_update", _("The duty unit answered about a report")
+    CALLOUT = "callout", _("People are needed on duty")
 
 
 class DeliveryChannel(models.TextChoices):
@@ -181,6 +187,13 @@ class ReportFlag(models.TextChoices):
     OUTSIDE_ZONE = "outside_zone", _("Outside the shift's zone")
     TOO_FAST = "too_fast", _("Implausible travel speed from the reporter's previous position")
     LIKELY_DUPLICATE = "likely_duplicate", _("Likely duplicate of another volunteer's report")
+
+
+class DutyUnitLevel(models.TextChoices):
+    """Who takes an alarm after the shift's own people: a district's duty unit, then the region's ЖБО."""
+
+    DISTRICT = "district", _("District duty unit")
+    REGION = "region", _("Regional operational control centre (ЖБО)")
 
 
 class BenchmarkLevel(models.TextChoices):

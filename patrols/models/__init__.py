@@ -1,6 +1,7 @@
 """The domain's models, one module per concept (names from DESIGN.md's vocabulary)."""
 
 from .audit import AccessLogEntry
+from .duty_units import DutyUnit
 from .figures import (
     Benchmark,
     CategoryYearTally,
@@ -37,6 +38,7 @@ __all__ = [
     "Category",
     "CategoryYearTally",
     "Delivery",
+    "DutyUnit",
     "District",
     "DistrictMonthTally",
     "Group",
