@@ -40,6 +40,7 @@ from patrols.models import (
     Benchmark,
     Delivery,
     District,
+    DutyUnit,
     Group,
     Initiative,
     Meeting,
@@ -649,6 +650,17 @@ class TestTheDemoCountry:
             call_command("seed_demo", "--reports", "500", "--password", PASSWORD)
         assert "Loaded 0 of 500 extra reports" in capsys.readouterr().out
         assert counts() == after
+
+    def test_the_story_region_has_a_duty_unit_in_every_district_and_its_operational_centre(self, demo):
+        region = Region.objects.get(code="KZ-19")
+        units = DutyUnit.objects.filter(region=region)
+        assert units.filter(level="region").count() == 1
+        assert set(units.filter(level="district").values_list("district__code", flat=True)) == set(
+            District.objects.filter(region=region).values_list("code", flat=True)
+        )
+        for unit in units:
+            unit.full_clean()
+            assert unit.phones and unit.email.endswith("@example.kz") and not unit.webhook_url
 
     def test_every_page_of_every_role_fits_a_phone_passes_axe_and_writes_dates_as_at_home(
         self, demo_sessions, demo, monkeypatch

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ..models import User
 from .benchmarks import save_demo_benchmarks
+from .duty import save_demo_duty_units
 from .inbox import save_demo_inbox
 from .people import MEMBERS_PER_GROUP, _plan, _save_accounts, _save_geography, _save_groups, _save_people
 from .prevention import save_demo_prevention
@@ -32,6 +33,7 @@ def demo_seed(*, password: str, members_per_group: tuple[int, int] = MEMBERS_PER
     created.update(save_demo_reports(rows=plan.districts, districts=districts, users=users, now=now))
     created.update(save_demo_prevention(now=now))
     created["benchmarks"] = save_demo_benchmarks(districts=districts, now=now)
+    created["duty_units"] = save_demo_duty_units()
     created["notifications"] = save_demo_inbox(users=users, now=now)
     return created
 
