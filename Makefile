@@ -49,9 +49,10 @@ test: system-test venv browser-checks
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv -v 0
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
-# BENCH picks the benchmarks (default all three): BENCH=reminders, BENCH=dashboard or BENCH=phone_audit (Lighthouse
-# on the phone pages and screenshots of each home); BENCH_ARGS go to each one run.
-BENCH ?= reminders dashboard phone_audit
+# BENCH picks the benchmarks (default all five): BENCH=reminders, BENCH=dashboard, BENCH=duty (500 phones on duty:
+# position writes, the live board, CPU per position), BENCH=sos (50 alarms to the inspector's phone) or
+# BENCH=phone_audit (Lighthouse on the phone pages and screenshots of each home); BENCH_ARGS go to each one run.
+BENCH ?= reminders dashboard duty sos phone_audit
 bench: system-test venv
 	@scripts/node-deps.sh bench
 	@set -e; for name in $(BENCH); do $(PY) bench/$$name.py $(BENCH_ARGS); done

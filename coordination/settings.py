@@ -134,6 +134,7 @@ TEMPLATES = [
                 "patrols.context_processors.inbox",
                 "patrols.context_processors.typed",
                 "patrols.context_processors.choices",
+                "patrols.context_processors.sos",
             ],
             # Every page is translated: {% translate %} needs no {% load i18n %}.
             "builtins": ["django.templatetags.i18n"],
@@ -280,6 +281,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,
         "options": {"expires": 5 * 60},
     },
+    "retry-escalations": {
+        "task": "patrols.tasks.retry_escalations",
+        "schedule": 30,
+        "options": {"expires": 30},
+    },
+    # The SOS clock: alarms past their acknowledgement window go to the next tier, lost messages to duty units are
+    # queued again, missed "I'm OK" check-ins raise amber alarms. Each alarm is also timed by its own task.
+    "sweep-sos": {
+        "task": "patrols.tasks.sweep_sos",
+        "schedule": 10,
+        "options": {"expires": 10},
+    },
     "sweep-notifications": {
         "task": "patrols.tasks.sweep_notifications",
         "schedule": 60,
@@ -319,6 +332,15 @@ CHECKIN_MAX_DISTANCE_M = env_int("CHECKIN_MAX_DISTANCE_M", 1000)
 # the check-in waits for the inspector's confirmation.
 CHECKIN_MAX_ACCURACY_M = env_int("CHECKIN_MAX_ACCURACY_M", 200)
 CHECKIN_ACCURACY_TRIES = env_int("CHECKIN_ACCURACY_TRIES", 3)
+# On the live board (/duty/) a volunteer on duty whose phone sent nothing for this long is shown as not seen lately.
+DUTY_STALE_SECONDS = env_int("DUTY_STALE_SECONDS", 300)
+# SOS: nobody of tier 1 (the shift's inspector, the group leader) acknowledging within this many seconds sends
+# the alarm to the district's duty unit, and as long again to the region's ЖБО (the lone-worker tools' 120 s).
+SOS_ACK_SECONDS = env_int("SOS_ACK_SECONDS", 120)
+# Volunteers on duty this close to an SOS are told in the app.
+SOS_NEARBY_METRES = env_int("SOS_NEARBY_METRES", 2000)
+# An "I'm OK" check-in not answered this long after it was asked raises an amber alarm to tier 1.
+OK_GRACE_MINUTES = env_int("OK_GRACE_MINUTES", 10)
 SERIES_HORIZON_DAYS = env_int("SERIES_HORIZON_DAYS", 28)
 # A shift, or a series' last day, is planned at most this far ahead (two years).
 PLAN_AHEAD_DAYS = env_int("PLAN_AHEAD_DAYS", 730)
@@ -347,6 +369,8 @@ RETENTION_VOLUNTEER_DAYS = env_int("RETENTION_VOLUNTEER_DAYS", 3 * 365)
 RETENTION_THIRD_PARTY_DAYS = env_int("RETENTION_THIRD_PARTY_DAYS", 90)
 RETENTION_ROSTER_FILE_DAYS = env_int("RETENTION_ROSTER_FILE_DAYS", 30)
 RETENTION_ACCESS_LOG_DAYS = env_int("RETENTION_ACCESS_LOG_DAYS", 3 * 365)
+# Positions sent by phones on duty (patrols.services.duty) are deleted this many days after they arrived.
+POSITION_RETENTION_DAYS = env_int("POSITION_RETENTION_DAYS", 90)
 
 if REDIS_URL:
     # Redis being away degrades the cache instead of failing requests (patrols/cache.py); a connection that does not
@@ -397,6 +421,10 @@ DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 # again what still waits in the broker; a task lost with a dead worker is picked up after this long.
 DELIVERY_REQUEUE_SECONDS = env_int("DELIVERY_REQUEUE_SECONDS", 600)
 REMINDER_LEADS_HOURS = [24, 2]
+# Reports escalated to the duty unit: the waits between delivery attempts (seconds) before giving up, and how long
+# the unit's webhook may take to answer.
+ESCALATION_RETRY_SECONDS = [30, 120, 600, 1800]
+DUTY_WEBHOOK_TIMEOUT_SECONDS = env_int("DUTY_WEBHOOK_TIMEOUT_SECONDS", 10)
 
 # HTTPS protections: on by default when DEBUG is off; HTTPS=0 serves plain http (a test harness on loopback).
 HTTPS = env_bool("HTTPS", not DEBUG)
@@ -536,6 +564,15 @@ SPECTACULAR_SETTINGS = {
         "CrimeStatusEnum": "patrols.choices.CrimeStatus",
         "RosterImportStatusEnum": "patrols.choices.RosterImportStatus",
         "DutyUnitLevelEnum": "patrols.choices.DutyUnitLevel",
+        "SosKindEnum": "patrols.choices.SosKind",
+        "SosStatusEnum": "patrols.choices.SosStatus",
+        "SosEventKindEnum": "patrols.choices.SosEventKind",
+        "SosChannelEnum": "patrols.choices.SosChannel",
+        "EscalationReasonEnum": "patrols.choices.EscalationReason",
+        "EscalationStatusEnum": "patrols.choices.EscalationStatus",
+        "EscalationEventKindEnum": "patrols.choices.EscalationEventKind",
+        "CallOutStatusEnum": "patrols.choices.CallOutStatus",
+        "CallOutResultEnum": "patrols.choices.CallOutResult",
     },
     # Swagger UI served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

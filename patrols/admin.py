@@ -92,6 +92,8 @@ class DutyUnitAdmin(admin.ModelAdmin):
     list_filter = ("level", "region", "is_active")
     search_fields = ("name", "district__code", "region__code")
     autocomplete_fields = ("district",)
+    # The key is made by the app and handed to the unit's system, which signs its answers with it.
+    readonly_fields = ("secret",)
 
 
 @admin.register(User)
@@ -100,7 +102,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["role", "is_active", "is_staff"]
     fieldsets = [
         *BaseUserAdmin.fieldsets,
-        (_("Role and scope"), {"fields": ["role", "inspector_districts", "chief_region", "language"]}),
+        (_("Role and scope"), {"fields": ["role", "inspector_districts", "chief_region", "language", "phone"]}),
     ]
     filter_horizontal = ["inspector_districts", "groups", "user_permissions"]
 

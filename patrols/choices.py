@@ -260,3 +260,73 @@ NEW_MEETING_STATUSES = [
 class InitiativeStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     LAPSED = "lapsed", _("Lapsed")
+
+
+class EscalationReason(models.TextChoices):
+    """Why a report cannot wait for the verification queue: the police are needed now."""
+
+    CRIME_IN_PROGRESS = "crime_in_progress", _("A crime in progress")
+    MISSING_CHILD = "missing_child", _("A missing child")
+    INJURED_PERSON = "injured_person", _("An injured person")
+    OTHER = "other", _("Other")
+
+
+class EscalationStatus(models.TextChoices):
+    """Where a report sent to the duty unit stands: being sent, delivered, then as the unit's system answers."""
+
+    PENDING = "pending", _("Being sent to the duty unit")
+    SENT = "sent", _("Sent to the duty unit")
+    RECEIVED = "received", _("Received by the duty unit")
+    OFFICER_SENT = "officer_sent", _("An officer is on the way")
+    CLOSED = "closed", _("Closed by the duty unit")
+    FAILED = "failed", _("Could not reach the duty unit")
+
+
+class EscalationEventKind(models.TextChoices):
+    CREATED = "created", _("Escalated")
+    DELIVERED = "delivered", _("Delivered")
+    ATTEMPT_FAILED = "attempt_failed", _("A delivery attempt failed")
+    FAILED = "failed", _("Gave up: the duty unit could not be reached")
+    ANSWERED = "answered", _("The duty unit answered")
+
+
+class CallOutStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for people")
+    FILLED = "filled", _("Enough people")
+    CLOSED = "closed", _("Closed")
+
+
+class CallOutResult(models.TextChoices):
+    ASSIGNED = "assigned", _("On the shift")
+    WAITLISTED = "waitlisted", _("On the waiting list")
+
+
+class SosKind(models.TextChoices):
+    """A call for help pressed by the volunteer, or an amber alarm when an "I'm OK" check-in was missed."""
+
+    SOS = "sos", _("SOS")
+    MISSED_OK = "missed_ok", _('Missed "I\'m OK" check-in')
+
+
+class SosStatus(models.TextChoices):
+    OPEN = "open", _("Not answered yet")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+    CANCELLED = "cancelled", _("Cancelled (false alarm)")
+
+
+class SosEventKind(models.TextChoices):
+    RAISED = "raised", _("Raised")
+    TIER_NOTIFIED = "tier_notified", _("Tier notified")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    ON_MY_WAY = "on_my_way", _("On the way")
+    RESOLVED = "resolved", _("Resolved")
+    CANCELLED = "cancelled", _("False alarm")
+
+
+class SosChannel(models.TextChoices):
+    """How a duty unit is reached about an alarm."""
+
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Email")
+    WEBHOOK = "webhook", _("Webhook")

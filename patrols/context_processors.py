@@ -4,8 +4,8 @@ links to their form), what was typed into a form that failed, and the fixed list
 from django.db import models
 
 from . import choices as _choices
-from .choices import Role
-from .models import Notification
+from .choices import AssignmentStatus, Role
+from .models import Assignment, Notification
 from .scope import AREA_ROLES, role_of
 from .web.forms import TYPED
 
@@ -38,3 +38,28 @@ def typed(request) -> dict:
 
 def choices(request) -> dict:
     return CHOICES
+
+
+def sos(request) -> dict:
+    """For a volunteer checked in right now: the SOS button's assignment and the district duty unit's first phone
+    (the offline SMS goes there). One query, and none for police accounts."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or role_of(user) not in {Role.VOLUNTEER, Role.LEADER}:
+        return {}
+    on_duty = (
+        Assignment.objects.filter(volunteer__user=user, status=AssignmentStatus.CHECKED_IN)
+        .order_by("-check_in_at", "-pk")
+        .values("pk", "shift_id", "shift__ok_interval_minutes", "shift__district__duty_unit__phones")
+        .first()
+    )
+    if on_duty is None:
+        return {}
+    phones = on_duty["shift__district__duty_unit__phones"] or []
+    return {
+        "sos_on_duty": {
+            "assignment": on_duty["pk"],
+            "shift": on_duty["shift_id"],
+            "asks_ok": bool(on_duty["shift__ok_interval_minutes"]),
+            "duty_phone": phones[0] if phones else "",
+        }
+    }

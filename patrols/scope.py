@@ -347,3 +347,48 @@ class InitiativeQuerySet(PreventionQuerySet):
 
 class SettlementCrimeCountQuerySet(PreventionQuerySet):
     """Registered crimes are police statistics: volunteers see none."""
+
+
+class EscalationQuerySet(ScopedQuerySet):
+    """A report sent to the duty unit is seen with its report: the report's districts, the reporter (and a leader,
+    for their groups' members)."""
+
+    def in_districts(self, districts):
+        return self.filter(Q(report__district__in=districts) | Q(report__shift__district__in=districts))
+
+    def for_volunteer(self, volunteer):
+        from .models import Membership
+
+        led = Membership.objects.filter(volunteer=OuterRef("report__reporter"), left_on=None, group__leader=volunteer)
+        return self.filter(Q(report__reporter=volunteer) | Exists(led))
+
+
+class CallOutQuerySet(ScopedQuerySet):
+    """A call-out is the district's; a volunteer sees those asked of their groups, and those they answered."""
+
+    def for_volunteer(self, volunteer):
+        from .models import CallOutAnswer
+
+        asked = self.model.groups.through.objects.filter(
+            callout_id=OuterRef("pk"), group_id__in=active_group_ids(volunteer)
+        )
+        answered = CallOutAnswer.objects.filter(callout_id=OuterRef("pk"), volunteer=volunteer)
+        return self.filter(Exists(asked) | Exists(answered))
+
+
+class SosAlarmQuerySet(ScopedQuerySet):
+    """Alarms: the district's police (inspectors, the region's chief), the volunteer who raised it, the leader of
+    their group, and the volunteers on duty nearby who were called to help."""
+
+    def for_volunteer(self, volunteer):
+        called = self.model.nearby.through.objects.filter(sosalarm_id=OuterRef("pk"), user_id=volunteer.user_id)
+        return self.filter(Q(volunteer=volunteer) | Q(group__leader=volunteer) | Exists(called))
+
+
+def sees_duty_board(user) -> bool:
+    """The live board of who is on duty (/duty/): the police and ministry roles, and group leaders (their groups'
+    people); for everyone else it does not exist (404)."""
+    if is_police(user):
+        return True
+    volunteer = getattr(user, "volunteer", None) if _signed_in(user) else None
+    return volunteer is not None and volunteer.led_groups.exists()

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from .services import email_address, reminders, retention, roster_import, scheduling
+from .services import email_address, reminders, retention, roster_import, scheduling, sos
+from .services import escalation as escalations
 
 
 @shared_task
@@ -48,6 +49,36 @@ def send_email_confirmation(self, user_id: int) -> str:
         return email_address.email_confirmation_send(user_id=user_id)
     except email_address.ConfirmationNotSent as error:
         raise self.retry(exc=error, countdown=60 * (self.request.retries + 1)) from None
+
+
+@shared_task(soft_time_limit=90, time_limit=120)
+def send_escalation(escalation_id: int) -> str:
+    """One attempt to reach the duty unit with an escalated report (a second worker given it does nothing)."""
+    return escalations.escalation_send(escalation_id=escalation_id)
+
+
+@shared_task
+def retry_escalations() -> int:
+    """Every 30 seconds: escalations whose next attempt is due (their task lost, or the broker down)."""
+    return escalations.escalations_retry()
+
+
+@shared_task
+def escalate_sos(alarm_id: int) -> int:
+    """An alarm's acknowledgement window has closed: to the next tier unless someone has it (idempotent)."""
+    return sos.alarms_escalate_due(alarm_id=alarm_id)
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def send_sos_dispatch(dispatch_id: int) -> str:
+    """Send one message about an alarm to a duty unit (a second worker given the same id does nothing)."""
+    return sos.dispatch_send(dispatch_id=dispatch_id)
+
+
+@shared_task
+def sweep_sos() -> dict:
+    """Every 10 seconds: alarms past their window escalated, lost messages queued again, "I'm OK" check-ins."""
+    return sos.sos_sweep()
 
 
 @shared_task

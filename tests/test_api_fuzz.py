@@ -38,9 +38,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from patrols.choices import NotificationKind, VolunteerStatus
-from patrols.models import ApiToken, Benchmark, Category, Group, Notification, Outcome, Region
-from patrols.services import reporting, scheduling
+from patrols.choices import DutyUnitLevel, NotificationKind, VolunteerStatus
+from patrols.models import ApiToken, Benchmark, Category, DutyUnit, Group, Notification, Outcome, Region
+from patrols.services import callouts, reporting, scheduling
 from tests.factories import PASSWORD, MembershipFactory, SettlementFactory, ShiftFactory, VolunteerFactory
 
 # Generated requests per operation for each persona, 20 in all: the district's inspector, the volunteers and the
@@ -127,7 +127,20 @@ def country(
         Notification.objects.create(user=user, kind=NotificationKind.choices[0][0], shift=tomorrow)
         for user in (volunteer, leader, inspector)
     ]
+    callout = callouts.callout_create(
+        by=inspector,
+        zone=zone,
+        place="Мектеп алды",
+        starts_at=timezone.now() + datetime.timedelta(hours=3),
+        hours=2,
+        needed=2,
+        groups=[group],
+    )
+    DutyUnit.objects.create(
+        level=DutyUnitLevel.DISTRICT, district=district, region=district.region, name="АПБ", phones=["+77010000001"]
+    )
     return {
+        "callouts": [callout.pk],
         "regions": list(Region.objects.values_list("code", flat=True)[:3]),
         "districts": [district.code, other_district.code],
         "settlements": [settlement.code],

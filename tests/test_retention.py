@@ -387,6 +387,7 @@ def test_the_beat_runs_retention_daily(story):
         "third_party": 1,
         "roster_files": 1,
         "access_log": 2,
+        "positions": 0,
         "failed": 0,
         "dry_run": False,
     }

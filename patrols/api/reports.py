@@ -28,6 +28,7 @@ from ..models import Category, Outcome, Report, ReportEvent, ReportPhoto
 from ..scope import manageable_districts, sees_third_party_details
 from ..services import audit, reporting
 from ..services.geometry import point_from
+from .escalation import ESCALATE_SCHEMA, EscalationSerializer, escalate_response
 from .fields import SlugRelatedField
 from .throttles import PhotoThrottle, ReportThrottle
 
@@ -227,9 +228,17 @@ class ReportDetailSerializer(ReportSerializer):
     """A report with its history, newest first."""
 
     history = ReportEventSerializer(source="events", many=True, read_only=True)
+    escalation = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The newest sending of the report to the police duty unit, or null.")
+    )
 
     class Meta(ReportSerializer.Meta):
-        fields = [*ReportSerializer.Meta.fields, "history"]
+        fields = [*ReportSerializer.Meta.fields, "history", "escalation"]
+
+    @extend_schema_field(EscalationSerializer(allow_null=True))
+    def get_escalation(self, obj):
+        escalation = obj.escalations.select_related("unit", "by").prefetch_related("events").first()
+        return EscalationSerializer(escalation, context=self.context).data if escalation else None
 
 
 # Input
@@ -507,6 +516,12 @@ class ReportViewSet(
         report = self._verifiable_object()
         data = self._input(MarkDuplicateInputSerializer)
         return self._output(reporting.report_mark_duplicate(report=report, original=data["original"], by=request.user))
+
+    @ESCALATE_SCHEMA
+    @action(detail=True, methods=["post"])
+    def escalate(self, request, pk=None):
+        """Needs the police now: send the report to the district's duty unit."""
+        return escalate_response(report=self.get_object(), request=request, context=self.get_serializer_context())
 
     @extend_schema(request=BulkVerifyInputSerializer, responses=BulkVerifyResultSerializer)
     @action(detail=False, methods=["post"], url_path="bulk-verify")

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import audit, dashboard, prevention, reports, roster_imports, views
+from . import audit, callouts, dashboard, duty, escalation, prevention, reports, roster_imports, sos, views
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -17,6 +17,7 @@ router.register("notifications", views.NotificationViewSet, basename="notificati
 router.register("categories", reports.CategoryViewSet, basename="category")
 router.register("outcomes", reports.OutcomeViewSet, basename="outcome")
 router.register("reports", reports.ReportViewSet, basename="report")
+router.register("callouts", callouts.CallOutViewSet, basename="callout")
 router.register("topics", prevention.TopicViewSet, basename="topic")
 router.register("meetings", prevention.MeetingViewSet, basename="meeting")
 router.register("initiative-kinds", prevention.InitiativeKindViewSet, basename="initiative-kind")
@@ -25,6 +26,7 @@ router.register("settlement-crimes", prevention.CrimeCountViewSet, basename="set
 router.register("benchmarks", dashboard.BenchmarkViewSet, basename="benchmark")
 router.register("access-log", audit.AccessLogViewSet, basename="access-log")
 router.register("auth/tokens", views.ApiTokenViewSet, basename="api-token")
+router.register("sos", sos.SosViewSet, basename="sos")
 
 app_name = "api"
 urlpatterns = [
@@ -33,5 +35,14 @@ urlpatterns = [
     path("dashboard/totals/", dashboard.TotalsView.as_view(), name="dashboard-totals"),
     path("dashboard/activity/", dashboard.ActivityView.as_view(), name="dashboard-activity"),
     path("dashboard/map/", dashboard.MapView.as_view(), name="dashboard-map"),
+    path("duty/now/", duty.DutyNowView.as_view(), name="duty-now"),
+    path("duty/consent/", duty.DutyConsentView.as_view(), name="duty-consent"),
+    path("assignments/<int:pk>/ok/", sos.AssignmentOkView.as_view(), name="assignment-ok"),
+    path("assignments/<int:pk>/positions/", duty.AssignmentPositionsView.as_view(), name="assignment-positions"),
+    path(
+        "integrations/duty-units/<int:unit_id>/escalations/<uuid:key>/status/",
+        escalation.EscalationStatusView.as_view(),
+        name="escalation-status",
+    ),
     path("", include(router.urls)),
 ]

@@ -1,7 +1,10 @@
 """The domain's models, one module per concept (names from DESIGN.md's vocabulary)."""
 
 from .audit import AccessLogEntry
+from .callouts import CallOut, CallOutAnswer
+from .duty import DutyConsent, PositionPing
 from .duty_units import DutyUnit
+from .escalation import Escalation, EscalationEvent
 from .figures import (
     Benchmark,
     CategoryYearTally,
@@ -27,6 +30,7 @@ from .prevention import (
 )
 from .reports import Category, Outcome, Report, ReportEvent, ReportPhoto
 from .schedule import Assignment, CalendarFeed, Shift, ShiftEvent, ShiftSeries, Zone
+from .sos import SosAlarm, SosDispatch, SosEvent
 from .tokens import ApiToken
 
 __all__ = [
@@ -35,12 +39,17 @@ __all__ = [
     "Assignment",
     "Benchmark",
     "CalendarFeed",
+    "CallOut",
+    "CallOutAnswer",
     "Category",
     "CategoryYearTally",
     "Delivery",
+    "DutyConsent",
     "DutyUnit",
     "District",
     "DistrictMonthTally",
+    "Escalation",
+    "EscalationEvent",
     "Group",
     "HoursTally",
     "Initiative",
@@ -54,6 +63,7 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "Outcome",
+    "PositionPing",
     "Region",
     "RegionMonthTally",
     "Report",
@@ -67,6 +77,9 @@ __all__ = [
     "Shift",
     "ShiftEvent",
     "ShiftSeries",
+    "SosAlarm",
+    "SosDispatch",
+    "SosEvent",
     "Topic",
     "User",
     "Volunteer",

@@ -31,6 +31,10 @@ class User(AbstractUser):
         verbose_name=_("region (for a chief)"),
     )
     language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
+    # A volunteer's phone is on their profile; a police account's own (for an SOS by SMS) is kept here.
+    phone = models.CharField(
+        _("phone for urgent SMS"), max_length=16, blank=True, validators=[validate_phone], help_text="+77XXXXXXXXX"
+    )
     credentials_version = models.PositiveIntegerField(
         _("credentials version"),
         default=0,

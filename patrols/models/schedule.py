@@ -131,6 +131,12 @@ class Shift(models.Model):
     cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
     understaffed_at = models.DateTimeField(_("flagged as understaffed at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    ok_interval_minutes = models.PositiveSmallIntegerField(
+        _('"I\'m OK" check-ins every (minutes)'),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no check-ins asked. Shifts that end after midnight ask every 60 minutes by default."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -211,6 +217,7 @@ class Assignment(models.Model):
         verbose_name=_("confirmed or declined by"),
     )
     confirmed_at = models.DateTimeField(_("confirmed or declined at"), null=True, blank=True)
+    ok_at = models.DateTimeField(_('last said "I\'m OK" at'), null=True, blank=True)
     check_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
     check_out_point = models.PointField(_("check-out position"), srid=4326, null=True, blank=True)
     check_out_distance_m = models.PositiveIntegerField(_("check-out distance from the zone (m)"), null=True, blank=True)

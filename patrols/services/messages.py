@@ -36,7 +36,17 @@ def _shift_words(notification: Notification) -> dict:
     return {"zone": shift.zone.name, "start": _when(shift.starts_at)}
 
 
+SOS_KINDS = frozenset({NotificationKind.SOS_ALARM, NotificationKind.SOS_UPDATE, NotificationKind.OK_MISSED})
+
+
 def _link(notification: Notification) -> str:
+    alarm = (notification.details or {}).get("alarm")
+    if notification.kind in SOS_KINDS and alarm:
+        return absolute(f"/sos/{alarm}/")
+    if notification.kind == NotificationKind.CALLOUT and (notification.details or {}).get("callout"):
+        from .callouts import accept_link
+
+        return accept_link(callout_id=notification.details["callout"], user_id=notification.user_id)
     if notification.meeting_id:
         return absolute(f"/meetings/{notification.meeting_id}/")
     if notification.shift_id:
@@ -51,6 +61,18 @@ def _link(notification: Notification) -> str:
 def _body(notification: Notification) -> tuple[str, str]:
     """(subject, body) for a notification, in the active language."""
     kind, details, words = notification.kind, notification.details or {}, _shift_words(notification)
+    if kind in SOS_KINDS | {NotificationKind.OK_PROMPT}:
+        from .sos import alarm_words
+
+        return alarm_words(notification)
+    if kind == NotificationKind.ESCALATION_UPDATE:
+        from .escalation import update_words
+
+        return update_words(notification)
+    if kind == NotificationKind.CALLOUT:
+        from .callouts import callout_words
+
+        return callout_words(notification)
     if kind == NotificationKind.SHIFT_REMINDER:
         return (
             _("Patrol at %(start)s") % words,

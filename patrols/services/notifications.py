@@ -31,10 +31,23 @@ SMS_KINDS = frozenset(
         NotificationKind.CHECKIN_MISSING,
         NotificationKind.CHECKIN_MISSING_INSPECTOR,
         NotificationKind.UNDERSTAFFED,
+        NotificationKind.SOS_ALARM,
+        NotificationKind.OK_MISSED,
+        NotificationKind.CALLOUT,
     }
 )
 # Urgent messages may wake people up: SMS quiet hours do not hold them back.
-URGENT_KINDS = frozenset({NotificationKind.CHECKIN_MISSING, NotificationKind.CHECKIN_MISSING_INSPECTOR})
+URGENT_KINDS = frozenset(
+    {
+        NotificationKind.CHECKIN_MISSING,
+        NotificationKind.CHECKIN_MISSING_INSPECTOR,
+        NotificationKind.SOS_ALARM,
+        NotificationKind.OK_MISSED,
+        NotificationKind.CALLOUT,
+    }
+)
+# A volunteer in trouble: the message is worth sending however late, whatever became of the shift.
+ALARM_KINDS = frozenset({NotificationKind.SOS_ALARM, NotificationKind.OK_MISSED})
 
 
 def preference_for(user: User) -> NotificationPreference:
@@ -60,8 +73,9 @@ def _in_quiet_hours(moment: datetime.datetime, preference: NotificationPreferenc
 
 
 def _sms_phone(user: User) -> str:
+    """A volunteer's profile phone; for police accounts the account's own phone (kept for alarms)."""
     volunteer = getattr(user, "volunteer", None)
-    return volunteer.phone if volunteer is not None else ""
+    return volunteer.phone if volunteer is not None else user.phone
 
 
 def channel_addresses(user: User) -> dict[str, str]:
@@ -85,10 +99,17 @@ def _expiry(notification: Notification) -> datetime.datetime | None:
     """After this moment the message is no longer worth sending (a reminder once the shift has started)."""
     if notification.kind == NotificationKind.MEETING_REMINDER and notification.meeting is not None:
         return notification.meeting.held_at
+    if notification.kind in ALARM_KINDS:
+        return None
     shift = notification.shift
     if shift is None:
         return None
-    if notification.kind in {NotificationKind.SHIFT_REMINDER, NotificationKind.PROMOTED, NotificationKind.ASSIGNED}:
+    if notification.kind in {
+        NotificationKind.SHIFT_REMINDER,
+        NotificationKind.PROMOTED,
+        NotificationKind.ASSIGNED,
+        NotificationKind.CALLOUT,
+    }:
         return shift.starts_at
     if notification.kind in URGENT_KINDS | {NotificationKind.SHIFT_CHANGED, NotificationKind.UNDERSTAFFED}:
         return shift.ends_at
@@ -153,10 +174,27 @@ def queue_deliveries(ids: Iterable[int]) -> int:
     return done
 
 
-def _queue_on_commit(deliveries: list[Delivery]) -> None:
+def queue_or_send(ids: list[int]) -> int:
+    """Hand deliveries to the workers, or send their SMS from this process when the broker cannot take them (an
+    alarm must not wait for the sweep); how many were sent here. A delivery already sent is never sent again:
+    `delivery_send` holds its row and sends only a pending one."""
+    from .reminders import delivery_send
+
+    done = queue_deliveries(ids)
+    # Only the SMS: it is what reaches a phone at night; an email can wait for the sweep, a slow mail server
+    # must not hold up the request.
+    left = Delivery.objects.filter(pk__in=ids[done:], channel=DeliveryChannel.SMS).order_by("pk")
+    sent = 0
+    for pk in left.values_list("pk", flat=True):
+        delivery_send(delivery_id=pk)
+        sent += 1
+    return sent
+
+
+def _queue_on_commit(deliveries: list[Delivery], *, send_if_broker_down: bool = False) -> None:
     ids = [d.pk for d in deliveries if d.pk and (d.not_before is None)]
     if ids:
-        transaction.on_commit(lambda: queue_deliveries(ids))
+        transaction.on_commit(lambda: queue_or_send(ids) if send_if_broker_down else queue_deliveries(ids))
 
 
 def notify(
@@ -165,9 +203,11 @@ def notify(
     kind: str,
     shift: Shift | None = None,
     report: Report | None = None,
+    send_if_broker_down: bool = False,
     **details,
 ) -> list[Notification]:
-    """One inbox message per person (each person once), with their email/SMS deliveries queued after commit."""
+    """One inbox message per person (each person once), with their email/SMS deliveries queued after commit
+    (`send_if_broker_down`: sent by this process itself when the broker is unreachable)."""
     seen: set[int] = set()
     messages = []
     for user in users:
@@ -177,7 +217,7 @@ def notify(
         messages.append(Notification(user=user, kind=kind, shift=shift, report=report, details=details))
     created = Notification.objects.bulk_create(messages)
     deliveries = Delivery.objects.bulk_create([d for n in created for d in deliveries_for(n)])
-    _queue_on_commit(deliveries)
+    _queue_on_commit(deliveries, send_if_broker_down=send_if_broker_down)
     return created
 
 

@@ -34,7 +34,7 @@ from . import scheduling
 from .channels import DeliveryError, send_email, send_sms
 from .figures import summary_details
 from .messages import render
-from .notifications import notify_many_once, notify_once, preference_for, queue_deliveries
+from .notifications import ALARM_KINDS, notify_many_once, notify_once, preference_for, queue_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +180,8 @@ def _still_relevant(delivery: Delivery, now: datetime.datetime) -> bool:
     notification = delivery.notification
     if delivery.expires_at is not None and now >= delivery.expires_at:
         return False
+    if notification.kind in ALARM_KINDS:
+        return True
     if notification.kind == NotificationKind.MEETING_REMINDER:
         return notification.meeting is not None and notification.meeting.status == MeetingStatus.PLANNED
     shift = notification.shift

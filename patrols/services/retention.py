@@ -11,6 +11,7 @@
   file. The rows to fix an import gave back are made from that file, so they go with it.
 - An access log entry (who read whose IIN or details, from which address) is deleted `RETENTION_ACCESS_LOG_DAYS`
   after the reading: the log answers for the reads while the data they concern may still be asked about.
+- A position a phone sent on duty is deleted `POSITION_RETENTION_DAYS` after it arrived (`duty.positions_prune`).
 
 Each object is handled in its own short transaction that locks it and checks again that it is due: a run over
 thousands of people holds no lock for long, one object that fails does not undo the others (the next run tries it
@@ -48,6 +49,7 @@ from ..models import (
     VolunteerStatusChange,
 )
 from ..validators import iin_birth_date, iin_check_digit
+from .duty import positions_due, positions_prune
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,7 @@ class RetentionResult:
     third_party: int = 0
     roster_files: int = 0
     access_log: int = 0
+    positions: int = 0
     failed: int = 0
     dry_run: bool = False
 
@@ -373,6 +376,7 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
             third_party=len(reports),
             roster_files=len(files),
             access_log=access_log_due(now=now),
+            positions=positions_due(now=now),
             dry_run=True,
         )
     anonymised, failed_volunteers = _each(
@@ -387,6 +391,7 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
         third_party=redacted,
         roster_files=deleted,
         access_log=access_log_prune(now=now),
+        positions=positions_prune(now=now),
         failed=failed_volunteers + failed_reports + failed_files,
     )
     logger.info("Retention applied: %s", result.as_dict())

@@ -188,6 +188,14 @@ def _check_plan(
         raise ValidationError(errors)
 
 
+def ok_interval_default(*, starts_at: datetime.datetime, ends_at: datetime.datetime) -> int | None:
+    """Ask "I'm OK" every 60 minutes on a shift that ends after midnight (local time); none asked otherwise."""
+    start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
+    later_day = end.date() > start.date()
+    after_midnight = later_day and (end.time() > datetime.time(0, 0) or end - start > datetime.timedelta(days=1))
+    return 60 if after_midnight else None
+
+
 @transaction.atomic
 def shift_create(
     *,
@@ -200,8 +208,12 @@ def shift_create(
     groups: Iterable[Group] | None = None,
     inspector: User | None = None,
     briefing: str = "",
+    ok_interval_minutes: int | None = None,
 ) -> Shift:
-    """Plan a one-off shift; invited groups default to the district's groups, the inspector to the planner."""
+    """Plan a one-off shift; invited groups default to the district's groups, the inspector to the planner.
+
+    "I'm OK" check-ins: every `ok_interval_minutes`; by default every 60 for a shift that ends after midnight;
+    0 asks none."""
     _require_district(district=zone.district, by=by)
     groups = list(groups) if groups else _default_groups(zone.district)
     inspector = inspector or _default_inspector(district=zone.district, by=by)
@@ -225,6 +237,11 @@ def shift_create(
         max_volunteers=max_volunteers,
         inspector=inspector,
         briefing=text_within(briefing, field="briefing", limit=NOTE_TEXT),
+        ok_interval_minutes=(
+            ok_interval_default(starts_at=starts_at, ends_at=ends_at)
+            if ok_interval_minutes is None
+            else ok_interval_minutes or None
+        ),
     )
     shift.full_clean()
     shift.save()
@@ -640,6 +657,7 @@ def series_generate(*, series: ShiftSeries, until: datetime.date | None = None) 
                 max_volunteers=series.max_volunteers,
                 inspector_id=series.inspector_id,
                 briefing=series.briefing,
+                ok_interval_minutes=ok_interval_default(starts_at=starts_at, ends_at=ends_at),
             )
             for starts_at, ends_at in wanted
             if starts_at not in existing

@@ -60,6 +60,8 @@ _POLICE_NAV = (
     ("dashboard", gettext_lazy("Dashboard"), ("dashboard-targets",)),
 )
 _MORE_NAV = (
+    ("duty-board", gettext_lazy("On duty now"), ()),
+    ("callout-new", gettext_lazy("Call for people"), ("callout-detail",)),
     ("group-list", gettext_lazy("Groups"), ("group-detail", "group-create", "group-edit")),
     ("volunteer-list", gettext_lazy("Volunteers"), ("volunteer-detail", "volunteer-create", "volunteer-edit")),
     ("zone-list", gettext_lazy("Zones"), ("zone-create", "zone-edit")),
@@ -80,6 +82,12 @@ def main_nav(context) -> dict:
         allowed.add("volunteer-list")
     if police:
         allowed |= {"zone-list", "village-list", "meeting-list"}
+    # The live board: the police and group leaders (the page itself checks that the leader leads a group).
+    if police or scope.role_of(user) == Role.LEADER:
+        allowed.add("duty-board")
+    # A call-out is made by whoever plans the district's shifts.
+    if scope.role_of(user) in {Role.INSPECTOR, Role.ADMIN}:
+        allowed.add("callout-new")
 
     def entries(items) -> list[dict]:
         return [

@@ -27,8 +27,9 @@ from ..choices import SEAT_STATUSES, AssignmentStatus, CheckInConfirmation, Shif
 from ..clock import LOCAL_TZ
 from ..models import Assignment, CalendarFeed, Shift, Volunteer, Zone
 from ..scope import districts_in_scope, is_police, manageable_districts
+from ..selectors.duty import last_positions
 from ..selectors.schedule import attendance_actions, seats_taken, shifts_with_staffing
-from ..services import attendance, scheduling
+from ..services import attendance, duty, scheduling
 from ..services.geometry import point_from
 from ..validators import FIRST_YEAR, LAST_YEAR
 from . import ical
@@ -267,6 +268,12 @@ def _shape_features(shift: Shift, roster) -> dict:
             "properties": {"name": shift.zone.name, "role": "zone"},
         }
     ]
+    checked_in = [a for a in roster or [] if a.status == AssignmentStatus.CHECKED_IN]
+    for assignment_id, (point, _at) in last_positions(checked_in).items():
+        name = next(a.volunteer.full_name for a in checked_in if a.pk == assignment_id)
+        features.append(
+            {"type": "Feature", "geometry": _geojson(point), "properties": {"name": name, "role": "position"}}
+        )
     for assignment in roster or []:
         if assignment.check_in_point is not None:
             features.append(
@@ -330,6 +337,8 @@ def shift_detail(request, pk: int):
             mine.shift = shift
             attendance_actions(mine, now)
 
+    on_patrol = mine is not None and mine.status == AssignmentStatus.CHECKED_IN
+
     member_form = None
     if is_open and (led or can_manage):
         on_shift = shift.assignments.exclude(status=AssignmentStatus.CANCELLED).values("volunteer_id")
@@ -373,6 +382,8 @@ def shift_detail(request, pk: int):
             "member_form": member_form if member_form and member_form.fields["volunteer"].queryset.exists() else None,
             "history": history,
             "map_data": _shape_features(shift, roster),
+            "duty_consent": duty.consent_record(volunteer) if on_patrol else None,
+            "retention_days": settings.POSITION_RETENTION_DAYS,
             "started": shift.starts_at <= now,
         },
     )

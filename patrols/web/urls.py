@@ -1,7 +1,21 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import accounts, dashboard, inbox, prevention, replies, reports, schedule_views, verify, views
+from . import (
+    accounts,
+    callouts,
+    dashboard,
+    duty,
+    escalation,
+    inbox,
+    prevention,
+    replies,
+    reports,
+    schedule_views,
+    sos,
+    verify,
+    views,
+)
 
 urlpatterns = [
     path("accounts/login/", accounts.SignInView.as_view(), name="login"),
@@ -55,6 +69,10 @@ urlpatterns = [
         schedule_views.attendance_hours,
         name="shift-attendance-hours",
     ),
+    path("duty/", duty.board, name="duty-board"),
+    path("duty/now.json", duty.board_now, name="duty-board-now"),
+    path("duty/consent/", duty.consent_give, name="duty-consent"),
+    path("duty/consent/withdraw/", duty.consent_withdraw, name="duty-consent-withdraw"),
     path("zones/", schedule_views.zone_list, name="zone-list"),
     path("zones/new/", schedule_views.zone_create, name="zone-create"),
     path("zones/<int:pk>/edit/", schedule_views.zone_edit, name="zone-edit"),
@@ -66,6 +84,18 @@ urlpatterns = [
     path("reports/new/", reports.report_new, name="report-new"),
     path("reports/<int:pk>/", verify.report_detail, name="report-detail"),
     path("reports/<int:pk>/answer/", reports.report_answer, name="report-answer"),
+    path("reports/<int:pk>/escalate/", escalation.report_escalate, name="report-escalate"),
+    path("callouts/new/", callouts.callout_new, name="callout-new"),
+    path("callouts/<int:pk>/", callouts.callout_detail, name="callout-detail"),
+    path("callouts/<int:pk>/answers/", callouts.callout_answers_json, name="callout-answers"),
+    path("callouts/<int:pk>/accept/", callouts.callout_accept, name="callout-accept"),
+    path("callouts/accept/<str:token>/", callouts.callout_accept_link, name="callout-accept-link"),
+    path("sos/<int:pk>/", sos.alarm_detail, name="sos-alarm"),
+    path(
+        "sos/<int:pk>/<slug:action>/",
+        sos.alarm_action,
+        name="sos-alarm-action",
+    ),
     path("sw.js", reports.service_worker, name="service-worker"),
     path("notifications/", inbox.inbox, name="inbox"),
     path("notifications/read-all/", inbox.inbox_read, name="inbox-read-all"),

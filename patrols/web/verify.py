@@ -33,6 +33,7 @@ from ..scope import (
 )
 from ..services import audit, reporting
 from ..services.attendance import distance_text
+from .escalation import escalation_context
 from .forms import saved
 from .verify_forms import QueueFilterForm, ReportActionForm
 
@@ -291,6 +292,7 @@ def _render_detail(request, report: Report, *, form: ReportActionForm | None = N
         "failed": form.data.get("action") if form is not None else "",
         "geojson": _detail_map(report),
         "next": next_url,
+        **escalation_context(user, report),
     }
     return render(request, "patrols/verify/report_detail.html", context)
 

@@ -42,10 +42,10 @@
     var layer = L.geoJSON(data, {
       style: styleFor,
       pointToLayer: function (feature, latlng) {
-        var outside = feature.properties && feature.properties.role === "outside";
-        return L.circleMarker(latlng, {
-          radius: 8, color: "#fff", weight: 2, fillOpacity: 1, fillColor: outside ? COLOURS.danger : COLOURS.ok
-        });
+        var role = feature.properties && feature.properties.role;
+        // A check-in inside the zone, one outside it, and a volunteer's last position on duty.
+        var fill = role === "outside" ? COLOURS.danger : role === "position" ? COLOURS.brand : COLOURS.ok;
+        return L.circleMarker(latlng, { radius: 8, color: "#fff", weight: 2, fillOpacity: 1, fillColor: fill });
       },
       onEachFeature: function (feature, shape) {
         if (feature.properties && feature.properties.name) { shape.bindPopup(popupFor(feature.properties)); }

@@ -13,8 +13,8 @@ class Command(BaseCommand):
         """The command's description, in the active language (argparse needs a plain string)."""
         return _(
             "Anonymise volunteers who left, remove the details of other people from rejected reports and delete "
-            "uploaded roster files and old access log entries, each after its retention period (RETENTION_*_DAYS). "
-            "Safe to run again."
+            "uploaded roster files, old access log entries and old positions sent on duty, each after its retention "
+            "period (RETENTION_*_DAYS, POSITION_RETENTION_DAYS). Safe to run again."
         )
 
     def add_arguments(self, parser) -> None:
@@ -29,6 +29,7 @@ class Command(BaseCommand):
                 (_("Rejected reports whose details of other people would be removed: %(count)d"), result.third_party),
                 (_("Roster files to delete: %(count)d"), result.roster_files),
                 (_("Access log entries to delete: %(count)d"), result.access_log),
+                (_("Positions sent on duty to delete: %(count)d"), result.positions),
             )
         else:
             lines = (
@@ -36,6 +37,7 @@ class Command(BaseCommand):
                 (_("Rejected reports whose details of other people were removed: %(count)d"), result.third_party),
                 (_("Roster files deleted: %(count)d"), result.roster_files),
                 (_("Access log entries deleted: %(count)d"), result.access_log),
+                (_("Positions sent on duty deleted: %(count)d"), result.positions),
             )
         for text, count in lines:
             self.stdout.write(text % {"count": count})
