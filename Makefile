@@ -37,7 +37,7 @@ venv: $(STAMP)
 run: system-run venv
 	@mkdir -p var
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(PY) manage.py compilemessages --ignore=.venv -v 0
+	DEBUG=$${DEBUG:-1} $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 	@DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --once
 	@DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
 
@@ -46,7 +46,7 @@ test: system-test venv browser-checks
 	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv -v 0
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # BENCH picks the benchmarks (default all five): BENCH=reminders, BENCH=dashboard, BENCH=duty (500 phones on duty:
@@ -72,4 +72,4 @@ format:
 messages: venv
 	DEBUG=1 $(PY) manage.py makemessages -l kk -l ru -l en --ignore=.venv --ignore=var --ignore=node_modules --no-obsolete
 	DEBUG=1 $(PY) manage.py makemessages -d djangojs -l kk -l ru -l en --ignore=.venv --ignore=var --ignore=static/vendor --ignore=node_modules --no-obsolete
-	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules

@@ -2,18 +2,15 @@
 tap sends nothing; held, it raises the alarm with the phone's position), and offline it turns into a call to 102 and
 an SMS to the district's duty unit with the coordinates in the text. The page runs under the app's strict CSP."""
 
-import datetime
 import re
 from pathlib import Path
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.db import connections
-from django.utils import timezone
 
-from patrols.choices import AssignmentStatus, DutyUnitLevel, SosStatus
-from patrols.models import Assignment, DutyUnit, SosAlarm
-from tests.factories import PASSWORD, ShiftFactory
+from patrols.choices import DutyUnitLevel, SosStatus
+from patrols.models import DutyUnit, SosAlarm
+from tests.factories import PASSWORD
 from tests.support.browser import (  # noqa: F401 (fixtures)
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -23,6 +20,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     reference_data_back,
     wait_for,
 )
+from tests.support.duty import shift_under_way
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -48,23 +46,7 @@ def on_duty(inspector, group, zone, volunteer, leader, district):
     DutyUnit.objects.create(
         level=DutyUnitLevel.DISTRICT, district=district, region=district.region, name="Талғар АПБ", phones=[UNIT_PHONE]
     )
-    now = timezone.now()
-    shift = ShiftFactory(
-        zone=zone,
-        inspector=inspector,
-        groups=[group],
-        starts_at=now - datetime.timedelta(hours=1),
-        ends_at=now + datetime.timedelta(hours=3),
-    )
-    centre = zone.geometry.centroid
-    Assignment.objects.create(
-        shift=shift,
-        volunteer=volunteer.volunteer,
-        status=AssignmentStatus.CHECKED_IN,
-        check_in_at=now - datetime.timedelta(minutes=20),
-        check_in_point=Point(centre.x, centre.y, srid=4326),
-    )
-    return shift
+    return shift_under_way(zone, inspector, [group], volunteer, checked_in_minutes_ago=20)
 
 
 def test_the_sos_button_needs_the_hold_and_offline_gives_102_and_an_sms_with_the_coordinates(

@@ -25,7 +25,8 @@ from patrols.choices import (
 )
 from patrols.models import Assignment, Delivery, DutyUnit, Notification, SosAlarm, SosDispatch
 from patrols.services import scheduling, sos
-from tests.factories import ShiftFactory, UserFactory, VolunteerFactory, local
+from tests.factories import UserFactory, VolunteerFactory, local
+from tests.support.duty import shift_under_way
 from tests.support.duty_system import DutySystem
 from tests.support.sms_gateway import TOKEN, SmsGateway
 
@@ -57,23 +58,7 @@ def on_duty(inspector, group, zone, volunteer, leader):
     """A shift under way (started an hour ago), `volunteer` checked in at the zone's centre."""
     inspector.phone = INSPECTOR_PHONE
     inspector.save()
-    now = timezone.now()
-    shift = ShiftFactory(
-        zone=zone,
-        inspector=inspector,
-        groups=[group],
-        starts_at=now - datetime.timedelta(hours=1),
-        ends_at=now + datetime.timedelta(hours=3),
-    )
-    centre = zone.geometry.centroid
-    Assignment.objects.create(
-        shift=shift,
-        volunteer=volunteer.volunteer,
-        status=AssignmentStatus.CHECKED_IN,
-        check_in_at=now - datetime.timedelta(minutes=50),
-        check_in_point=Point(centre.x, centre.y, srid=4326),
-    )
-    return shift
+    return shift_under_way(zone, inspector, [group], volunteer, checked_in_minutes_ago=50)
 
 
 @pytest.fixture

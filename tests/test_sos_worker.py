@@ -9,21 +9,18 @@ back.
 
 from __future__ import annotations
 
-import datetime
 import time
 
 import pytest
-from django.contrib.gis.geos import Point
 from django.db import connection
-from django.utils import timezone
 
-from patrols.choices import AssignmentStatus, DeliveryStatus, DutyUnitLevel, SosEventKind, SosStatus
-from patrols.models import Assignment, Delivery, DutyUnit, SosAlarm
+from patrols.choices import DeliveryStatus, DutyUnitLevel, SosEventKind, SosStatus
+from patrols.models import Delivery, DutyUnit, SosAlarm
 from patrols.services.notifications import queue_deliveries
 from patrols.tasks import sweep_notifications, sweep_sos
-from tests.factories import ShiftFactory
 from tests.support.broker import celery_app_on
 from tests.support.celery_worker import CeleryWorker, app_env, database_url
+from tests.support.duty import shift_under_way
 from tests.support.redis_server import RedisServer
 from tests.support.sms_gateway import TOKEN, SmsGateway
 
@@ -96,23 +93,7 @@ def on_duty(inspector, group, zone, volunteer, leader, district, settings):
     DutyUnit.objects.create(
         level=DutyUnitLevel.REGION, region=district.region, name="Алматы облысы ЖБО", phones=[CENTRE_PHONE]
     )
-    now = timezone.now()
-    shift = ShiftFactory(
-        zone=zone,
-        inspector=inspector,
-        groups=[group],
-        starts_at=now - datetime.timedelta(hours=1),
-        ends_at=now + datetime.timedelta(hours=3),
-    )
-    centre = zone.geometry.centroid
-    Assignment.objects.create(
-        shift=shift,
-        volunteer=volunteer.volunteer,
-        status=AssignmentStatus.CHECKED_IN,
-        check_in_at=now - datetime.timedelta(minutes=40),
-        check_in_point=Point(centre.x, centre.y, srid=4326),
-    )
-    return shift
+    return shift_under_way(zone, inspector, [group], volunteer, checked_in_minutes_ago=40)
 
 
 def press(api, volunteer, shift):

@@ -3,8 +3,10 @@
 import datetime
 import uuid
 
+from django.contrib.gis.geos import Point
 from django.utils import timezone
 
+from patrols.choices import AssignmentStatus
 from patrols.models import Assignment, Shift
 from patrols.services import attendance, scheduling
 from tests.factories import ShiftFactory
@@ -16,6 +18,28 @@ def shift_starting_soon(zone, inspector, groups, *, minutes: int = 10, hours: in
     return ShiftFactory(
         zone=zone, inspector=inspector, groups=groups, starts_at=start, ends_at=start + datetime.timedelta(hours=hours)
     )
+
+
+def shift_under_way(zone, inspector, groups, volunteer_user, *, checked_in_minutes_ago: int = 50) -> Shift:
+    """A shift that started an hour ago (three hours to go) with `volunteer_user` checked in at the zone's centre,
+    written directly: the stories of SOS start from there, not from the check-in."""
+    now = timezone.now()
+    shift = ShiftFactory(
+        zone=zone,
+        inspector=inspector,
+        groups=groups,
+        starts_at=now - datetime.timedelta(hours=1),
+        ends_at=now + datetime.timedelta(hours=3),
+    )
+    centre = zone.geometry.centroid
+    Assignment.objects.create(
+        shift=shift,
+        volunteer=volunteer_user.volunteer,
+        status=AssignmentStatus.CHECKED_IN,
+        check_in_at=now - datetime.timedelta(minutes=checked_in_minutes_ago),
+        check_in_point=Point(centre.x, centre.y, srid=4326),
+    )
+    return shift
 
 
 def sign_up(shift: Shift, user) -> Assignment:
