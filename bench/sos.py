@@ -59,6 +59,7 @@ def run(*, count: int, database: str, timeout: float) -> int:
             DJANGO_SETTINGS_MODULE="coordination.settings",
             DEBUG="1",
             SITE_URL=env["SITE_URL"],
+            ALLOWED_HOSTS="testserver",  # Django's test Client
             SMS_BACKEND="http",
             SMS_GATEWAY_URL=gateway.url,
             SMS_GATEWAY_TOKEN=TOKEN,
