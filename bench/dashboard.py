@@ -24,7 +24,6 @@ import datetime
 import math
 import os
 import random
-import secrets
 import signal
 import statistics
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.reminders import PG_HOST, PG_USER, create_database, drop_database  # noqa: E402 (after the path is set)
+from bench.reminders import create_database, drop_database, production_django  # noqa: E402 (after the path is set)
 
 STEPS = (10_000, 100_000, 1_000_000)
 # The region timed for its chief (the demo's story region, Almaty Region), and the districts a region has at least.
@@ -482,21 +481,8 @@ def run(
     with_prevention: bool = True,
 ) -> int:
     create_database(database)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="coordination.settings",
-        DATABASE_URL=f"postgis://{PG_USER}@{PG_HOST}:5432/{database}",
-        REDIS_URL=redis_url,
-        CELERY_BROKER_URL=redis_url,
-        # Production settings, so nothing of DEBUG (query logging) is timed; a throwaway key for this process only.
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="localhost",
-        HTTPS="0",
-    )
     try:
-        import django
-
-        django.setup()
+        production_django(database=database, redis_url=redis_url)
         from django.core.management import call_command
         from django.db import connections
         from django.utils import timezone

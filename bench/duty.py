@@ -18,7 +18,6 @@ import argparse
 import datetime
 import json
 import os
-import secrets
 import signal
 import statistics
 import sys
@@ -30,7 +29,7 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.dashboard import percentile  # noqa: E402 (after the path is set)
-from bench.reminders import PG_HOST, PG_USER, create_database, drop_database  # noqa: E402
+from bench.reminders import create_database, drop_database, production_django  # noqa: E402
 
 HISTORY = 120  # positions already kept per volunteer: an hour at one every 30 s
 ROUND_SECONDS = 30
@@ -85,21 +84,8 @@ def seed(count: int):
 
 def run(*, database: str, redis_url: str, count: int, rounds: int, board: int, keep: bool) -> int:
     create_database(database)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="coordination.settings",
-        DATABASE_URL=f"postgis://{PG_USER}@{PG_HOST}:5432/{database}",
-        REDIS_URL=redis_url,
-        CELERY_BROKER_URL=redis_url,
-        # Production settings, so nothing of DEBUG (query logging) is timed; a throwaway key for this process only.
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="localhost",
-        HTTPS="0",
-    )
     try:
-        import django
-
-        django.setup()
+        production_django(database=database, redis_url=redis_url)
         from django.core.management import call_command
         from django.db import connection, connections
         from django.test import Client
