@@ -6,6 +6,7 @@ refuses to start without a real `SECRET_KEY` or without `REDIS_URL`, and turns o
 `HTTPS=0`. Reading the settings touches neither the network nor the disk.
 """
 
+import json
 import os
 import socket
 from datetime import timedelta
@@ -293,6 +294,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10,
         "options": {"expires": 10},
     },
+    # Replies and statuses from messengers and the SMS gateway that no worker took (the broker was down).
+    "sweep-inbound": {
+        "task": "patrols.tasks.sweep_inbound",
+        "schedule": 10,
+        "options": {"expires": 10},
+    },
     "sweep-notifications": {
         "task": "patrols.tasks.sweep_notifications",
         "schedule": 60,
@@ -415,6 +422,51 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
 SMS_SENDER = os.environ.get("SMS_SENDER", "PATROL")
+# Two-way SMS: the gateway posts replies to /hooks/sms/ with this shared secret (header X-Gateway-Secret); empty
+# turns the hook off (403).
+SMS_INBOUND_SECRET = os.environ.get("SMS_INBOUND_SECRET", "")
+SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10)
+
+# WhatsApp Business Cloud API: on when the token and the phone number id are set. Business-initiated messages are
+# template messages: a template name per message kind ("*": any other kind) and the words that fill its {{1}}, {{2}}
+# (from "subject", "body", "zone", "start", "link"); its quick-reply buttons, in order, carry the message's answers.
+# WHATSAPP_TEMPLATES (JSON, same shape) replaces the defaults; WHATSAPP_LANGUAGES maps our languages to its codes.
+WHATSAPP_API_URL = os.environ.get("WHATSAPP_API_URL", "https://graph.facebook.com/v21.0")
+WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
+WHATSAPP_PHONE_NUMBER_ID = os.environ.get("WHATSAPP_PHONE_NUMBER_ID", "")
+WHATSAPP_APP_SECRET = os.environ.get("WHATSAPP_APP_SECRET", "")
+WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN", "")
+WHATSAPP_TEMPLATES = json.loads(os.environ.get("WHATSAPP_TEMPLATES", "") or "null") or {
+    "shift_reminder": {"name": "patrol_shift_reminder", "params": ["zone", "start"]},
+    "callout": {"name": "patrol_callout", "params": ["body", "link"]},
+    "ok_prompt": {"name": "patrol_ok_prompt", "params": ["body"]},
+    "sos_alarm": {"name": "patrol_sos_alarm", "params": ["body", "link"]},
+    "ok_missed": {"name": "patrol_sos_alarm", "params": ["body", "link"]},
+    "*": {"name": "patrol_notice", "params": ["subject", "body", "link"]},
+}
+WHATSAPP_LANGUAGES = {"kk": "kk", "ru": "ru", "en": "en"}
+# A normal message on WhatsApp not reported delivered within this long goes to the person's next channel too.
+WHATSAPP_DELIVERED_WITHIN_MINUTES = env_int("WHATSAPP_DELIVERED_WITHIN_MINUTES", 10)
+
+# Telegram Bot API: on when the bot's token is set. Telegram posts updates to /hooks/telegram/ with
+# TELEGRAM_WEBHOOK_SECRET in X-Telegram-Bot-Api-Secret-Token (setWebhook's secret_token). People link their chat from
+# their profile with a one-time code (t.me/<TELEGRAM_BOT_USERNAME>?start=CODE) that works this many minutes.
+TELEGRAM_API_URL = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org")
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_BOT_USERNAME = os.environ.get("TELEGRAM_BOT_USERNAME", "")
+TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")
+TELEGRAM_LINK_MINUTES = env_int("TELEGRAM_LINK_MINUTES", 15)
+
+# Web push (VAPID): on when the private key is set (`manage.py vapid_keys` makes one); the public key is derived.
+# VAPID_SUBJECT is the contact the push services may write to.
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:patrol@localhost")
+WEBPUSH_TTL_SECONDS = env_int("WEBPUSH_TTL_SECONDS", 12 * 60 * 60)
+# Messengers' HTTP calls: how long a send may take.
+MESSENGER_TIMEOUT_SECONDS = env_int("MESSENGER_TIMEOUT_SECONDS", 10)
+# What came back from messengers and the gateway holds phone numbers and chat ids: kept this many days.
+INBOUND_KEEP_DAYS = env_int("INBOUND_KEEP_DAYS", 30)
+
 # Deliveries: how often a failing one is tried, and when a pending one whose task was lost is queued again.
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 # Longer than a large backlog takes to drain (10,000 reminders take a few minutes), so the sweep does not queue

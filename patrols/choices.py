@@ -135,6 +135,26 @@ class NotificationKind(models.TextChoices):
 class DeliveryChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("SMS")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    TELEGRAM = "telegram", _("Telegram")
+    PUSH = "push", _("Notifications on this phone")
+
+
+# The channels that reach a phone at once, in the order a person who never chose gets them; email is the written
+# copy beside them (DESIGN.md: Delivery).
+INSTANT_CHANNELS = (DeliveryChannel.WHATSAPP, DeliveryChannel.TELEGRAM, DeliveryChannel.PUSH, DeliveryChannel.SMS)
+
+
+class InboundOutcome(models.TextChoices):
+    """What became of a message from a messenger or the SMS gateway."""
+
+    ACTED = "acted", _("Acted on")
+    REFUSED = "refused", _("Answered: no longer possible")
+    STATUS = "status", _("Delivery status taken")
+    LINKED = "linked", _("Account linked")
+    UNLINKED = "unlinked", _("Account unlinked")
+    UNKNOWN = "unknown", _("Not understood or unknown sender")
+    FAILED = "failed", _("Could not be handled")
 
 
 class DeliveryStatus(models.TextChoices):

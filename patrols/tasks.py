@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import email_address, reminders, retention, roster_import, scheduling, sos
+from .services import email_address, inbound, reminders, retention, roster_import, scheduling, sos
 from .services import escalation as escalations
 
 
@@ -101,3 +101,15 @@ def send_chief_summaries() -> int:
 def apply_retention() -> dict:
     """Daily: anonymise volunteers, remove details of other people and delete roster files past their period."""
     return retention.retention_apply().as_dict()
+
+
+@shared_task(soft_time_limit=60, time_limit=90)
+def handle_inbound(inbound_id: int) -> str:
+    """Act on one reply, button tap or delivery status from a messenger or the SMS gateway (once)."""
+    return inbound.inbound_handle(inbound_id=inbound_id)
+
+
+@shared_task
+def sweep_inbound() -> dict:
+    """Every 10 seconds: replies no worker took (the broker was down) handled, answers not sent sent again."""
+    return inbound.inbound_sweep()

@@ -16,6 +16,7 @@ from .figures import (
     SettlementYearTally,
 )
 from .geo import District, Region, Settlement
+from .messengers import InboundMessage, MessengerAccount, PushSubscription, TelegramLinkCode
 from .notify import Delivery, Notification, NotificationPreference
 from .people import Group, Membership, RosterImport, User, Volunteer, VolunteerStatusChange
 from .prevention import (
@@ -52,10 +53,12 @@ __all__ = [
     "EscalationEvent",
     "Group",
     "HoursTally",
+    "InboundMessage",
     "Initiative",
     "InitiativeKind",
     "Meeting",
     "MeetingTally",
+    "MessengerAccount",
     "MeetingAttendee",
     "MeetingEvent",
     "MeetingPhoto",
@@ -64,6 +67,7 @@ __all__ = [
     "NotificationPreference",
     "Outcome",
     "PositionPing",
+    "PushSubscription",
     "Region",
     "RegionMonthTally",
     "Report",
@@ -77,6 +81,7 @@ __all__ = [
     "Shift",
     "ShiftEvent",
     "ShiftSeries",
+    "TelegramLinkCode",
     "SosAlarm",
     "SosDispatch",
     "SosEvent",

@@ -69,6 +69,9 @@ class NotificationPreference(models.Model):
     )
     email_enabled = models.BooleanField(_("email"), default=True)
     sms_enabled = models.BooleanField(_("SMS"), default=True)
+    # The person's order of the channels that reach a phone (WhatsApp, Telegram, push, SMS); empty means the default
+    # order. A message goes to the first that can reach them (urgent ones to the first two), the next if it fails.
+    channel_order = models.JSONField(_("order of channels"), default=list, blank=True)
     # The person's own new address waits here until they open the link sent to it; then it becomes `User.email`.
     pending_email = models.EmailField(_("email address waiting for confirmation"), blank=True)
     email_confirmation_sent_at = models.DateTimeField(_("confirmation email asked for at"), null=True, blank=True)
@@ -113,6 +116,12 @@ class Delivery(models.Model):
     queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # What the messenger or gateway calls the message (a WhatsApp wamid, a Telegram message id), for its statuses.
+    provider_id = models.CharField(_("id at the provider"), max_length=200, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # Set once the next channel was tried after this one failed or was not delivered in time.
+    fell_back_at = models.DateTimeField(_("next channel tried at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

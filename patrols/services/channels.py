@@ -1,24 +1,28 @@
-"""The ways out: email over SMTP (text and HTML) and SMS through a gateway (console or HTTP)."""
+"""The ways out, behind one `send`: email over SMTP, SMS through a gateway, WhatsApp, Telegram and web push.
+
+Each channel is off until its settings are given (`channel_configured`); a delivery is only ever made for a channel
+that is on and can reach the person. `send` returns the provider's id of the message (for its delivery statuses)
+or raises DeliveryError, which says whether trying again can help.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from ..choices import DeliveryChannel
+from ..models import Delivery
 from ..validators import mask_phone
 from .messages import Message
+from .outbound_http import DeliveryError, post_json
 
 logger = logging.getLogger(__name__)
 
-
-class DeliveryError(Exception):
-    """Sending failed; the delivery is tried again later."""
+__all__ = ["DeliveryError", "channel_configured", "send", "send_email", "send_sms", "sms_backend"]
 
 
 def send_email(*, to: str, message: Message, language: str, message_id: str) -> None:
@@ -46,35 +50,76 @@ def send_email(*, to: str, message: Message, language: str, message_id: str) -> 
 class ConsoleSmsBackend:
     """Development: the SMS is written to the log."""
 
-    def send(self, *, phone: str, text: str) -> None:
+    def send(self, *, phone: str, text: str, key: str = "") -> str:
         # Phone numbers never go to logs: the last digits are enough to tell test phones apart.
         logger.info("SMS to %s: %s", mask_phone(phone), text)
+        return ""
 
 
 class HttpSmsBackend:
-    """A gateway that takes a JSON POST {to, from, text} with a bearer token and answers 2xx when accepted."""
+    """A gateway that takes a JSON POST {to, from, text} with a bearer token and answers 2xx when accepted.
 
-    def send(self, *, phone: str, text: str) -> None:
+    `Idempotency-Key` carries the delivery's key, so a gateway that got a message whose answer was lost can tell the
+    retry from a new message. A JSON answer's `id` is kept as the provider's id.
+    """
+
+    def send(self, *, phone: str, text: str, key: str = "") -> str:
         if not settings.SMS_GATEWAY_URL:
             raise DeliveryError("SMS_GATEWAY_URL is not set")
-        body = json.dumps({"to": phone, "from": settings.SMS_SENDER, "text": text}).encode()
-        request = urllib.request.Request(
+        headers = {"Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}"}
+        if key:
+            headers["Idempotency-Key"] = key
+        answer = post_json(
             settings.SMS_GATEWAY_URL,
-            data=body,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}"},
-            method="POST",
+            payload={"to": phone, "from": settings.SMS_SENDER, "text": text},
+            headers=headers,
+            timeout=settings.SMS_TIMEOUT_SECONDS,
         )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                if not 200 <= response.status < 300:
-                    raise DeliveryError(f"gateway answered {response.status}")
-        except OSError as error:
-            raise DeliveryError(str(error)) from error
+        return str(answer.get("id") or "") if isinstance(answer, dict) else ""
 
 
 def sms_backend() -> ConsoleSmsBackend | HttpSmsBackend:
     return HttpSmsBackend() if settings.SMS_BACKEND == "http" else ConsoleSmsBackend()
 
 
-def send_sms(*, to: str, message: Message) -> None:
-    sms_backend().send(phone=to, text=message.short[:480])
+def send_sms(*, to: str, message: Message, key: str = "") -> str:
+    text = f"{message.short} {message.reply_hint}".strip() if message.reply_hint else message.short
+    return sms_backend().send(phone=to, text=text[:480], key=key)
+
+
+def channel_configured(channel: str) -> bool:
+    """Whether the installation has what the channel needs (email and SMS always: their console backends)."""
+    if channel == DeliveryChannel.WHATSAPP:
+        return bool(settings.WHATSAPP_TOKEN and settings.WHATSAPP_PHONE_NUMBER_ID)
+    if channel == DeliveryChannel.TELEGRAM:
+        return bool(settings.TELEGRAM_BOT_TOKEN)
+    if channel == DeliveryChannel.PUSH:
+        return bool(settings.VAPID_PRIVATE_KEY)
+    return True
+
+
+def send(delivery: Delivery, message: Message) -> str:
+    """Send one delivery over its channel; the provider's id of the message ("" when it gives none)."""
+    from . import telegram, webpush, whatsapp
+
+    channel = delivery.channel
+    if channel == DeliveryChannel.EMAIL:
+        host = settings.SITE_URL.split("://")[-1].split("/")[0]
+        send_email(
+            to=delivery.address,
+            message=message,
+            language=delivery.language,
+            message_id=f"<delivery-{delivery.pk}@{host}>",
+        )
+        return ""
+    if channel == DeliveryChannel.SMS:
+        return send_sms(to=delivery.address, message=message, key=delivery.key)
+    if not channel_configured(channel):
+        raise DeliveryError(f"{channel} is not configured", permanent=True)
+    if channel == DeliveryChannel.WHATSAPP:
+        return whatsapp.send(delivery, message)
+    if channel == DeliveryChannel.TELEGRAM:
+        return telegram.send_message(chat_id=delivery.address, message=message)
+    if channel == DeliveryChannel.PUSH:
+        return webpush.send(delivery, message)
+    raise DeliveryError(f"unknown channel {channel}", permanent=True)

@@ -13,11 +13,18 @@ from ..models import Notification
 
 @dataclass
 class Message:
+    """A notification's words in one language. `actions` are links (email); `replies` are (label, payload) answers a
+    messenger's buttons carry back (services/replies.py acts on them); `reply_hint` tells an SMS reader what to
+    answer; `words` fill a WhatsApp template's parameters."""
+
     subject: str
     body: str
     link: str
     short: str
     actions: list[tuple[str, str]] = field(default_factory=list)
+    replies: list[tuple[str, str]] = field(default_factory=list)
+    reply_hint: str = ""
+    words: dict[str, str] = field(default_factory=dict)
 
 
 def absolute(path: str) -> str:
@@ -186,12 +193,25 @@ def _summary_text(details: dict) -> str:
 def render(notification: Notification, language: str | None = None) -> Message:
     """The notification's subject, body and link in a language (the recipient's own by default)."""
     language = language or notification.user.language or settings.LANGUAGE_CODE
+    from .replies import reply_options
+
     with translation.override(language):
         subject, body = _body(notification)
         link = _link(notification)
         short = f"{body} {link}"
         actions = _actions(notification)
-    return Message(subject=str(subject), body=str(body), link=link, short=short, actions=actions)
+        replies, hint = reply_options(notification)
+        words = {"subject": str(subject), "body": str(body), "link": link, **_shift_words(notification)}
+    return Message(
+        subject=str(subject),
+        body=str(body),
+        link=link,
+        short=short,
+        actions=actions,
+        replies=replies,
+        reply_hint=hint,
+        words=words,
+    )
 
 
 def _actions(notification: Notification) -> list[tuple[str, str]]:

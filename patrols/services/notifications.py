@@ -16,12 +16,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..choices import DeliveryChannel, NotificationKind
+from ..choices import INSTANT_CHANNELS, DeliveryChannel, NotificationKind
 from ..models import Delivery, Notification, NotificationPreference, Report, Shift, User
 
 logger = logging.getLogger(__name__)
 
-# Short, time-critical messages also go by SMS; everything goes by email.
+# Short, time-critical messages may go by SMS (it is paid); messengers and push carry everything; email is the copy.
 SMS_KINDS = frozenset(
     {
         NotificationKind.SHIFT_REMINDER,
@@ -34,9 +34,10 @@ SMS_KINDS = frozenset(
         NotificationKind.SOS_ALARM,
         NotificationKind.OK_MISSED,
         NotificationKind.CALLOUT,
+        NotificationKind.OK_PROMPT,
     }
 )
-# Urgent messages may wake people up: SMS quiet hours do not hold them back.
+# Urgent messages may wake people up: quiet hours do not hold them back, and they go to two phone channels at once.
 URGENT_KINDS = frozenset(
     {
         NotificationKind.CHECKIN_MISSING,
@@ -46,6 +47,10 @@ URGENT_KINDS = frozenset(
         NotificationKind.CALLOUT,
     }
 )
+# On duty, the night is not quiet: the "I'm OK" prompt reaches the phone at once, on one channel.
+ON_DUTY_KINDS = frozenset({NotificationKind.OK_PROMPT})
+# Only for a phone: an email every hour asking "are you OK?" would only be noise.
+NO_EMAIL_KINDS = frozenset({NotificationKind.OK_PROMPT})
 # A volunteer in trouble: the message is worth sending however late, whatever became of the shift.
 ALARM_KINDS = frozenset({NotificationKind.SOS_ALARM, NotificationKind.OK_MISSED})
 
@@ -78,13 +83,62 @@ def _sms_phone(user: User) -> str:
     return volunteer.phone if volunteer is not None else user.phone
 
 
-def channel_addresses(user: User) -> dict[str, str]:
-    """Where each outside channel would reach the person: the confirmed email and the volunteer's phone.
+def _accounts(user: User) -> dict[str, str]:
+    """The person's linked messenger accounts: channel → address (uses a prefetch when there is one)."""
+    return {account.channel: account.address for account in user.messenger_accounts.all()}
 
-    An empty address means the channel cannot reach them: no delivery is made for it (so no failed one either),
-    whatever their stored choice says, and the settings page shows it off.
+
+def channel_addresses(user: User) -> dict[str, str]:
+    """Where each channel would reach the person now; "" means it cannot (no delivery is made for it).
+
+    Email: the confirmed address. SMS: the volunteer's phone. WhatsApp: the number they opted in with, while it is
+    still their phone. Telegram: the linked chat. Push: their subscribed phones. A channel the installation has not
+    configured reaches nobody.
     """
-    return {DeliveryChannel.EMAIL: user.email or "", DeliveryChannel.SMS: _sms_phone(user)}
+    from .channels import channel_configured
+
+    phone = _sms_phone(user)
+    accounts = _accounts(user) if user.pk else {}
+    whatsapp = accounts.get(DeliveryChannel.WHATSAPP, "")
+    addresses = {
+        DeliveryChannel.EMAIL: user.email or "",
+        DeliveryChannel.SMS: phone,
+        DeliveryChannel.WHATSAPP: whatsapp if whatsapp and whatsapp == phone else "",
+        DeliveryChannel.TELEGRAM: accounts.get(DeliveryChannel.TELEGRAM, ""),
+        DeliveryChannel.PUSH: "push" if user.pk and list(user.push_subscriptions.all()[:1]) else "",
+    }
+    return {channel: (address if channel_configured(channel) else "") for channel, address in addresses.items()}
+
+
+def instant_order(preference: NotificationPreference) -> list[str]:
+    """The person's order of the phone channels: their own first, then the rest in the default order."""
+    chosen = [c for c in preference.channel_order or [] if c in INSTANT_CHANNELS]
+    return list(dict.fromkeys(chosen + list(INSTANT_CHANNELS)))
+
+
+def _carries(channel: str, kind: str, preference: NotificationPreference) -> bool:
+    """Whether a channel carries this kind of message: SMS (paid) only the short, time-critical ones, and only when
+    the person has not turned it off; WhatsApp only kinds with a template."""
+    if channel == DeliveryChannel.SMS:
+        return preference.sms_enabled and kind in SMS_KINDS
+    if channel == DeliveryChannel.WHATSAPP:
+        templates = settings.WHATSAPP_TEMPLATES
+        return kind in templates or "*" in templates
+    return True
+
+
+def instant_chain(
+    notification: Notification, preference: NotificationPreference | None = None
+) -> list[tuple[str, str]]:
+    """(channel, address) of the phone channels that can carry this message to its recipient, in their order."""
+    user = notification.user
+    preference = preference or preference_for(user)
+    addresses = channel_addresses(user)
+    return [
+        (channel, addresses[channel])
+        for channel in instant_order(preference)
+        if addresses[channel] and _carries(channel, notification.kind, preference)
+    ]
 
 
 def _is_urgent(notification: Notification) -> bool:
@@ -111,42 +165,75 @@ def _expiry(notification: Notification) -> datetime.datetime | None:
         NotificationKind.CALLOUT,
     }:
         return shift.starts_at
-    if notification.kind in URGENT_KINDS | {NotificationKind.SHIFT_CHANGED, NotificationKind.UNDERSTAFFED}:
+    if notification.kind in URGENT_KINDS | {
+        NotificationKind.SHIFT_CHANGED,
+        NotificationKind.UNDERSTAFFED,
+        NotificationKind.OK_PROMPT,
+    }:
         return shift.ends_at
     return None
 
 
-def deliveries_for(notification: Notification, *, now: datetime.datetime | None = None) -> list[Delivery]:
-    """The outside deliveries a notification needs, per the recipient's channels and quiet hours (unsaved)."""
-    now = now or timezone.now()
-    user = notification.user
-    preference = preference_for(user)
-    language = user.language or settings.LANGUAGE_CODE
-    common = {
+def _instant_delivery(notification: Notification, channel: str, address: str, common: dict, now) -> Delivery:
+    preference = preference_for(notification.user)
+    held = common["urgent"] or notification.kind in ON_DUTY_KINDS
+    return Delivery(
+        key=f"n{notification.pk}:{channel}",
+        channel=channel,
+        address=address,
+        not_before=None if held else _in_quiet_hours(now, preference),
+        **common,
+    )
+
+
+def _common(notification: Notification) -> dict:
+    return {
         "notification": notification,
-        "user": user,
-        "language": language,
+        "user": notification.user,
+        "language": notification.user.language or settings.LANGUAGE_CODE,
         "urgent": _is_urgent(notification),
         "expires_at": _expiry(notification),
     }
+
+
+def deliveries_for(notification: Notification, *, now: datetime.datetime | None = None) -> list[Delivery]:
+    """The outside deliveries a notification needs (unsaved): the email copy, and the first phone channel in the
+    person's order that can carry it (the first two for an urgent message); quiet hours hold the phone channels."""
+    now = now or timezone.now()
+    preference = preference_for(notification.user)
+    common = _common(notification)
     result = []
-    addresses = channel_addresses(user)
-    email = addresses[DeliveryChannel.EMAIL]
-    if preference.email_enabled and email:
+    email = channel_addresses(notification.user)[DeliveryChannel.EMAIL]
+    if preference.email_enabled and email and notification.kind not in NO_EMAIL_KINDS:
         result.append(Delivery(key=f"n{notification.pk}:email", channel=DeliveryChannel.EMAIL, address=email, **common))
-    phone = addresses[DeliveryChannel.SMS]
-    if preference.sms_enabled and phone and notification.kind in SMS_KINDS:
-        quiet_until = None if common["urgent"] else _in_quiet_hours(now, preference)
-        result.append(
-            Delivery(
-                key=f"n{notification.pk}:sms",
-                channel=DeliveryChannel.SMS,
-                address=phone,
-                not_before=quiet_until,
-                **common,
-            )
-        )
+    width = 2 if common["urgent"] else 1
+    for channel, address in instant_chain(notification, preference)[:width]:
+        result.append(_instant_delivery(notification, channel, address, common, now))
     return result
+
+
+def delivery_fall_back(delivery: Delivery, *, now: datetime.datetime | None = None) -> Delivery | None:
+    """After a phone channel failed (or WhatsApp did not deliver in time): the next channel in the person's order that
+    has not been tried for this message, created and queued once. None when there is no next one."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        claimed = Delivery.objects.filter(pk=delivery.pk, fell_back_at__isnull=True).update(fell_back_at=now)
+        if not claimed or delivery.channel == DeliveryChannel.EMAIL:
+            return None
+        notification = Notification.objects.select_related("user__volunteer", "shift", "meeting").get(
+            pk=delivery.notification_id
+        )
+        tried = set(notification.deliveries.values_list("channel", flat=True))
+        for channel, address in instant_chain(notification):
+            if channel in tried:
+                continue
+            nxt = _instant_delivery(notification, channel, address, _common(notification), now)
+            Delivery.objects.bulk_create([nxt], ignore_conflicts=True)
+            saved = Delivery.objects.filter(key=nxt.key).first()
+            if saved is not None:
+                _queue_on_commit([saved])
+            return saved
+    return None
 
 
 def queue_deliveries(ids: Iterable[int]) -> int:
@@ -250,9 +337,9 @@ def notify_many_once(items: list[Notification], *, chunk: int = 500) -> int:
             fresh = [item for item in part if item.key not in known]
             Notification.objects.bulk_create(fresh, ignore_conflicts=True)
             saved = list(
-                Notification.objects.filter(
-                    key__in=[item.key for item in fresh], deliveries__isnull=True
-                ).select_related("user__volunteer", "user__notification_preference", "shift")
+                Notification.objects.filter(key__in=[item.key for item in fresh], deliveries__isnull=True)
+                .select_related("user__volunteer", "user__notification_preference", "shift")
+                .prefetch_related("user__messenger_accounts", "user__push_subscriptions")
             )
             now = timezone.now()
             deliveries = [d for notification in saved for d in deliveries_for(notification, now=now)]

@@ -30,11 +30,18 @@ from ..choices import (
 )
 from ..clock import LOCAL_TZ
 from ..models import Assignment, Delivery, Meeting, Notification, Report, Shift, User
-from . import scheduling
-from .channels import DeliveryError, send_email, send_sms
+from . import channels, scheduling
+from .channels import DeliveryError
 from .figures import summary_details
 from .messages import render
-from .notifications import ALARM_KINDS, notify_many_once, notify_once, preference_for, queue_deliveries
+from .notifications import (
+    ALARM_KINDS,
+    delivery_fall_back,
+    notify_many_once,
+    notify_once,
+    preference_for,
+    queue_deliveries,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +180,22 @@ def sweep(*, now: datetime.datetime | None = None) -> dict:
     reminders = notify_many_once(due_reminders(now=now)) + notify_many_once(due_meeting_reminders(now=now))
     missing = notify_many_once(missing_check_ins(now=now))
     requeued = requeue_pending(now=now)
-    return {"reminders": reminders, "checkin_missing": missing, "requeued": requeued}
+    fell_back = undelivered_fall_back(now=now)
+    return {"reminders": reminders, "checkin_missing": missing, "requeued": requeued, "fell_back": fell_back}
+
+
+def undelivered_fall_back(*, now: datetime.datetime) -> int:
+    """WhatsApp messages sent but not reported delivered in time: the person's next channel is tried too."""
+    late = now - datetime.timedelta(minutes=settings.WHATSAPP_DELIVERED_WITHIN_MINUTES)
+    stuck = Delivery.objects.filter(
+        channel=DeliveryChannel.WHATSAPP,
+        status=DeliveryStatus.SENT,
+        delivered_at__isnull=True,
+        fell_back_at__isnull=True,
+        sent_at__lt=late,
+        sent_at__gte=now - datetime.timedelta(days=1),
+    ).order_by("pk")
+    return sum(1 for delivery in stuck[:2000] if delivery_fall_back(delivery, now=now))
 
 
 def _still_relevant(delivery: Delivery, now: datetime.datetime) -> bool:
@@ -190,6 +212,10 @@ def _still_relevant(delivery: Delivery, now: datetime.datetime) -> bool:
     if notification.kind == NotificationKind.SHIFT_REMINDER:
         return Assignment.objects.filter(
             pk=notification.details.get("assignment"), status=AssignmentStatus.SIGNED_UP
+        ).exists()
+    if notification.kind == NotificationKind.OK_PROMPT:
+        return Assignment.objects.filter(
+            pk=notification.details.get("assignment"), status=AssignmentStatus.CHECKED_IN
         ).exists()
     if notification.kind == NotificationKind.CHECKIN_MISSING:
         return Assignment.objects.filter(
@@ -230,28 +256,24 @@ def delivery_send(*, delivery_id: int) -> str:
         message = render(delivery.notification, delivery.language)
         delivery.attempts += 1
         try:
-            if delivery.channel == DeliveryChannel.EMAIL:
-                send_email(
-                    to=delivery.address,
-                    message=message,
-                    language=delivery.language,
-                    message_id=f"<delivery-{delivery.pk}@{settings.SITE_URL.split('://')[-1].split('/')[0]}>",
-                )
-            else:
-                send_sms(to=delivery.address, message=message)
+            provider_id = channels.send(delivery, message)
         except DeliveryError as error:
             delivery.last_error = str(error)[:2000]
-            if delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
+            if error.permanent or delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
                 delivery.status = DeliveryStatus.FAILED
             else:
                 delivery.not_before = now + _backoff(delivery.attempts)
                 delivery.queued_at = None
             delivery.save(update_fields=["attempts", "last_error", "status", "not_before", "queued_at"])
-            return "failed" if delivery.status == DeliveryStatus.FAILED else "retry"
+            if delivery.status != DeliveryStatus.FAILED:
+                return "retry"
+            delivery_fall_back(delivery, now=now)
+            return "failed"
         delivery.status = DeliveryStatus.SENT
         delivery.sent_at = timezone.now()
         delivery.last_error = ""
-        delivery.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+        delivery.provider_id = (provider_id or "")[:200]
+        delivery.save(update_fields=["attempts", "status", "sent_at", "last_error", "provider_id"])
         return delivery.status
 
 
@@ -368,7 +390,13 @@ def reply_use(token: str) -> Assignment:
     if assignment.status != AssignmentStatus.SIGNED_UP or (answer == REPLY_COMING and assignment.confirmed_at):
         raise ValidationError(_("This link was already used."))
     if answer == REPLY_COMING:
-        assignment.confirmed_at = timezone.now()
-        assignment.save(update_fields=["confirmed_at"])
-        return assignment
+        return assignment_confirm(assignment=assignment)
     return scheduling.shift_cancel_signup(assignment=assignment, by=assignment.volunteer.user)
+
+
+def assignment_confirm(*, assignment: Assignment) -> Assignment:
+    """The volunteer says they are coming: kept once (a second "coming" changes nothing)."""
+    updated = Assignment.objects.filter(pk=assignment.pk, confirmed_at__isnull=True).update(confirmed_at=timezone.now())
+    if updated:
+        assignment.refresh_from_db(fields=["confirmed_at"])
+    return assignment

@@ -58,7 +58,7 @@ from ..validators import format_phone
 from . import duty_webhooks
 from .channels import DeliveryError, sms_backend
 from .geometry import box_around, distance_m, point_from
-from .notifications import notify
+from .notifications import notify, notify_many_once
 
 logger = logging.getLogger(__name__)
 
@@ -679,8 +679,8 @@ def ok_sweep(*, now: datetime.datetime | None = None) -> dict:
         key = f"ok-missed:{assignment.pk}:{stamp}"
         if now >= due + grace and not SosAlarm.objects.filter(key=key).exists():
             raised += bool(_raise_amber(assignment, key=key, missed_at=due))
-    # In the app only: the patrol page shows the "I'm OK" button; an email every hour would only be noise.
-    Notification.objects.bulk_create(prompts, ignore_conflicts=True)
+    # On the phone only (never by email): a messenger button, a push, or an SMS answered with "OK".
+    notify_many_once(prompts)
     return {"prompts": len(prompts), "amber": raised}
 
 
@@ -702,7 +702,7 @@ def alarm_words(notification: Notification) -> tuple[str, str]:
     details = notification.details or {}
     kind = notification.kind
     if kind == NotificationKind.OK_PROMPT:
-        return _("Are you OK?"), _('Tap "I\'m OK" on the patrol page to tell the inspector you are safe.')
+        return _("Are you OK?"), _('Tap "I\'m OK" here or on the patrol page to tell the inspector you are safe.')
     alarm = (
         SosAlarm.objects.select_related("volunteer", "shift__zone", "district").filter(pk=details.get("alarm")).first()
     )
