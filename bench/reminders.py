@@ -68,6 +68,16 @@ def mib(kib: int) -> str:
     return f"{kib / 1024:.1f} MiB"
 
 
+def print_worker_memory(memory: list[dict[int, int]]) -> None:
+    """The peak RSS of each worker's processes (as `CeleryWorker.peak_rss_kib` gives them), the largest process and
+    the largest worker."""
+    for number, peaks in enumerate(memory):
+        parts = ", ".join(f"{'main' if i == 0 else 'pool'} {mib(kib)}" for i, kib in enumerate(peaks.values()))
+        print(f"Worker {number} peak RSS (VmHWM): {parts}")
+    print(f"Peak memory of a worker process: {mib(max(max(peaks.values()) for peaks in memory))}")
+    print(f"Peak memory of a worker (main and pool together): {mib(max(sum(p.values()) for p in memory))}")
+
+
 def run(*, count: int, workers: int, database: str, timeout: float) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
     redis_server = RedisServer(log_path=work / "redis.log")
@@ -128,11 +138,7 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
         print(f"Last message at the SMTP server:  {last:.1f} s after the sweep started")
         print(f"Throughput: {count / last:.0f} messages/s with {workers} worker processes")
         print(f"Messages received: {len(received):,}, distinct Message-IDs: {unique:,}, deliveries sent: {sent:,}")
-        for number, peaks in enumerate(memory):
-            parts = ", ".join(f"{'main' if i == 0 else 'pool'} {mib(kib)}" for i, kib in enumerate(peaks.values()))
-            print(f"Worker {number} peak RSS (VmHWM): {parts}")
-        print(f"Peak memory of a worker process: {mib(max(max(peaks.values()) for peaks in memory))}")
-        print(f"Peak memory of a worker (main and pool together): {mib(max(sum(p.values()) for p in memory))}")
+        print_worker_memory(memory)
         if len(received) == unique == count:
             shutil.rmtree(work, ignore_errors=True)
             return 0

@@ -151,7 +151,7 @@ def test_i_cant_come_frees_the_seat_and_promotes_the_waiting_list(night_shift, a
 def test_im_coming_is_recorded_once_and_forged_links_are_refused(night_shift, aigerim):
     mine = sign_up(night_shift, aigerim)
     token = reminders.reply_token(assignment=mine, answer="coming")
-    assert reminders.reply_use(token).confirmed_at is not None
+    assert reminders.reply_use(token).coming_at is not None
     with pytest.raises(ValidationError):
         reminders.reply_use(token)
     with pytest.raises(ValidationError):

@@ -264,7 +264,8 @@ def test_a_missed_im_ok_raises_an_amber_alarm_to_tier_one_only(
     assert sos.ok_sweep(now=checked_in + datetime.timedelta(minutes=59)) == {"prompts": 0, "amber": 0}
     assert sos.ok_sweep(now=checked_in + datetime.timedelta(minutes=65)) == {"prompts": 1, "amber": 0}
     assert Notification.objects.filter(user=volunteer, kind=NotificationKind.OK_PROMPT).count() == 1
-    assert not Delivery.objects.filter(user=volunteer).exists()
+    # The prompt goes to the volunteer's phone only (an SMS here, which they answer "OK"), never by email.
+    assert list(Delivery.objects.filter(user=volunteer).values_list("channel", flat=True)) == ["sms"]
 
     with committed():
         late = checked_in + datetime.timedelta(minutes=71)

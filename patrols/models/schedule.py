@@ -240,7 +240,8 @@ class Assignment(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_late = models.BooleanField(_("cancelled late"), default=False)
     note = models.TextField(_("note"), blank=True)
-    confirmed_at = models.DateTimeField(_("confirmed coming at"), null=True, blank=True)
+    # The volunteer's own "I'm coming" (a reply to a reminder); the inspector's word on a check-in is `confirmed_at`.
+    coming_at = models.DateTimeField(_("said they are coming at"), null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 

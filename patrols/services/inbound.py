@@ -129,7 +129,11 @@ def _telegram(row: InboundMessage) -> tuple[str, User | None, str]:
 
 def _whatsapp_status(status: dict) -> tuple[str, User | None, str]:
     """sent, delivered, read or failed for a message we sent, kept on its delivery; a failure tries the next channel."""
-    delivery = Delivery.objects.filter(channel=DeliveryChannel.WHATSAPP, provider_id=status.get("id")).first()
+    deliveries = Delivery.objects.filter(channel=DeliveryChannel.WHATSAPP)
+    delivery = deliveries.filter(provider_id=status.get("id")).first()
+    if delivery is None and status.get("biz_opaque_callback_data"):
+        # Sent, but its answer (the wamid) was lost to a timeout and the message was sent again: our key says which.
+        delivery = deliveries.filter(key=status["biz_opaque_callback_data"]).first()
     if delivery is None:
         return InboundOutcome.STATUS, None, ""
     moment = timezone.now()

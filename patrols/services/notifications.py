@@ -262,15 +262,15 @@ def queue_deliveries(ids: Iterable[int]) -> int:
 
 
 def queue_or_send(ids: list[int]) -> int:
-    """Hand deliveries to the workers, or send their SMS from this process when the broker cannot take them (an
+    """Hand deliveries to the workers, or send the phone ones from this process when the broker cannot take them (an
     alarm must not wait for the sweep); how many were sent here. A delivery already sent is never sent again:
     `delivery_send` holds its row and sends only a pending one."""
     from .reminders import delivery_send
 
     done = queue_deliveries(ids)
-    # Only the SMS: it is what reaches a phone at night; an email can wait for the sweep, a slow mail server
-    # must not hold up the request.
-    left = Delivery.objects.filter(pk__in=ids[done:], channel=DeliveryChannel.SMS).order_by("pk")
+    # Only the phone channels: they are what reaches a phone at night; an email can wait for the sweep, a slow
+    # mail server must not hold up the request.
+    left = Delivery.objects.filter(pk__in=ids[done:]).exclude(channel=DeliveryChannel.EMAIL).order_by("pk")
     sent = 0
     for pk in left.values_list("pk", flat=True):
         delivery_send(delivery_id=pk)

@@ -5,6 +5,7 @@ is the message's own fault and will not get better (failed, shown to the inspect
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -41,7 +42,8 @@ def post_json(url: str, *, payload: dict, headers: dict | None = None, timeout: 
             url, json=payload, headers=headers or {}, timeout=timeout or settings.MESSENGER_TIMEOUT_SECONDS
         )
     except requests.RequestException as error:
-        raise DeliveryError(f"{error.__class__.__name__}: {error}") from error
+        # Only the host: a bot token travels in the path (Telegram), and errors are shown and logged.
+        raise DeliveryError(f"{error.__class__.__name__} calling {urlsplit(url).netloc}") from error
     if not 200 <= response.status_code < 300:
         raise failure_for(response.status_code, response.text)
     try:

@@ -387,7 +387,7 @@ def reply_use(token: str) -> Assignment:
         .select_related("volunteer__user", "shift")
         .get(pk=assignment.pk)
     )
-    if assignment.status != AssignmentStatus.SIGNED_UP or (answer == REPLY_COMING and assignment.confirmed_at):
+    if assignment.status != AssignmentStatus.SIGNED_UP or (answer == REPLY_COMING and assignment.coming_at):
         raise ValidationError(_("This link was already used."))
     if answer == REPLY_COMING:
         return assignment_confirm(assignment=assignment)
@@ -396,7 +396,7 @@ def reply_use(token: str) -> Assignment:
 
 def assignment_confirm(*, assignment: Assignment) -> Assignment:
     """The volunteer says they are coming: kept once (a second "coming" changes nothing)."""
-    updated = Assignment.objects.filter(pk=assignment.pk, confirmed_at__isnull=True).update(confirmed_at=timezone.now())
+    updated = Assignment.objects.filter(pk=assignment.pk, coming_at__isnull=True).update(coming_at=timezone.now())
     if updated:
-        assignment.refresh_from_db(fields=["confirmed_at"])
+        assignment.refresh_from_db(fields=["coming_at"])
     return assignment

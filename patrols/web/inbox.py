@@ -7,13 +7,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ..choices import DeliveryChannel
 from ..models import Notification, NotificationPreference
-from ..services import email_address
+from ..services import email_address, messengers, telegram, webpush
+from ..services.channels import channel_configured
 from ..services.inbox import notification_read, notifications_read_all
 from ..services.messages import render as render_message
 from ..services.notifications import channel_addresses
@@ -111,19 +113,89 @@ class EmailAddressForm(forms.Form):
     )
 
 
-def _settings_page(request, *, form: PreferenceForm | None = None, email_form: EmailAddressForm | None = None):
+def _settings_page(
+    request,
+    *,
+    form: PreferenceForm | None = None,
+    email_form: EmailAddressForm | None = None,
+    telegram_link: str = "",
+):
     preference, _created = NotificationPreference.objects.get_or_create(user=request.user)
     if form is None:
         initial = {"reminder_leads": ", ".join(str(h) for h in preference.reminder_leads or [])}
         form = PreferenceForm(instance=preference, initial=initial, user=request.user)
+    accounts = {a.channel: a for a in request.user.messenger_accounts.all()}
     context = {
         "form": form,
         "email_form": email_form or EmailAddressForm(),
         "email": request.user.email,
         "pending_email": preference.pending_email,
         "confirm_days": settings.EMAIL_CONFIRM_DAYS,
+        "channels": messengers.my_channels(request.user),
+        "whatsapp": {
+            "configured": channel_configured(DeliveryChannel.WHATSAPP),
+            "account": accounts.get(DeliveryChannel.WHATSAPP),
+            "phone": channel_addresses(request.user)[DeliveryChannel.SMS],
+        },
+        "telegram": {
+            "configured": channel_configured(DeliveryChannel.TELEGRAM),
+            "account": accounts.get(DeliveryChannel.TELEGRAM),
+            "link": telegram_link,
+            "minutes": settings.TELEGRAM_LINK_MINUTES,
+        },
+        "push_key": webpush.public_key(),
+        "push_count": request.user.push_subscriptions.count(),
     }
     return render(request, "patrols/notification_settings.html", context)
+
+
+@login_required
+@require_POST
+def channel_move(request):
+    """Move a phone channel up or down in the person's order."""
+    try:
+        messengers.channel_order_move(
+            user=request.user, channel=request.POST.get("channel", ""), up=request.POST.get("move") != "down"
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(f"{reverse('notification-settings')}#channels")
+
+
+@login_required
+@require_POST
+def whatsapp_set(request):
+    """Agree to WhatsApp messages at one's phone number, or stop them."""
+    if request.POST.get("action") == "off":
+        messengers.whatsapp_opt_out(user=request.user)
+        messages.success(request, _("WhatsApp messages are stopped."))
+        return redirect(f"{reverse('notification-settings')}#whatsapp")
+    try:
+        messengers.whatsapp_opt_in(user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Messages now come to your WhatsApp as well."))
+    return redirect(f"{reverse('notification-settings')}#whatsapp")
+
+
+@login_required
+@require_POST
+def telegram_link(request):
+    """A one-time link to the bot: opening it in Telegram and pressing Start links the chat."""
+    if not channel_configured(DeliveryChannel.TELEGRAM):
+        messages.error(request, _("Telegram is not set up on this installation."))
+        return redirect("notification-settings")
+    _code, link = telegram.link_code_create(user=request.user)
+    return _settings_page(request, telegram_link=link)
+
+
+@login_required
+@require_POST
+def telegram_unlink(request):
+    messengers.telegram_unlink(user=request.user)
+    messages.success(request, _("Telegram is unlinked: no more messages go to that chat."))
+    return redirect(f"{reverse('notification-settings')}#telegram")
 
 
 @login_required

@@ -325,6 +325,7 @@ def _shell_config() -> dict:
             "me": reverse("api:me"),
             "reports": reverse("api:report-list"),
             "photos": reverse("api:report-photos", args=[0]).replace("/0/", "/{id}/"),
+            "push": reverse("api:push-subscriptions"),
         },
     }
 

@@ -1,6 +1,7 @@
 // The service worker, served at /sw.js (scope: the whole site) by patrols.web.reports.service_worker, which puts
 // `self.APP_SHELL` above this file: the cache version, the shell's pages and static files, the API addresses.
-// It keeps the report form usable offline and sends the outbox through Background Sync where the browser has it.
+// It keeps the report form usable offline, sends the outbox through Background Sync where the browser has it, and
+// shows the notifications pushed to the phone.
 "use strict";
 
 var SHELL = self.APP_SHELL;
@@ -10,13 +11,15 @@ var NETWORK_TIMEOUT_MS = 6000;
 
 importScripts(SHELL.outbox);
 
+function csrfToken() {
+  if (!self.cookieStore) { return Promise.resolve(null); }
+  return self.cookieStore.get("csrftoken").then(function (found) { return found ? found.value : null; });
+}
+
 self.Outbox.configure({
   reportsUrl: SHELL.api.reports,
   photosUrl: SHELL.api.photos,
-  csrfToken: function () {
-    if (!self.cookieStore) { return Promise.resolve(null); }
-    return self.cookieStore.get("csrftoken").then(function (found) { return found ? found.value : null; });
-  },
+  csrfToken: csrfToken,
   currentUser: function () {
     return fetch(SHELL.api.me, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
@@ -107,4 +110,71 @@ self.addEventListener("sync", function (event) {
     // A rejected promise asks the browser to try the sync again later.
     if (outcome.problem) { throw new Error("The outbox is still waiting."); }
   }));
+});
+
+// Web push: the server sends {title, body, url, tag, urgent, lang, actions: [{action, title, url}]}, encrypted for
+// this browser (patrols/services/webpush.py payload). Urgent messages (SOS, call-outs) stay on screen until seen.
+self.addEventListener("push", function (event) {
+  var data = {};
+  if (event.data) {
+    try { data = event.data.json() || {}; } catch (error) { data = { body: event.data.text() }; }
+  }
+  var limit = (self.Notification && self.Notification.maxActions) || 2;
+  var actions = (data.actions || []).slice(0, limit);
+  var links = {};
+  actions.forEach(function (item) { links[item.action] = item.url; });
+  var options = {
+    body: data.body || "",
+    data: { url: data.url || "/", actions: links },
+    requireInteraction: Boolean(data.urgent),
+    actions: actions.map(function (item) { return { action: item.action, title: item.title }; })
+  };
+  if (data.tag) { options.tag = data.tag; }
+  if (data.lang) { options.lang = data.lang; }
+  if (data.urgent) { options.vibrate = [300, 100, 300, 100, 300]; }
+  event.waitUntil(self.registration.showNotification(data.title || "", options));
+});
+
+// A tap on the notification opens its page, a tap on an answer that answer's link. A window already showing the
+// page is brought forward; otherwise a new one opens (never another window taken over: it may hold a form being
+// filled in).
+self.addEventListener("notificationclick", function (event) {
+  var notification = event.notification;
+  var data = notification.data || {};
+  var target = (event.action && data.actions && data.actions[event.action]) || data.url || "/";
+  var href = new URL(target, self.location.origin).href;
+  notification.close();
+  event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+    for (var index = 0; index < windows.length; index += 1) {
+      if (windows[index].url === href && "focus" in windows[index]) { return windows[index].focus(); }
+    }
+    return self.clients.openWindow ? self.clients.openWindow(href) : undefined;
+  }));
+});
+
+// The browser replaced the subscription (its push service renewed it): the new one is saved and the old one
+// forgotten. Without a CSRF token here the settings page saves it the next time it is opened.
+self.addEventListener("pushsubscriptionchange", function (event) {
+  var old = event.oldSubscription;
+  var key = old && old.options ? old.options.applicationServerKey : null;
+  var renewed = event.newSubscription ? Promise.resolve(event.newSubscription)
+    : key ? self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key })
+      : Promise.resolve(null);
+  function send(method, body, token) {
+    return fetch(SHELL.api.push, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token || "" },
+      body: JSON.stringify(body)
+    });
+  }
+  event.waitUntil(Promise.all([renewed, csrfToken()]).then(function (found) {
+    var subscription = found[0];
+    var token = found[1];
+    if (!token) { return undefined; }
+    var saved = subscription ? send("POST", subscription.toJSON(), token) : Promise.resolve();
+    return saved.then(function () {
+      return old ? send("DELETE", { endpoint: old.endpoint }, token) : undefined;
+    });
+  }).catch(function () { return undefined; }));
 });

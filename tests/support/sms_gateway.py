@@ -1,14 +1,23 @@
 """An SMS gateway played by a local HTTP server: it takes what `HttpSmsBackend` posts (JSON {to, from, text} with a
-bearer token), answers 202 and keeps every message with the moment it arrived."""
+bearer token), answers 202 {"id": …} and keeps every message with the moment it arrived and its `Idempotency-Key`.
+
+    gateway = SmsGateway().start()          # SMS_GATEWAY_URL = gateway.url, SMS_GATEWAY_TOKEN = TOKEN
+    gateway.fail_next(500)                   # the next message answers 500 (and is not kept), then it accepts
+    gateway.fail_next(400, to="+77015550101")
+    gateway.messages("+77015550101")         # what was accepted, as `Sms`
+    gateway.attempts()                       # every request, refused ones too (`.headers["Idempotency-Key"]`)
+
+A wrong token answers 401 and counts in `refused`; a body without to/from/text answers 400.
+"""
 
 from __future__ import annotations
 
-import json
-import threading
+import itertools
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
+from .json_service import JsonService
 from .ports import wait_until
 
 TOKEN = "gateway-token-16"
@@ -20,64 +29,58 @@ class Sms:
     sender: str
     text: str
     at: float
+    key: str = ""
+    id: str = ""
 
 
-class SmsGateway:
+class SmsGateway(JsonService):
     """`SmsGateway().start()`; point SMS_GATEWAY_URL at `.url` with SMS_GATEWAY_TOKEN = `TOKEN`."""
 
     def __init__(self, *, token: str = TOKEN) -> None:
+        super().__init__()
         self.token = token
         self._messages: list[Sms] = []
-        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
         self.refused = 0
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                if self.headers.get("Authorization") != f"Bearer {gateway.token}":
-                    gateway.refused += 1
-                    self._answer(401)
-                    return
-                try:
-                    data = json.loads(body)
-                    sms = Sms(to=data["to"], sender=data["from"], text=data["text"], at=time.monotonic())
-                except (ValueError, KeyError, TypeError):
-                    self._answer(400)
-                    return
-                with gateway._lock:
-                    gateway._messages.append(sms)
-                self._answer(202)
-
-            def _answer(self, code: int) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, format: str, *args) -> None:  # quiet: the test reads `messages()`
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/messages"
+        return f"{super().url}/messages"
 
-    def start(self) -> SmsGateway:
-        self._thread.start()
-        return self
+    def authorised(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, dict] | None:
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            with self.lock:
+                self.refused += 1
+            return 401, {"error": "unauthorised"}
+        return None
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def recipient(self, data: Any) -> str | None:
+        return data.get("to") if isinstance(data, dict) else None
+
+    def failure_body(self, status: int) -> dict:
+        return {"error": "temporarily unavailable" if status >= 500 else "rejected", "status": status}
+
+    def answer(self, method: str, path: str, headers: dict[str, str], data: Any) -> tuple[int, dict]:
+        try:
+            to, sender, text = data["to"], data["from"], data["text"]
+        except (KeyError, TypeError):
+            return 400, {"error": "expected {to, from, text}"}
+        if not all(isinstance(value, str) and value for value in (to, sender, text)):
+            return 400, {"error": "expected {to, from, text}"}
+        sms = Sms(
+            to=to,
+            sender=sender,
+            text=text,
+            at=time.monotonic(),
+            key=headers.get("Idempotency-Key", ""),
+            id=f"sms-{next(self._ids)}",
+        )
+        with self.lock:
+            self._messages.append(sms)
+        return 202, {"id": sms.id}
 
     def messages(self, to: str | None = None) -> list[Sms]:
-        with self._lock:
+        with self.lock:
             return [sms for sms in self._messages if to is None or sms.to == to]
 
     def wait_for(self, to: str, *, timeout: float, count: int = 1) -> list[Sms]:
