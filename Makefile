@@ -49,10 +49,13 @@ test: system-test venv browser-checks
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DEBUG=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
-# BENCH picks the benchmarks (default all five): BENCH=reminders, BENCH=dashboard, BENCH=duty (500 phones on duty:
-# position writes, the live board, CPU per position), BENCH=sos (50 alarms to the inspector's phone) or
-# BENCH=phone_audit (Lighthouse on the phone pages and screenshots of each home); BENCH_ARGS go to each one run.
-BENCH ?= reminders dashboard duty sos phone_audit
+# BENCH picks the benchmarks (default all seven): BENCH=reminders, BENCH=messengers (10,000 reminders split between
+# WhatsApp and Telegram through two workers to local API servers), BENCH=dashboard, BENCH=duty (500 phones on duty:
+# position writes, the live board, CPU per position), BENCH=sos (50 alarms to the inspector's phone),
+# BENCH=nominations (a district's quarterly proposal for rewards for 2,000 volunteers with a year of shifts and
+# reports: time and queries) or BENCH=phone_audit (Lighthouse on the phone pages and screenshots of each home);
+# BENCH_ARGS go to each one run.
+BENCH ?= reminders messengers dashboard duty sos nominations phone_audit
 bench: system-test venv
 	@scripts/node-deps.sh bench
 	@set -e; for name in $(BENCH); do $(PY) bench/$$name.py $(BENCH_ARGS); done

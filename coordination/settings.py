@@ -6,6 +6,7 @@ refuses to start without a real `SECRET_KEY` or without `REDIS_URL`, and turns o
 `HTTPS=0`. Reading the settings touches neither the network nor the disk.
 """
 
+import base64
 import json
 import os
 import socket
@@ -459,7 +460,16 @@ TELEGRAM_LINK_MINUTES = env_int("TELEGRAM_LINK_MINUTES", 15)
 
 # Web push (VAPID): on when the private key is set (`manage.py vapid_keys` makes one); the public key is derived.
 # VAPID_SUBJECT is the contact the push services may write to.
-VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "").strip()
+try:
+    _vapid_raw = base64.urlsafe_b64decode(VAPID_PRIVATE_KEY + "=" * (-len(VAPID_PRIVATE_KEY) % 4))
+except ValueError:
+    _vapid_raw = b""
+if VAPID_PRIVATE_KEY and len(_vapid_raw) != 32:
+    # The key itself is a secret: the message names the variable, not its value.
+    raise ImproperlyConfigured(
+        "VAPID_PRIVATE_KEY is not a raw P-256 private key (32 bytes, base64url); `manage.py vapid_keys` makes one."
+    )
 VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:patrol@localhost")
 WEBPUSH_TTL_SECONDS = env_int("WEBPUSH_TTL_SECONDS", 12 * 60 * 60)
 # Messengers' HTTP calls: how long a send may take.
@@ -537,6 +547,9 @@ THROTTLE_RATES = {
     "signup": env_rate("THROTTLE_SIGNUP", "30/min"),
     # Decoding a photo costs a web process tens of milliseconds: one volunteer cannot tie them all up.
     "photos": env_rate("THROTTLE_PHOTOS", "20/min"),
+    "push": env_rate("THROTTLE_PUSH", "30/min"),
+    # Certificate checks, per client address (the public page and the API together): nobody tries codes in bulk.
+    "certificate_check": env_rate("THROTTLE_CERTIFICATE_CHECK", "20/min"),
 }
 
 SILENCED_SYSTEM_CHECKS = [
@@ -625,6 +638,10 @@ SPECTACULAR_SETTINGS = {
         "EscalationEventKindEnum": "patrols.choices.EscalationEventKind",
         "CallOutStatusEnum": "patrols.choices.CallOutStatus",
         "CallOutResultEnum": "patrols.choices.CallOutResult",
+        "PhoneChannelEnum": "patrols.choices.INSTANT_CHANNELS",
+        "RewardKindEnum": "patrols.choices.RewardKind",
+        "NominationStatusEnum": "patrols.choices.NominationStatus",
+        "RewardDecisionEnum": "patrols.choices.RewardDecision",
     },
     # Swagger UI served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

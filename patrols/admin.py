@@ -14,14 +14,18 @@ from .models import (
     ApiToken,
     Benchmark,
     Category,
+    Certificate,
     District,
     DutyUnit,
     Group,
     Initiative,
     InitiativeKind,
+    McIValue,
     Meeting,
     Membership,
+    RecognitionRules,
     Region,
+    RewardBudget,
     RosterImport,
     Settlement,
     SettlementCrimeCount,
@@ -242,6 +246,49 @@ class AccessLogEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(McIValue)
+class McIValueAdmin(admin.ModelAdmin):
+    """The year's monthly calculation index in tenge, from the budget law: cash rewards are counted in it."""
+
+    list_display = ["year", "tenge"]
+
+
+@admin.register(RewardBudget)
+class RewardBudgetAdmin(admin.ModelAdmin):
+    """What the maslikhat gave each district for cash rewards per quarter; the commission's grants stay within it."""
+
+    list_display = ["district", "year", "quarter", "tenge"]
+    list_filter = ["year", "quarter", "district__region"]
+    search_fields = ["district__code", "district__name_kk", "district__name_ru", "district__name_en"]
+    autocomplete_fields = ["district"]
+
+
+@admin.register(RecognitionRules)
+class RecognitionRulesAdmin(admin.ModelAdmin):
+    """What each district asks of a volunteer to be proposed for a reward (its inspector also sets them on
+    /nominations/)."""
+
+    list_display = ["district", "min_hours", "min_prevented", "max_no_shows", "updated_at", "updated_by"]
+    list_filter = ["district__region"]
+    autocomplete_fields = ["district"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ReadOnlyAdmin):
+    """Certificates of service are issued and revoked on the volunteer's service page (services/certificates.py),
+    which keeps what they show frozen: the admin finds and reads them."""
+
+    list_display = ["code", "holder", "period_start", "period_end", "issuer", "language", "issued_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "language", "volunteer__district__region"]
+    search_fields = ["code", "holder", "volunteer__last_name"]
+    date_hierarchy = "issued_at"
 
 
 @admin.register(ApiToken)

@@ -130,6 +130,7 @@ class NotificationKind(models.TextChoices):
     OK_PROMPT = "ok_prompt", _("Tell us you are OK")
     ESCALATION_UPDATE = "escalation_update", _("The duty unit answered about a report")
     CALLOUT = "callout", _("People are needed on duty")
+    REWARD_DECIDED = "reward_decided", _("The commission decided on your reward")
 
 
 class DeliveryChannel(models.TextChoices):
@@ -350,3 +351,25 @@ class SosChannel(models.TextChoices):
     SMS = "sms", _("SMS")
     EMAIL = "email", _("Email")
     WEBHOOK = "webhook", _("Webhook")
+
+
+class RewardKind(models.TextChoices):
+    """What the akimat's commission may give a public assistant."""
+
+    THANKS = "thanks", _("Letter of thanks")
+    CERTIFICATE = "certificate", _("Certificate of honour")
+    GIFT = "gift", _("Valuable gift")
+    CASH = "cash", _("Cash reward")
+
+
+class NominationStatus(models.TextChoices):
+    DRAFT = "draft", _("Being prepared")
+    SUBMITTED = "submitted", _("Submitted to the commission")
+    DECIDED = "decided", _("Decided by the commission")
+    SUPERSEDED = "superseded", _("Replaced by a newer version")
+
+
+class RewardDecision(models.TextChoices):
+    GRANTED = "granted", _("Granted as proposed")
+    CHANGED = "changed", _("Granted, changed")
+    REFUSED = "refused", _("Refused")

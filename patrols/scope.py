@@ -385,6 +385,39 @@ class SosAlarmQuerySet(ScopedQuerySet):
         return self.filter(Q(volunteer=volunteer) | Q(group__leader=volunteer) | Exists(called))
 
 
+class NominationQuerySet(ScopedQuerySet):
+    """A district's nominations for rewards are police papers: its inspectors (who keep them), the region's chief
+    (read only), analysts and admins. A volunteer sees the rewards granted to them on their profile, not these."""
+
+
+class CertificateQuerySet(models.QuerySet):
+    """A certificate of service is its holder's (a leader does not see their members') and the police's who may read
+    the holder; the district's inspectors (and admins) issue and revoke them. Anyone may check one by its code, which
+    shows only what the paper shows (services/certificates.py), not through these."""
+
+    def visible_to(self, user: User):
+        from .models import Volunteer
+
+        if is_police(user):
+            return self.filter(volunteer__in=Volunteer.objects.visible_to(user))
+        return self.filter(volunteer__user=user) if _signed_in(user) else self.none()
+
+    def manageable_by(self, user: User):
+        from .models import Volunteer
+
+        return self.filter(volunteer__in=Volunteer.objects.manageable_by(user))
+
+
+def may_certify(user, volunteer) -> bool:
+    """Whether `user` may have a certificate of `volunteer`'s service issued: the volunteer themselves, or the police
+    who keep them (an inspector of their district, an admin)."""
+    if not _signed_in(user):
+        return False
+    if volunteer.user_id is not None and volunteer.user_id == user.pk:
+        return True
+    return type(volunteer).objects.manageable_by(user).filter(pk=volunteer.pk).exists()
+
+
 def sees_duty_board(user) -> bool:
     """The live board of who is on duty (/duty/): the police and ministry roles, and group leaders (their groups'
     people); for everyone else it does not exist (404)."""

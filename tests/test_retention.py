@@ -388,6 +388,7 @@ def test_the_beat_runs_retention_daily(story):
         "roster_files": 1,
         "access_log": 2,
         "positions": 0,
+        "inbound": 0,
         "failed": 0,
         "dry_run": False,
     }

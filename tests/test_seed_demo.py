@@ -43,6 +43,7 @@ from patrols.models import (
     DutyUnit,
     Group,
     Initiative,
+    LedgerMonth,
     Meeting,
     MeetingAttendee,
     MeetingTally,
@@ -65,6 +66,7 @@ from patrols.models import (
 from patrols.services import villages as villages_service
 from patrols.services.attendance import checkin_tolerance_m, close_grace
 from patrols.services.geometry import covered_by, distance_m
+from patrols.services.ledger import ledger_rebuild
 from patrols.services.messages import render
 from patrols.services.reporting import _reporter_shift, district_for_point, report_flags, report_queue
 from patrols.services.roster import _check_group
@@ -108,6 +110,7 @@ def counts() -> dict[str, int]:
         SettlementCrimeCount,
         SettlementYearTally,
         MeetingTally,
+        LedgerMonth,
     )
     return {model.__name__: model.objects.count() for model in models}
 
@@ -195,6 +198,7 @@ class TestTheDemoCountry:
         assert (national_2025.initiative_target, national_2025.crime_free_target) == (498, 498)
         assert national_2025.meetings_target == 5000
         assert tallies_rebuild(apply=False) == []
+        assert ledger_rebuild(apply=False) == []
 
     def test_it_seeds_a_believable_country(self, demo):
         assert Region.objects.count() == 20
@@ -651,6 +655,28 @@ class TestTheDemoCountry:
         assert "Loaded 0 of 500 extra reports" in capsys.readouterr().out
         assert counts() == after
 
+    def test_running_it_again_changes_nothing_but_the_password(self, demo, capsys, settings):
+        """Seeding the full country a second time (in this test's transaction) creates nothing and only sets the
+        password again; `--once` then does nothing at all."""
+        settings.DEBUG = True
+        first = demo
+        before = counts()
+
+        second = demo_seed(password="another-pass-7")
+
+        assert first["volunteers"] > 0 and first["groups"] > 0
+        assert first["zones"] > 0 and first["series"] > 0 and first["shifts"] > 0 and first["assignments"] > 0
+        assert first["reports"] > 0 and first["report_events"] > first["reports"] and first["notifications"] > 0
+        assert set(second.values()) == {0}
+        assert counts() == before
+        assert authenticate(username="admin", password="another-pass-7") is not None
+        assert authenticate(username="admin", password=PASSWORD) is None
+
+        with translation.override("en"):
+            call_command("seed_demo", "--once")
+        assert "already there" in capsys.readouterr().out
+        assert counts() == before
+
     def test_the_story_region_has_a_duty_unit_in_every_district_and_its_operational_centre(self, demo):
         region = Region.objects.get(code="KZ-19")
         units = DutyUnit.objects.filter(region=region)
@@ -677,27 +703,6 @@ class TestTheDemoCountry:
         for username in DEMO_LOGINS:
             kinds = {language: {name_of(path) for path in walks[username, language].pages} for language in ("kk", "ru")}
             assert len(kinds["kk"]) >= 8 and kinds["kk"] == kinds["ru"], username
-
-
-def test_running_it_again_changes_nothing_but_the_password(db, capsys, settings):
-    settings.DEBUG = True
-    first = demo_seed(password=PASSWORD, members_per_group=(2, 3))
-    before = counts()
-
-    second = demo_seed(password="another-pass-7", members_per_group=(2, 3))
-
-    assert first["volunteers"] > 0 and first["groups"] > 0
-    assert first["zones"] > 0 and first["series"] > 0 and first["shifts"] > 0 and first["assignments"] > 0
-    assert first["reports"] > 0 and first["report_events"] > first["reports"] and first["notifications"] > 0
-    assert set(second.values()) == {0}
-    assert counts() == before
-    assert authenticate(username="admin", password="another-pass-7") is not None
-    assert authenticate(username="admin", password=PASSWORD) is None
-
-    with translation.override("en"):
-        call_command("seed_demo", "--once")
-    assert "already there" in capsys.readouterr().out
-    assert counts() == before
 
 
 def test_it_refuses_a_system_with_debug_off_unless_told(db, settings):

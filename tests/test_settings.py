@@ -66,7 +66,14 @@ def test_production_protects_sign_in_by_default():
         "staff_2fa": True,
         "failure_limit": 5,
         "cool_off": 30 * 60,
-        "rates": {"token": "30/min", "reports": "60/min", "signup": "30/min", "photos": "20/min"},
+        "rates": {
+            "token": "30/min",
+            "reports": "60/min",
+            "signup": "30/min",
+            "photos": "20/min",
+            "push": "30/min",
+            "certificate_check": "20/min",
+        },
         "shared_seconds": 15 * 60,
         "proxies": 0,
         "secure_cookie": True,
@@ -88,12 +95,21 @@ def test_sign_in_protection_is_tuned_from_the_environment():
         THROTTLE_REPORTS="off",
         THROTTLE_SIGNUP="5/s",
         THROTTLE_PHOTOS="2/min",
+        THROTTLE_PUSH="off",
+        THROTTLE_CERTIFICATE_CHECK="5/min",
         SHARED_DEVICE_SESSION_SECONDS="600",
         TRUSTED_PROXIES="1",
     )
     assert tuned["staff_2fa"] is True
     assert (tuned["failure_limit"], tuned["cool_off"]) == (10, 300)
-    assert tuned["rates"] == {"token": "2000/min", "reports": None, "signup": "5/s", "photos": "2/min"}
+    assert tuned["rates"] == {
+        "token": "2000/min",
+        "reports": None,
+        "signup": "5/s",
+        "photos": "2/min",
+        "push": None,
+        "certificate_check": "5/min",
+    }
     assert (tuned["shared_seconds"], tuned["proxies"]) == (600, 1)
 
 

@@ -42,3 +42,14 @@ class SignupThrottle(_PerUserThrottle):
 
 class PhotoThrottle(_PerUserThrottle):
     scope = "photos"
+
+
+class PushThrottle(_PerUserThrottle):
+    scope = "push"
+
+
+class CertificateCheckThrottle(TokenThrottle):
+    """Checks of certificate codes, per client address, signed in or not: the public page and the API count together,
+    so codes cannot be tried in bulk by switching between them."""
+
+    scope = "certificate_check"

@@ -1,7 +1,22 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import audit, callouts, dashboard, duty, escalation, prevention, reports, roster_imports, sos, views
+from . import (
+    audit,
+    callouts,
+    certificates,
+    channels,
+    dashboard,
+    duty,
+    escalation,
+    nominations,
+    prevention,
+    push,
+    reports,
+    roster_imports,
+    sos,
+    views,
+)
 
 router = DefaultRouter()
 router.register("regions", views.RegionViewSet, basename="region")
@@ -18,6 +33,7 @@ router.register("categories", reports.CategoryViewSet, basename="category")
 router.register("outcomes", reports.OutcomeViewSet, basename="outcome")
 router.register("reports", reports.ReportViewSet, basename="report")
 router.register("callouts", callouts.CallOutViewSet, basename="callout")
+router.register("nominations", nominations.NominationViewSet, basename="nomination")
 router.register("topics", prevention.TopicViewSet, basename="topic")
 router.register("meetings", prevention.MeetingViewSet, basename="meeting")
 router.register("initiative-kinds", prevention.InitiativeKindViewSet, basename="initiative-kind")
@@ -32,11 +48,14 @@ app_name = "api"
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/channels/", channels.MyChannelsView.as_view(), name="my-channels"),
     path("dashboard/totals/", dashboard.TotalsView.as_view(), name="dashboard-totals"),
     path("dashboard/activity/", dashboard.ActivityView.as_view(), name="dashboard-activity"),
     path("dashboard/map/", dashboard.MapView.as_view(), name="dashboard-map"),
     path("duty/now/", duty.DutyNowView.as_view(), name="duty-now"),
     path("duty/consent/", duty.DutyConsentView.as_view(), name="duty-consent"),
+    path("push-subscriptions/", push.PushSubscriptionsView.as_view(), name="push-subscriptions"),
+    path("certificates/<str:code>/", certificates.CertificateCheckView.as_view(), name="certificate-check"),
     path("assignments/<int:pk>/ok/", sos.AssignmentOkView.as_view(), name="assignment-ok"),
     path("assignments/<int:pk>/positions/", duty.AssignmentPositionsView.as_view(), name="assignment-positions"),
     path(

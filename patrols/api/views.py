@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,6 +46,7 @@ from ..scope import can_manage_people, is_police, may_act_for
 from ..selectors.schedule import shifts_with_staffing
 from ..services import attendance, credentials, inbox, roster, scheduling, signin
 from ..services.geometry import point_from
+from . import ledger as ledger_api
 from . import serializers as s
 from .errors import TooManyRequests
 from .throttles import SignupThrottle, TokenThrottle
@@ -376,6 +378,14 @@ class VolunteerViewSet(ScopedWriteViewSet):
         volunteer = self.get_object()
         changes = volunteer.status_changes.select_related("by")
         return Response(s.StatusChangeSerializer(changes, many=True).data)
+
+    @extend_schema(parameters=ledger_api.PERIOD_PARAMETERS, responses=ledger_api.LedgerSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def ledger(self, request, pk=None):
+        """The volunteer's verified service over a period (this year so far by default), by whole months, with the
+        rewards granted for its quarters."""
+        volunteer = get_object_or_404(self.base_queryset(), pk=pk)
+        return Response(ledger_api.ledger_answer(volunteer, *ledger_api.period_from(request.query_params)))
 
 
 def _may_plan_or_deny(user) -> None:

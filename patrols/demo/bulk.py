@@ -19,6 +19,7 @@ from ..choices import (
 from ..models import (
     District,
 )
+from ..services.ledger import ledger_rebuild
 from ..services.tallies import tallies_rebuild
 from .country import DISTRICTS_FILE, SEED, _read
 from .loader import existing_reports, insert_report_history, insert_reports
@@ -154,4 +155,5 @@ def demo_bulk_reports(count: int, *, now: datetime.datetime | None = None) -> in
     for first, last in _runs(list(existing_reports(missing).values())):
         insert_report_history(first, last)
     tallies_rebuild()
+    ledger_rebuild()
     return len(new)

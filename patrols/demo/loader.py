@@ -1,4 +1,4 @@
-"""The one bulk loader of the demo and the benchmarks: reports written by COPY on PostgreSQL (bulk_create elsewhere),
+"""The one bulk loader of the demo and the benchmarks: rows written by COPY on PostgreSQL (bulk_create elsewhere),
 many rows updated in one statement, and the id chunk a database takes in one IN (...). The demo's own rules decide
 what is written; this only writes it fast.
 """
@@ -46,6 +46,66 @@ def update_rows(model, columns: list[str], rows: list[tuple]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, prepared)
+
+
+def insert_rows(model, objs: list, *, keep: tuple[str, ...] = (), batch_size: int = 1000) -> None:
+    """Insert new instances as `bulk_create` does (their ids are set), with the fields named in `keep` written as the
+    instances hold them instead of the time of the insert (`auto_now_add`, `auto_now`).
+
+    On PostgreSQL the ids are drawn from the table's sequence and the rows go in by COPY: the same values as
+    `bulk_create` writes, without compiling an INSERT of thousands of placeholders. Elsewhere `bulk_create`, then the
+    kept fields put back in one statement."""
+    if not objs:
+        return
+    connection = connections[router.db_for_write(model)]
+    fields = [model._meta.get_field(name) for name in keep]
+    kept = [[getattr(obj, field.attname) for field in fields] for obj in objs]
+    if connection.vendor != "postgresql" or not _copy_rows(connection, model, objs, keep=keep):
+        model.objects.bulk_create(objs, batch_size=batch_size)
+        if keep:
+            for obj, values in zip(objs, kept, strict=True):
+                for field, value in zip(fields, values, strict=True):
+                    setattr(obj, field.attname, value)
+            rows = [(obj.pk, *values) for obj, values in zip(objs, kept, strict=True)]
+            update_rows(model, [field.name for field in fields], rows)
+
+
+def _copy_rows(connection, model, objs: list, *, keep: tuple[str, ...]) -> bool:
+    """COPY the instances with ids from the sequence; False (nothing written) when a value is not a plain one (an
+    expression or a database default) or an instance has an id already: `bulk_create` then writes them."""
+    opts = model._meta
+    pk = opts.pk
+    fields = [field for field in opts.concrete_fields if field is not pk and not field.generated]
+    kept = {opts.get_field(name).attname for name in keep}
+    rows = []
+    for obj in objs:
+        if obj.pk is not None:
+            return False
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        row = []
+        for field in fields:
+            value = getattr(obj, field.attname) if field.attname in kept else field.pre_save(obj, True)
+            value = field.get_db_prep_save(value, connection)
+            if hasattr(value, "resolve_expression"):
+                return False
+            row.append(value)
+        rows.append(row)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in [pk, *fields])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [opts.db_table, pk.column, len(objs)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        with cursor.cursor.copy(f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN") as copy:
+            for pk_value, row in zip(ids, rows, strict=True):
+                copy.write_row([pk_value, *row])
+    for obj, pk_value in zip(objs, ids, strict=True):
+        setattr(obj, pk.attname, pk_value)
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return True
 
 
 def insert_reports(rows: list[dict]) -> None:

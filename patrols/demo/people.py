@@ -42,6 +42,7 @@ from .country import (
     _short_name,
     story_region_boundaries,
 )
+from .loader import insert_rows
 from .villages import district_katos, real_settlement_katos, villages
 
 # The demo's "today": ages, applications and registrations are counted from it, so every run builds the same people.
@@ -578,7 +579,7 @@ def _save_geography(plan: _Plan) -> tuple[dict[str, District], dict[str, Settlem
         for row in plan.settlements
         if row["code"] not in existing_settlements
     ]
-    Settlement.objects.bulk_create(new_settlements)
+    insert_rows(Settlement, new_settlements)
     settlements = Settlement.objects.in_bulk([row["code"] for row in plan.settlements], field_name="code")
     return districts, settlements, len(new_districts), len(new_settlements)
 
@@ -671,7 +672,8 @@ def _save_people(
             people.setdefault(person.iin, person)
     existing = set(Volunteer.objects.filter(iin__in=list(people)).values_list("iin", flat=True))
     new_people = [person for iin, person in people.items() if iin not in existing]
-    Volunteer.objects.bulk_create(
+    insert_rows(
+        Volunteer,
         [
             Volunteer(
                 district=districts[person.district],
@@ -710,7 +712,7 @@ def _save_people(
             if person.status != VolunteerStatus.REFUSED and key not in joined:
                 joined.add(key)
                 memberships.append(Membership(volunteer_id=key[0], group=group, joined_on=joined_on, left_on=left_on))
-    Membership.objects.bulk_create(memberships, batch_size=1000)
+    insert_rows(Membership, memberships)
 
     leaderless = []
     for plan_group in plan.groups:
@@ -734,10 +736,6 @@ def _save_people(
                     at=datetime.datetime.combine(day, datetime.time(11, 0), tzinfo=LOCAL_TZ),
                 )
             )
-    history_at = [change.at for change in changes]
-    VolunteerStatusChange.objects.bulk_create(changes, batch_size=1000)
-    # `at` is filled on insert (auto_now_add); put back the day each step really happened.
-    for change, at in zip(changes, history_at, strict=True):
-        change.at = at
-    VolunteerStatusChange.objects.bulk_update(changes, ["at"], batch_size=500)
+    # `at` (filled on insert otherwise, auto_now_add) is the day each step really happened.
+    insert_rows(VolunteerStatusChange, changes, keep=("at",))
     return {"volunteers": len(new_people), "memberships": len(memberships), "status_changes": len(changes)}

@@ -5,7 +5,8 @@ Talgar District tells the story: a few meetings a month since January (and two p
 that adopted a refusal of alcohol at one of them (one also a safe yard), zero crimes after the adoption in all but
 one, which registered a crime in April. Every other district holds a meeting or two a month, and its first two
 villages adopted an initiative last year. The rows are written in bulk, then the kept tallies are brought up to date
-with the services' own functions; a second run adds nothing.
+with the services' own functions (the villages' year figures here, the meetings tally by `demo_seed`'s recount);
+a second run adds nothing.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from ..models import (
     SettlementCrimeCount,
     Topic,
 )
-from ..services.tallies import meeting_share, tally_meeting_change
 from ..services.villages import settlement_years_refresh
 from .country import SEED, STORY_DISTRICT, STORY_REGION
+from .loader import insert_rows
 
 NAMESPACE = uuid.UUID("6f1c1b1e-5d53-4e4b-9a57-2025a1c0ffee")
 STORY_INITIATIVE_VILLAGES = 5
@@ -65,11 +66,21 @@ class _Writer:
         self.known = set(Meeting.objects.values_list("client_uuid", flat=True))
         self.meetings: list[tuple[Meeting, list[Topic], list[Group], list[int]]] = []
         self._settlements: dict[int, list] = {}
+        self._members: dict[tuple[int, ...], list[int]] = {}
 
     def settlements(self, district: District) -> list:
         if district.pk not in self._settlements:
             self._settlements[district.pk] = list(district.settlements.order_by("code"))
         return self._settlements[district.pk]
+
+    def members(self, groups: list[Group]) -> list[int]:
+        """Up to 40 current members of the groups (read once per set of groups: memberships do not change here)."""
+        key = tuple(group.pk for group in groups)
+        if key not in self._members:
+            self._members[key] = list(
+                Membership.objects.filter(group__in=groups, left_on=None).values_list("volunteer_id", flat=True)[:40]
+            )
+        return self._members[key]
 
     def meeting(
         self, district: District, key: str, *, at: datetime.datetime, groups: list[Group], officer, place=None
@@ -88,9 +99,7 @@ class _Writer:
         decisions = rng.choice(DECISIONS)
         topics = rng.sample(self.topics, rng.randint(1, 3))
         share = rng.randint(2, 5)
-        members = list(
-            Membership.objects.filter(group__in=groups, left_on=None).values_list("volunteer_id", flat=True)[:40]
-        )
+        members = self.members(groups)
         meeting = Meeting(
             client_uuid=client_uuid,
             district=district,
@@ -109,8 +118,9 @@ class _Writer:
         self.known.add(client_uuid)
 
     def save(self) -> int:
-        """Write the collected meetings with their relations, history and tally; returns how many."""
-        Meeting.objects.bulk_create([row[0] for row in self.meetings])
+        """Write the collected meetings with their relations and history; returns how many. They go in past the
+        services: `demo_seed` counts them into the meetings tally after (tallies_rebuild)."""
+        insert_rows(Meeting, [row[0] for row in self.meetings])
         topic_links, group_links, officer_links, attendees, events = [], [], [], [], []
         for meeting, topics, groups, people in self.meetings:
             topic_links += [Meeting.topics.through(meeting_id=meeting.pk, topic_id=t.pk) for t in topics]
@@ -120,12 +130,11 @@ class _Writer:
             minutes = meeting.duration_minutes if meeting.status == MeetingStatus.HELD else 0
             attendees += [MeetingAttendee(meeting=meeting, volunteer_id=pk, minutes=minutes) for pk in people]
             events.append(MeetingEvent(meeting=meeting, kind=meeting.status, by_id=meeting.created_by_id))
-            tally_meeting_change(None, meeting_share(meeting))
-        Meeting.topics.through.objects.bulk_create(topic_links)
-        Meeting.groups.through.objects.bulk_create(group_links)
-        Meeting.officers.through.objects.bulk_create(officer_links)
-        MeetingAttendee.objects.bulk_create(attendees)
-        MeetingEvent.objects.bulk_create(events)
+        insert_rows(Meeting.topics.through, topic_links)
+        insert_rows(Meeting.groups.through, group_links)
+        insert_rows(Meeting.officers.through, officer_links)
+        insert_rows(MeetingAttendee, attendees)
+        insert_rows(MeetingEvent, events)
         return len(self.meetings)
 
 
@@ -194,7 +203,10 @@ def _counts(district: District, today: datetime.date, *, rng: random.Random, ini
                     recorded_by=by,
                 )
             )
-    SettlementCrimeCount.objects.bulk_create(rows, ignore_conflicts=True)
+    if SettlementCrimeCount.objects.filter(district=district).exists():
+        SettlementCrimeCount.objects.bulk_create(rows, ignore_conflicts=True)
+    else:
+        insert_rows(SettlementCrimeCount, rows)
     return rows
 
 

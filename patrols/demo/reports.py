@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from ..choices import (
@@ -48,11 +47,10 @@ from ..models import (
 from ..services.attendance import checkin_tolerance_m
 from ..services.geometry import distance_m
 from ..services.reporting import country_outline, flags_for
-from ..services.tallies import tallies_rebuild
 from .country import SEED, STORY_DISTRICT, STORY_REGION
-from .loader import existing_reports, id_chunk, update_rows
+from .loader import existing_reports, insert_rows
 from .people import KK_MEN, KK_SURNAMES, KK_WOMEN, MOBILE_PREFIXES, RU_MEN, RU_SURNAMES, RU_WOMEN
-from .schedule import HISTORY_DAYS, _chunks, _Frame, _patrol_plan, _Roster, _ZoneSpot
+from .schedule import HISTORY_DAYS, _Frame, _patrol_plan, _Roster, _ZoneSpot
 
 # uuid5 namespace of the demo's report ids (client_uuid): a report's natural key names it.
 REPORT_NAMESPACE = uuid.UUID("5d0c6a8e-7b1f-5e42-9c3d-2a6f4b8e1d07")
@@ -1365,13 +1363,6 @@ def _show_every_flag(country: _Country, drafts: list[_Draft], queue: list[_Draft
     return added
 
 
-def _submitted_at_received(report_ids: list[int]) -> None:
-    """Each new report's submission event happened when the report was received."""
-    received = Report.objects.filter(pk=OuterRef("report_id")).values("created_at")[:1]
-    for chunk in _chunks(report_ids, id_chunk()):
-        ReportEvent.objects.filter(report_id__in=chunk, kind=ReportEventKind.SUBMITTED).update(at=Subquery(received))
-
-
 def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
     """Insert the drafts not in the database yet, with their history; returns (reports, events) created."""
     known = existing_reports([draft.uuid for draft in drafts])
@@ -1401,10 +1392,13 @@ def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
             status_note=draft.status_note,
             verified_by_id=draft.verified_by_id,
             verified_at=draft.verified_at,
+            # Filled on insert otherwise: when the report was received, and when it was last decided.
+            created_at=draft.created_at,
+            updated_at=draft.decided_at or draft.created_at,
         )
         for draft in fresh
     ]
-    Report.objects.bulk_create(reports, batch_size=1000)
+    insert_rows(Report, reports, keep=("created_at", "updated_at"))
     if any(report.pk is None for report in reports):
         ids = existing_reports([report.client_uuid for report in reports])
         for report in reports:
@@ -1425,15 +1419,17 @@ def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
     Report.objects.bulk_update(linked, ["flags", "duplicate_of"], batch_size=500)
     events = []
     for draft in fresh:
+        # `at` (filled on insert otherwise) is when each step happened: the submission when the report was received.
         events.append(
             ReportEvent(
                 report_id=draft.pk,
                 kind=ReportEventKind.SUBMITTED,
                 to_status=ReportStatus.SUBMITTED,
                 by_id=draft.user_id,
+                at=draft.created_at,
             )
         )
-        for kind, before, after, note, by, _at in draft.steps:
+        for kind, before, after, note, by, at in draft.steps:
             reason, params = "", {}
             if kind == ReportEventKind.DUPLICATE:
                 reason, params = AutoReason.DUPLICATE, {"number": draft.original.pk}
@@ -1447,18 +1443,10 @@ def _save_drafts(country: _Country, drafts: list[_Draft]) -> tuple[int, int]:
                     reason=reason,
                     reason_params=params,
                     by_id=by,
+                    at=at,
                 )
             )
-    ReportEvent.objects.bulk_create(events, batch_size=2000)
-    # `created_at`, `updated_at` and `at` are filled on insert: put back when each thing really happened.
-    update_rows(
-        Report,
-        ["created_at", "updated_at"],
-        [(draft.pk, draft.created_at, draft.decided_at or draft.created_at) for draft in fresh],
-    )
-    _submitted_at_received([draft.pk for draft in fresh])
-    steps = iter(event for event in events if event.kind != ReportEventKind.SUBMITTED)
-    update_rows(ReportEvent, ["at"], [(next(steps).pk, at) for draft in fresh for *_rest, at in draft.steps])
+    insert_rows(ReportEvent, events, keep=("at",), batch_size=2000)
     return len(fresh), len(events)
 
 
@@ -1477,6 +1465,5 @@ def save_demo_reports(
     drafts += _show_every_flag(country, drafts, queue)
     _flag(country, drafts)
     reports, events = _save_drafts(country, drafts)
-    # The reports went in with their statuses in bulk, past the services: count the verified ones now.
-    tallies_rebuild()
+    # The reports went in with their statuses in bulk, past the services: `demo_seed` counts them (tallies_rebuild).
     return {"reports": reports, "report_events": events}

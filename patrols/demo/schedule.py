@@ -51,7 +51,7 @@ from ..services.scheduling import (
     shift_signup,
 )
 from .country import KM_PER_DEGREE, SEED, STORY_DISTRICT
-from .loader import update_rows
+from .loader import insert_rows
 from .people import DEFAULT_RUSSIAN_SHARE, RUSSIAN_SHARE, _Plan
 
 # Patrols: zones, weekly series, a year of shifts with attendance, and the coming week of the story.
@@ -746,7 +746,7 @@ def _save_history(
         story_people = regulars if occasion.district == STORY_DISTRICT else {}
         _attend(occasion, people=people, spot=spots[zone.pk], regulars=story_people, now=now)
 
-    Shift.objects.bulk_create([occasion.shift for occasion in occasions], batch_size=500)
+    insert_rows(Shift, [occasion.shift for occasion in occasions], batch_size=500)
     ids = dict(
         ((zone_id, starts_at), pk)
         for zone_id, starts_at, pk in Shift.objects.filter(
@@ -758,20 +758,13 @@ def _save_history(
         for item in (*occasion.assignments, *occasion.events):
             item.shift_id = occasion.shift.pk
     Through = Shift.groups.through
-    Through.objects.bulk_create(
-        [Through(shift_id=o.shift.pk, group_id=group_id) for o in occasions for group_id in o.group_ids],
-        batch_size=1000,
+    insert_rows(
+        Through, [Through(shift_id=o.shift.pk, group_id=group_id) for o in occasions for group_id in o.group_ids]
     )
+    # `created_at` and `at` (`auto_now_add`) are written as drawn: when each sign-up and each step really happened.
     assignments = [a for occasion in occasions for a in occasion.assignments]
-    events = [e for occasion in occasions for e in occasion.events]
-    # `created_at` and `at` are filled on insert; put back when each sign-up and each step really happened.
-    signed_up_at = [assignment.created_at for assignment in assignments]
-    happened_at = [event.at for event in events]
-    Assignment.objects.bulk_create(assignments, batch_size=1000)
-    ShiftEvent.objects.bulk_create(events, batch_size=1000)
-    # `auto_now_add` overwrote these on insert: each sign-up and step gets back when it happened.
-    update_rows(Assignment, ["created_at"], [(row.pk, at) for row, at in zip(assignments, signed_up_at, strict=True)])
-    update_rows(ShiftEvent, ["at"], [(row.pk, at) for row, at in zip(events, happened_at, strict=True)])
+    insert_rows(Assignment, assignments, keep=("created_at",))
+    insert_rows(ShiftEvent, [e for occasion in occasions for e in occasion.events], keep=("at",))
     # A series' shifts were generated four weeks ahead; the one-off ones planned a week before.
     for chunk in _chunks([occasion.shift.pk for occasion in occasions if occasion.series is not None]):
         Shift.objects.filter(pk__in=chunk).update(

@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import User
+from ..services.ledger import ledger_rebuild
+from ..services.tallies import tallies_rebuild
 from .benchmarks import save_demo_benchmarks
 from .duty import save_demo_duty_units
 from .inbox import save_demo_inbox
@@ -32,6 +34,10 @@ def demo_seed(*, password: str, members_per_group: tuple[int, int] = MEMBERS_PER
     created.update(_save_patrols(plan, districts=districts, users=users, now=now))
     created.update(save_demo_reports(rows=plan.districts, districts=districts, users=users, now=now))
     created.update(save_demo_prevention(now=now))
+    # The reports and the meetings went in in bulk, past the services: count them into the tallies now, once, and
+    # into the volunteers' ledgers (after the tallies, which set each patrol's minutes).
+    tallies_rebuild()
+    ledger_rebuild()
     created["benchmarks"] = save_demo_benchmarks(districts=districts, now=now)
     created["duty_units"] = save_demo_duty_units()
     created["notifications"] = save_demo_inbox(users=users, now=now)

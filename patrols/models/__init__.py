@@ -29,6 +29,15 @@ from .prevention import (
     SettlementCrimeCount,
     Topic,
 )
+from .recognition import (
+    Certificate,
+    LedgerMonth,
+    McIValue,
+    Nomination,
+    NominationItem,
+    RecognitionRules,
+    RewardBudget,
+)
 from .reports import Category, Outcome, Report, ReportEvent, ReportPhoto
 from .schedule import Assignment, CalendarFeed, Shift, ShiftEvent, ShiftSeries, Zone
 from .sos import SosAlarm, SosDispatch, SosEvent
@@ -42,6 +51,7 @@ __all__ = [
     "CalendarFeed",
     "CallOut",
     "CallOutAnswer",
+    "Certificate",
     "Category",
     "CategoryYearTally",
     "Delivery",
@@ -56,9 +66,13 @@ __all__ = [
     "InboundMessage",
     "Initiative",
     "InitiativeKind",
+    "LedgerMonth",
+    "McIValue",
     "Meeting",
     "MeetingTally",
     "MessengerAccount",
+    "Nomination",
+    "NominationItem",
     "MeetingAttendee",
     "MeetingEvent",
     "MeetingPhoto",
@@ -68,12 +82,14 @@ __all__ = [
     "Outcome",
     "PositionPing",
     "PushSubscription",
+    "RecognitionRules",
     "Region",
     "RegionMonthTally",
     "Report",
     "ReportEvent",
     "ReportPhoto",
     "ReportTally",
+    "RewardBudget",
     "RosterImport",
     "Settlement",
     "SettlementCrimeCount",

@@ -12,7 +12,8 @@ The rules, in the order a volunteer meets them:
 - check-out is refused before the start, and before the end it needs a reason, which the inspector sees;
 - the minutes that count run from check-in to check-out clipped to the shift, are zero while a check-in waits for
   confirmation or was declined, and are the inspector's figure once corrected (with a reason). They are kept on the
-  assignment and in the hours tally in the same transaction as every change (`tallies.tally_hours_change`).
+  assignment, in the hours tally and in the volunteer's ledger in the same transaction as every change
+  (`tallies.tally_hours_change`, `ledger.ledger_patrol_change`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..choices import (
 from ..models import Assignment, District, Shift, ShiftEvent, User
 from ..scope import manageable_districts
 from .geometry import distance_m
+from .ledger import ledger_patrol_change
 from .notifications import notify
 from .tallies import tally_hours_change
 
@@ -107,10 +109,12 @@ def credited_minutes(assignment: Assignment, shift: Shift) -> int:
 
 
 def _credit(assignment: Assignment, shift: Shift) -> None:
-    """Bring the assignment's kept minutes and the hours tally in line with its fields (inside the transaction)."""
+    """Bring the assignment's kept minutes, the hours tally and the ledger in line with its fields (inside the
+    transaction)."""
     before = assignment.credited_minutes
     assignment.credited_minutes = credited_minutes(assignment, shift)
     tally_hours_change(shift, assignment.credited_minutes - before)
+    ledger_patrol_change(assignment, shift, minutes_before=before)
 
 
 def _locked(assignment: Assignment) -> Assignment:

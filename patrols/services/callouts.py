@@ -33,6 +33,7 @@ from ..scope import active_group_ids, manageable_districts
 from ..validators import SHORT_TEXT, text_within
 from . import scheduling
 from .geometry import box_around
+from .ledger import ledger_callout_answered
 from .notifications import notify
 
 ACCEPT_SALT = "patrols.callout-accept"
@@ -161,6 +162,7 @@ def callout_accept(*, callout: CallOut, volunteer: Volunteer, by: User) -> tuple
         assignment=assignment,
         result=CallOutResult.ASSIGNED if seated else CallOutResult.WAITLISTED,
     )
+    ledger_callout_answered(answer, callout)
     seats = callout.shift.assignments.filter(status__in=SEAT_STATUSES).count()
     if callout.status == CallOutStatus.OPEN and seats >= callout.needed:
         callout.status = CallOutStatus.FILLED

@@ -1,6 +1,7 @@
 """Meetings with residents: logged once per device id, planned ahead or held, changed and cancelled with their
 history, photos checked like a report's. Only a held meeting counts (`tallies.meeting_share`): its tally moves in
-the same transaction as the meeting, and the volunteers who took part get its minutes."""
+the same transaction as the meeting, and the volunteers who took part get its minutes and one meeting in their
+ledger (`ledger.ledger_meeting_change`)."""
 
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ from ..models.prevention import MAX_RESIDENTS
 from ..scope import is_police, prevention_districts
 from ..validators import LONG_TEXT, NOTE_TEXT, SHORT_TEXT, text_within
 from .geometry import covered_by
+from .ledger import ledger_meeting_change
 from .photos import photo_attach
 from .reporting import district_for_point, in_kazakhstan
-from .tallies import meeting_share, tally_meeting_change
+from .tallies import MeetingShare, meeting_share, tally_meeting_change
 from .updates import only_fields
 
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -204,15 +206,24 @@ def _sync_attendees(meeting: Meeting, volunteers: Iterable[Volunteer] | None = N
     meeting.attendees.exclude(minutes=minutes).update(minutes=minutes)
 
 
+def _attended(meeting: Meeting, share: MeetingShare | None) -> list[int]:
+    """The volunteers a meeting counts for in their ledger: those who took part, once it is held."""
+    return list(meeting.attendees.values_list("volunteer_id", flat=True)) if share is not None else []
+
+
 def _save(meeting: Meeting, *, before, relations: dict[str, list] | None) -> None:
-    """Save the meeting, its relations, its volunteers' minutes and its share of the tally, in one transaction."""
+    """Save the meeting, its relations, its volunteers' minutes, its share of the tally and of its volunteers'
+    ledgers, in one transaction."""
+    attended_before = _attended(meeting, before)
     meeting.save()
     if relations is not None:
         meeting.topics.set(relations["topics"])
         meeting.groups.set(relations["groups"])
         meeting.officers.set(relations["officers"])
     _sync_attendees(meeting, relations["attendees"] if relations is not None else None)
-    tally_meeting_change(before, meeting_share(meeting))
+    after = meeting_share(meeting)
+    tally_meeting_change(before, after)
+    ledger_meeting_change(before, attended_before, after, _attended(meeting, after))
 
 
 def _relations_of(meeting: Meeting) -> dict[str, list]:

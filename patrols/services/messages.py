@@ -54,6 +54,8 @@ def _link(notification: Notification) -> str:
         from .callouts import accept_link
 
         return accept_link(callout_id=notification.details["callout"], user_id=notification.user_id)
+    if notification.kind == NotificationKind.REWARD_DECIDED and (notification.details or {}).get("volunteer"):
+        return absolute(f"/volunteers/{notification.details['volunteer']}/#rewards")
     if notification.meeting_id:
         return absolute(f"/meetings/{notification.meeting_id}/")
     if notification.shift_id:
@@ -80,6 +82,10 @@ def _body(notification: Notification) -> tuple[str, str]:
         from .callouts import callout_words
 
         return callout_words(notification)
+    if kind == NotificationKind.REWARD_DECIDED:
+        from .nominations import reward_words
+
+        return reward_words(details)
     if kind == NotificationKind.SHIFT_REMINDER:
         return (
             _("Patrol at %(start)s") % words,

@@ -48,6 +48,7 @@ from ..models import (
 from ..validators import LONG_TEXT, NOTE_TEXT, text_within
 from .attendance import checkin_tolerance_m, close_grace
 from .geometry import box_around, distance_m
+from .ledger import ledger_report_change
 from .notifications import notify
 from .photos import photo_attach
 from .tallies import tally_report_change
@@ -362,8 +363,9 @@ def _move(
     reason: str = "",
     reason_params: dict | None = None,
 ) -> Report:
-    """Change the status, keep the history and the tallies: all in the caller's transaction. `note` is what the
-    inspector or the reporter wrote; the app's own reason goes as facts (`reason`, `reason_params`)."""
+    """Change the status, keep the history, the tallies and the reporter's ledger: all in the caller's transaction.
+    `note` is what the inspector or the reporter wrote; the app's own reason goes as facts (`reason`,
+    `reason_params`)."""
     if report.status not in allowed_from:
         raise ValidationError(
             _("A report that is “%(current)s” cannot become “%(target)s”.")
@@ -378,6 +380,7 @@ def _move(
         report.verified_by, report.verified_at = by, timezone.now()
     report.save()
     tally_report_change(report, counted_before=counted_before)
+    ledger_report_change(report, counted_before=counted_before)
     _event(report, kind, by=by, from_status=before, note=note, reason=reason, reason_params=reason_params)
     return report
 

@@ -12,6 +12,11 @@
 - An access log entry (who read whose IIN or details, from which address) is deleted `RETENTION_ACCESS_LOG_DAYS`
   after the reading: the log answers for the reads while the data they concern may still be asked about.
 - A position a phone sent on duty is deleted `POSITION_RETENTION_DAYS` after it arrived (`duty.positions_prune`).
+- What messengers and the SMS gateway sent us (phone numbers, chat ids, the text of a reply) is deleted
+  `INBOUND_KEEP_DAYS` after it arrived; a Telegram link code, a day after it expired. A closed account also loses
+  its messenger accounts and push subscriptions.
+- An anonymised volunteer's certificates of service lose the name and figures and are revoked: the public check page
+  says only that they are no longer in force.
 
 Each object is handled in its own short transaction that locks it and checks again that it is due: a run over
 thousands of people holds no lock for long, one object that fails does not undo the others (the next run tries it
@@ -37,13 +42,18 @@ from ..models import (
     AccessLogEntry,
     ApiToken,
     CalendarFeed,
+    Certificate,
     Delivery,
     Group,
+    InboundMessage,
     Membership,
+    MessengerAccount,
     NotificationPreference,
+    PushSubscription,
     Report,
     ReportEvent,
     RosterImport,
+    TelegramLinkCode,
     User,
     Volunteer,
     VolunteerStatusChange,
@@ -76,6 +86,7 @@ class RetentionResult:
     roster_files: int = 0
     access_log: int = 0
     positions: int = 0
+    inbound: int = 0
     failed: int = 0
     dry_run: bool = False
 
@@ -200,6 +211,9 @@ def _close_account(user: User) -> None:
     Delivery.objects.filter(user=user, status=DeliveryStatus.PENDING).update(status=DeliveryStatus.SKIPPED)
     Delivery.objects.filter(user=user).update(address="")
     NotificationPreference.objects.filter(user=user).update(pending_email="")
+    MessengerAccount.objects.filter(user=user).delete()
+    PushSubscription.objects.filter(user=user).delete()
+    TelegramLinkCode.objects.filter(user=user).delete()
     user.username = f"anonymised-{user.pk}"
     user.first_name = user.last_name = user.email = ""
     user.is_active = False
@@ -238,6 +252,11 @@ def volunteer_anonymise(*, volunteer_id: int, now: datetime.datetime | None = No
     )
     CalendarFeed.objects.filter(volunteer=volunteer).delete()
     Group.objects.filter(leader=volunteer).update(leader=None)
+    # A certificate's check page would go on naming the person: it now says the certificate is no longer in force.
+    Certificate.objects.filter(volunteer=volunteer).update(holder=NEUTRAL_TEXT, figures={})
+    Certificate.objects.filter(volunteer=volunteer, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_reason="retention"
+    )
     if user is not None:
         _close_account(user)
     return True
@@ -350,6 +369,29 @@ def access_log_prune(*, now: datetime.datetime | None = None, batch: int = ACCES
             return deleted
 
 
+def _inbound_cutoff(now: datetime.datetime | None) -> datetime.datetime:
+    return (now or timezone.now()) - datetime.timedelta(days=settings.INBOUND_KEEP_DAYS)
+
+
+def inbound_due(*, now: datetime.datetime | None = None) -> int:
+    """How many received messages are older than INBOUND_KEEP_DAYS."""
+    return InboundMessage.objects.filter(received_at__lte=_inbound_cutoff(now)).count()
+
+
+def inbound_prune(*, now: datetime.datetime | None = None, batch: int = ACCESS_LOG_BATCH) -> int:
+    """Delete received messages older than INBOUND_KEEP_DAYS (a batch per transaction) and old link codes."""
+    cutoff = _inbound_cutoff(now)
+    TelegramLinkCode.objects.filter(expires_at__lte=(now or timezone.now()) - datetime.timedelta(days=1)).delete()
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            oldest = InboundMessage.objects.filter(received_at__lte=cutoff).order_by("pk").values_list("pk", flat=True)
+            count, _per_model = InboundMessage.objects.filter(pk__in=list(oldest[:batch])).delete()
+        deleted += count
+        if count < batch:
+            return deleted
+
+
 # The run
 
 
@@ -377,6 +419,7 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
             roster_files=len(files),
             access_log=access_log_due(now=now),
             positions=positions_due(now=now),
+            inbound=inbound_due(now=now),
             dry_run=True,
         )
     anonymised, failed_volunteers = _each(
@@ -392,6 +435,7 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
         roster_files=deleted,
         access_log=access_log_prune(now=now),
         positions=positions_prune(now=now),
+        inbound=inbound_prune(now=now),
         failed=failed_volunteers + failed_reports + failed_files,
     )
     logger.info("Retention applied: %s", result.as_dict())

@@ -25,7 +25,7 @@ from ..choices import (
     VolunteerStatus,
     ZoneKind,
 )
-from ..clock import LOCAL_TZ
+from ..clock import LOCAL_TZ, local_day
 from ..models import (
     Assignment,
     CalendarFeed,
@@ -42,6 +42,7 @@ from ..scope import active_group_ids, manageable_districts, may_act_for, role_of
 from ..validators import NOTE_TEXT, SHORT_TEXT, text_within
 from .attendance import close_grace, close_open_check_in
 from .geometry import covered_by
+from .ledger import NO_SHOWS, ledger_add, ledger_no_show_change
 from .notifications import notify
 from .updates import model_update, only_fields
 
@@ -465,9 +466,11 @@ def attendance_mark(*, assignment: Assignment, by: User, status: str, note: str 
         raise ValidationError(_("Only a volunteer who did not check in can be marked so."))
     if status == AssignmentStatus.NO_SHOW and assignment.shift.starts_at > timezone.now():
         raise ValidationError(_("The shift has not started yet."))
+    status_before = assignment.status
     assignment.status = status
     assignment.note = (note or "").strip()
     assignment.save(update_fields=["status", "note"])
+    ledger_no_show_change(assignment, shift, status_before=status_before)
     kind = ShiftEventKind.NO_SHOW if status == AssignmentStatus.NO_SHOW else ShiftEventKind.EXCUSED
     _event(assignment.shift, kind, by=by, volunteer=assignment.volunteer, note=assignment.note)
     if status == AssignmentStatus.EXCUSED and shift.starts_at > timezone.now():
@@ -495,7 +498,11 @@ def shifts_close_finished(*, now: datetime.datetime | None = None) -> int:
                 continue
             for assignment in shift.assignments.select_for_update().filter(status=AssignmentStatus.CHECKED_IN):
                 close_open_check_in(assignment, shift)
-            shift.assignments.filter(status=AssignmentStatus.SIGNED_UP).update(status=AssignmentStatus.NO_SHOW)
+            absent = shift.assignments.select_for_update().filter(status=AssignmentStatus.SIGNED_UP)
+            volunteer_ids = sorted(absent.values_list("volunteer_id", flat=True))
+            absent.update(status=AssignmentStatus.NO_SHOW)
+            for volunteer_id in volunteer_ids:
+                ledger_add(volunteer_id=volunteer_id, day=local_day(shift.starts_at), measure=NO_SHOWS, delta=1)
             shift.assignments.filter(status=AssignmentStatus.WAITLISTED).update(
                 status=AssignmentStatus.CANCELLED, cancelled_at=now
             )

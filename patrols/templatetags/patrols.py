@@ -67,6 +67,7 @@ _MORE_NAV = (
     ("zone-list", gettext_lazy("Zones"), ("zone-create", "zone-edit")),
     ("village-list", gettext_lazy("Villages"), ("village-detail", "crime-import")),
     ("meeting-list", gettext_lazy("Meetings"), ("meeting-detail", "meeting-new")),
+    ("nomination-list", gettext_lazy("Rewards"), ("nomination-detail",)),
 )
 
 
@@ -81,7 +82,7 @@ def main_nav(context) -> dict:
     if scope.role_of(user) != Role.VOLUNTEER:
         allowed.add("volunteer-list")
     if police:
-        allowed |= {"zone-list", "village-list", "meeting-list"}
+        allowed |= {"zone-list", "village-list", "meeting-list", "nomination-list"}
     # The live board: the police and group leaders (the page itself checks that the leader leads a group).
     if police or scope.role_of(user) == Role.LEADER:
         allowed.add("duty-board")

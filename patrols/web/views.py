@@ -16,7 +16,9 @@ from ..filters import GroupFilter, VolunteerFilter
 from ..models import Group, Membership, RosterImport, Volunteer
 from ..scope import can_manage_people, role_of, sees_personal_data
 from ..selectors import home as home_selectors
+from ..selectors.channels import channel_health
 from ..services import audit, overview, reminders, reporting, roster, roster_import
+from ..services.nominations import rewards_of
 from ..services.roster import ALLOWED_TRANSITIONS
 from . import forms
 from .dashboard import home_figures
@@ -246,6 +248,8 @@ def volunteer_detail(request, pk: int):
             if can_manage
             else [],
             "status_form": forms.StatusForm(),
+            "channels": channel_health(volunteer.user) if can_manage else [],
+            "rewards": rewards_of(volunteer),
         },
     )
 
