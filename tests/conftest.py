@@ -171,6 +171,19 @@ def fresh_rate_limits():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_http_connections():
+    """Each test's local messenger servers are new: no connection kept alive from an earlier test's server (one
+    on a reused port, whose handler thread still answers) may carry this test's messages."""
+    yield
+    from patrols.services import outbound_http
+
+    current = getattr(outbound_http._local, "session", None)
+    if current is not None:
+        current.close()
+        outbound_http._local.session = None
+
+
 @pytest.fixture
 def zone(district, inspector):
     """A square zone of about 2 km around Talgar's centre."""
