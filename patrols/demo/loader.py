@@ -52,55 +52,79 @@ def insert_rows(model, objs: list, *, keep: tuple[str, ...] = (), batch_size: in
     """Insert new instances as `bulk_create` does (their ids are set), with the fields named in `keep` written as the
     instances hold them instead of the time of the insert (`auto_now_add`, `auto_now`).
 
-    On PostgreSQL the ids are drawn from the table's sequence and the rows go in by COPY: the same values as
-    `bulk_create` writes, without compiling an INSERT of thousands of placeholders. Elsewhere `bulk_create`, then the
-    kept fields put back in one statement."""
+    The rows get the ids the database would give them next and go in with the values `bulk_create` writes, without
+    compiling an INSERT of thousands of placeholders: by COPY on PostgreSQL, one statement run for all on SQLite.
+    Anything else (or a value that is not a plain one) goes through `bulk_create`, the kept fields put back after."""
     if not objs:
         return
     connection = connections[router.db_for_write(model)]
+    if connection.vendor in ("postgresql", "sqlite") and _insert_plain_rows(connection, model, objs, keep=keep):
+        return
     fields = [model._meta.get_field(name) for name in keep]
     kept = [[getattr(obj, field.attname) for field in fields] for obj in objs]
-    if connection.vendor != "postgresql" or not _copy_rows(connection, model, objs, keep=keep):
-        model.objects.bulk_create(objs, batch_size=batch_size)
-        if keep:
-            for obj, values in zip(objs, kept, strict=True):
-                for field, value in zip(fields, values, strict=True):
-                    setattr(obj, field.attname, value)
-            rows = [(obj.pk, *values) for obj, values in zip(objs, kept, strict=True)]
-            update_rows(model, [field.name for field in fields], rows)
+    model.objects.bulk_create(objs, batch_size=batch_size)
+    if keep:
+        for obj, values in zip(objs, kept, strict=True):
+            for field, value in zip(fields, values, strict=True):
+                setattr(obj, field.attname, value)
+        rows = [(obj.pk, *values) for obj, values in zip(objs, kept, strict=True)]
+        update_rows(model, [field.name for field in fields], rows)
 
 
-def _copy_rows(connection, model, objs: list, *, keep: tuple[str, ...]) -> bool:
-    """COPY the instances with ids from the sequence; False (nothing written) when a value is not a plain one (an
-    expression or a database default) or an instance has an id already: `bulk_create` then writes them."""
+def _insert_plain_rows(connection, model, objs: list, *, keep: tuple[str, ...]) -> bool:
+    """Write the instances with ids of their own; False (nothing written, nothing changed but what `bulk_create`
+    would change too) when an instance has an id already or a value needs SQL of its own (an expression, a database
+    default, a geometry in another SRID): `bulk_create` then writes them."""
     opts = model._meta
     pk = opts.pk
     fields = [field for field in opts.concrete_fields if field is not pk and not field.generated]
     kept = {opts.get_field(name).attname for name in keep}
+    # The SQL each value goes in with, as `bulk_create` would write it (SpatiaLite: a geometry from its text).
+    placeholders = [
+        field.get_placeholder(None, None, connection) if hasattr(field, "get_placeholder") else "%s" for field in fields
+    ]
     rows = []
     for obj in objs:
         if obj.pk is not None:
             return False
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
         row = []
-        for field in fields:
+        for field, placeholder in zip(fields, placeholders, strict=True):
             value = getattr(obj, field.attname) if field.attname in kept else field.pre_save(obj, True)
+            if hasattr(field, "get_placeholder") and field.get_placeholder(value, None, connection) != placeholder:
+                return False
             value = field.get_db_prep_save(value, connection)
             if hasattr(value, "resolve_expression"):
                 return False
             row.append(value)
         rows.append(row)
     quote = connection.ops.quote_name
+    table = quote(opts.db_table)
     columns = ", ".join(quote(field.column) for field in [pk, *fields])
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [opts.db_table, pk.column, len(objs)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN") as copy:
-            for pk_value, row in zip(ids, rows, strict=True):
-                copy.write_row([pk_value, *row])
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [opts.db_table, pk.column, len(objs)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for pk_value, row in zip(ids, rows, strict=True):
+                    copy.write_row([pk_value, *row])
+        else:
+            # SQLite gives a new row the larger of the table's highest id and the highest it ever gave, plus one.
+            cursor.execute(
+                f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+                f"COALESCE((SELECT MAX({quote(pk.column)}) FROM {table}), 0))",
+                [opts.db_table],
+            )
+            first = cursor.fetchone()[0] + 1
+            ids = list(range(first, first + len(objs)))
+            values = ", ".join(["%s", *placeholders])
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({values})",
+                [(pk_value, *row) for pk_value, row in zip(ids, rows, strict=True)],
+            )
     for obj, pk_value in zip(objs, ids, strict=True):
         setattr(obj, pk.attname, pk_value)
         obj._state.adding = False

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from kombu import pools
+
 from coordination import celery_app
 
 
@@ -18,6 +20,9 @@ def _drop_connections() -> None:
         producers.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # kombu keeps its producer pools in a registry per connection: the closed one would be handed out again to the
+    # next publish on the same broker ("Acquire on closed pool").
+    pools.reset()
 
 
 @contextmanager
