@@ -83,17 +83,27 @@ def _insert_plain_rows(connection, model, objs: list, *, keep: tuple[str, ...]) 
     placeholders = [
         field.get_placeholder(None, None, connection) if hasattr(field, "get_placeholder") else "%s" for field in fields
     ]
+    steps = [
+        (
+            field.attname if field.attname in kept else None,
+            field.pre_save,
+            field.get_db_prep_save,
+            field.get_placeholder if hasattr(field, "get_placeholder") else None,
+            placeholder,
+        )
+        for field, placeholder in zip(fields, placeholders, strict=True)
+    ]
     rows = []
     for obj in objs:
         if obj.pk is not None:
             return False
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
         row = []
-        for field, placeholder in zip(fields, placeholders, strict=True):
-            value = getattr(obj, field.attname) if field.attname in kept else field.pre_save(obj, True)
-            if hasattr(field, "get_placeholder") and field.get_placeholder(value, None, connection) != placeholder:
+        for attname, pre_save, prepare, placeholder_for, placeholder in steps:
+            value = getattr(obj, attname) if attname else pre_save(obj, True)
+            if placeholder_for and placeholder_for(value, None, connection) != placeholder:
                 return False
-            value = field.get_db_prep_save(value, connection)
+            value = prepare(value, connection)
             if hasattr(value, "resolve_expression"):
                 return False
             row.append(value)
