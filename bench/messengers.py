@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import shutil
 import signal
 import sys
@@ -27,13 +26,16 @@ from bench.reminders import (  # noqa: E402 (after the path is set)
     PG_HOST,
     PG_USER,
     create_database,
+    django_on_bench_database,
     drop_database,
+    print_timings,
     print_worker_memory,
+    start_workers,
     stop_on_terminate,
+    sweep_until_arrived,
 )
 from tests.support import telegram_bot_api, whatsapp_cloud  # noqa: E402
 from tests.support.celery_worker import CeleryWorker, app_env  # noqa: E402
-from tests.support.ports import wait_until  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 from tests.support.telegram_bot_api import TelegramBotApi  # noqa: E402
 from tests.support.whatsapp_cloud import WhatsAppCloud  # noqa: E402
@@ -99,21 +101,13 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
             **messenger_env(cloud, bot),
         )
         names = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", *messenger_env(cloud, bot))
-        os.environ.update({name: env[name] for name in names})
-        os.environ.update(DJANGO_SETTINGS_MODULE="coordination.settings", DEBUG="1", SITE_URL=env["SITE_URL"])
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+        django_on_bench_database(env, names, database)
         from django.db import connections
         from django.utils import timezone
 
         from patrols.models import Delivery
-        from patrols.services import reminders
         from tests.support.seed import patrol_area, signed_up
 
-        print(f"Migrating {database} …", flush=True)
-        call_command("migrate", verbosity=0)
         print(f"Seeding {count:,} volunteers on WhatsApp or Telegram, signed up for shifts in an hour …", flush=True)
         seeding = time.monotonic()
         assignments = signed_up(
@@ -122,19 +116,9 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
         on_whatsapp, on_telegram = reach_on_messengers(assignments)
         print(f"  seeded in {time.monotonic() - seeding:.1f} s ({on_whatsapp:,} WhatsApp, {on_telegram:,} Telegram)")
 
-        for number in range(workers):
-            worker = CeleryWorker(env=env, log_path=work / f"worker{number}.log", concurrency=1, name=f"bench{number}")
-            started.append(worker.start())
-        print(f"{workers} worker processes ready (logs in {work})", flush=True)
-
-        start = time.monotonic()
-        result = reminders.sweep()
-        sweep_seconds = time.monotonic() - start
-        wait_until(
-            lambda: cloud.count() + bot.count() >= count,
-            timeout=timeout,
-            interval=0.1,
-            what=f"{count:,} messages at the servers (got {cloud.count() + bot.count():,})",
+        start_workers(env, work, workers, started)
+        result, sweep_seconds, start = sweep_until_arrived(
+            lambda: cloud.count() + bot.count(), count=count, timeout=timeout, where="the servers"
         )
         whatsapp, telegram = cloud.messages(), bot.messages()
         moments = [m.at for m in whatsapp] + [m.at for m in telegram]
@@ -145,12 +129,7 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
         memory = [worker.peak_rss_kib() for worker in started]
         connections.close_all()
 
-        print()
-        print(f"Reminders due and created by the sweep: {result['reminders']:,}")
-        print(f"Sweep (create {count:,} notifications and deliveries, queue the tasks): {sweep_seconds:.1f} s")
-        print(f"First message accepted: {first:.2f} s after the sweep started")
-        print(f"Last message accepted:  {last:.1f} s after the sweep started")
-        print(f"Throughput: {count / last:.0f} messages/s with {workers} worker processes")
+        print_timings(result, count=count, sweep_seconds=sweep_seconds, first=first, last=last, workers=workers)
         print(
             f"Messages accepted: {len(whatsapp):,} WhatsApp + {len(telegram):,} Telegram, to {people:,} distinct "
             f"people; refused requests: {refused}; deliveries sent: {sent:,}"

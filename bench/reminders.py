@@ -78,6 +78,54 @@ def print_worker_memory(memory: list[dict[int, int]]) -> None:
     print(f"Peak memory of a worker (main and pool together): {mib(max(sum(p.values()) for p in memory))}")
 
 
+def django_on_bench_database(env: dict[str, str], names: tuple[str, ...], database: str) -> None:
+    """Django set up in this process with the workers' database and broker (DEBUG on, as the workers run), migrated."""
+    os.environ.update({name: env[name] for name in names})
+    os.environ.update(DJANGO_SETTINGS_MODULE="coordination.settings", DEBUG="1", SITE_URL=env["SITE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    print(f"Migrating {database} …", flush=True)
+    call_command("migrate", verbosity=0)
+
+
+def start_workers(env: dict[str, str], work: Path, workers: int, started: list[CeleryWorker]) -> None:
+    """`workers` worker processes with one pool process each, logging into `work`; each is added to `started` as
+    soon as it runs, so the caller kills it however the start ends."""
+    for number in range(workers):
+        worker = CeleryWorker(env=env, log_path=work / f"worker{number}.log", concurrency=1, name=f"bench{number}")
+        started.append(worker.start())
+    print(f"{workers} worker processes ready (logs in {work})", flush=True)
+
+
+def sweep_until_arrived(arrived, *, count: int, timeout: float, where: str) -> tuple[dict, float, float]:
+    """Run the sweep once, as the beat would, and wait until `arrived()` counts `count` messages at `where`;
+    (the sweep's result, how long it took, the moment it started)."""
+    from patrols.services import reminders
+
+    start = time.monotonic()
+    result = reminders.sweep()
+    sweep_seconds = time.monotonic() - start
+    wait_until(
+        lambda: arrived() >= count,
+        timeout=timeout,
+        interval=0.1,
+        what=f"{count:,} messages at {where} (got {arrived():,})",
+    )
+    return result, sweep_seconds, start
+
+
+def print_timings(result: dict, *, count: int, sweep_seconds: float, first: float, last: float, workers: int) -> None:
+    print()
+    print(f"Reminders due and created by the sweep: {result['reminders']:,}")
+    print(f"Sweep (create {count:,} notifications and deliveries, queue the tasks): {sweep_seconds:.1f} s")
+    print(f"First message arrived: {first:.2f} s after the sweep started")
+    print(f"Last message arrived:  {last:.1f} s after the sweep started")
+    print(f"Throughput: {count / last:.0f} messages/s with {workers} worker processes")
+
+
 def run(*, count: int, workers: int, database: str, timeout: float) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
     redis_server = RedisServer(log_path=work / "redis.log")
@@ -89,39 +137,21 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
         redis_server.start()
         smtp.start()
         env = app_env(database_url=database_url, redis_url=redis_server.url, email_url=smtp.url)
-        os.environ.update({name: env[name] for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL")})
-        os.environ.update(DJANGO_SETTINGS_MODULE="coordination.settings", DEBUG="1", SITE_URL=env["SITE_URL"])
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+        django_on_bench_database(env, ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL"), database)
         from django.db import connections
         from django.utils import timezone
 
         from patrols.models import Delivery
-        from patrols.services import reminders
         from tests.support.seed import patrol_area, signed_up
 
-        print(f"Migrating {database} …", flush=True)
-        call_command("migrate", verbosity=0)
         print(f"Seeding {count:,} volunteers signed up for shifts starting in an hour …", flush=True)
         seeding = time.monotonic()
         signed_up(count, area=patrol_area(), starts_at=timezone.now() + datetime.timedelta(hours=1), tag="bench")
         print(f"  seeded in {time.monotonic() - seeding:.1f} s", flush=True)
 
-        for number in range(workers):
-            worker = CeleryWorker(env=env, log_path=work / f"worker{number}.log", concurrency=1, name=f"bench{number}")
-            started.append(worker.start())
-        print(f"{workers} worker processes ready (logs in {work})", flush=True)
-
-        start = time.monotonic()
-        result = reminders.sweep()
-        sweep_seconds = time.monotonic() - start
-        wait_until(
-            lambda: smtp.count() >= count,
-            timeout=timeout,
-            interval=0.1,
-            what=f"{count:,} messages at the SMTP server (got {smtp.count():,})",
+        start_workers(env, work, workers, started)
+        result, sweep_seconds, start = sweep_until_arrived(
+            smtp.count, count=count, timeout=timeout, where="the SMTP server"
         )
         received = smtp.messages()
         last = max(message.at for message in received) - start
@@ -131,12 +161,7 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
         memory = [worker.peak_rss_kib() for worker in started]
         connections.close_all()
 
-        print()
-        print(f"Reminders due and created by the sweep: {result['reminders']:,}")
-        print(f"Sweep (create {count:,} notifications and deliveries, queue the tasks): {sweep_seconds:.1f} s")
-        print(f"First message at the SMTP server: {first:.2f} s after the sweep started")
-        print(f"Last message at the SMTP server:  {last:.1f} s after the sweep started")
-        print(f"Throughput: {count / last:.0f} messages/s with {workers} worker processes")
+        print_timings(result, count=count, sweep_seconds=sweep_seconds, first=first, last=last, workers=workers)
         print(f"Messages received: {len(received):,}, distinct Message-IDs: {unique:,}, deliveries sent: {sent:,}")
         print_worker_memory(memory)
         if len(received) == unique == count:

@@ -313,7 +313,8 @@ def table_filename(table: Table, area: Area, year: int, extension: str) -> str:
     return f"dashboard-{table.key}-{area.code}-{year}.{extension}"
 
 
-def _as_text(value: Value) -> Value:
+def spreadsheet_safe(value: Value) -> Value:
+    """A text never starts a formula in a spreadsheet (a leading quote keeps it text); other values as they are."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -328,7 +329,7 @@ def table_csv(table: Table) -> bytes:
     writer = csv.writer(out)
     writer.writerow(table.headers)
     for row in table.rows:
-        writer.writerow(["" if value is None else _as_text(value) for value in row])
+        writer.writerow(["" if value is None else spreadsheet_safe(value) for value in row])
     return out.getvalue().encode("utf-8-sig")
 
 

@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from ..choices import NominationStatus, RewardDecision, RewardKind
 from ..clock import LOCAL_TZ
 from ..models import Nomination, NominationItem
-from .exports import FORMULA_STARTS
+from .exports import spreadsheet_safe
 from .ledger import OUTCOMES
 from .monthly_report import DATE, FONT, FONTS, GREY, _Document, _signature
 from .nominations import money, period_label, quarter_code
@@ -296,11 +296,6 @@ def _pdf(nomination: Nomination, *, language: str, compress: bool) -> bytes:
     return bytes(pdf.output())
 
 
-def _text(value: str) -> str:
-    """A person's text never starts a formula in a spreadsheet."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def nomination_xlsx(nomination: Nomination, *, language: str) -> bytes:
     """The nomination as an XLSX workbook in `language`: a heading block, then one row per person."""
     with translation.override(language):
@@ -362,8 +357,8 @@ def _xlsx(nomination: Nomination) -> bytes:
         sheet.append(
             [
                 line.number,
-                _text(line.name),
-                _text(line.group),
+                spreadsheet_safe(line.name),
+                spreadsheet_safe(line.group),
                 line.shifts,
                 line.hours,
                 line.no_shows,
@@ -371,7 +366,7 @@ def _xlsx(nomination: Nomination) -> bytes:
                 line.meetings,
                 _reward(line.kind),
                 float(line.amount_mci) if line.amount_mci is not None else None,
-                _text(line.merit),
+                spreadsheet_safe(line.merit),
                 decisions.get(line.decision, ""),
                 _reward(line.decided_kind),
                 float(line.decided_amount_mci) if line.decided_amount_mci is not None else None,
