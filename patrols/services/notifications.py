@@ -128,12 +128,14 @@ def _carries(channel: str, kind: str, preference: NotificationPreference) -> boo
 
 
 def instant_chain(
-    notification: Notification, preference: NotificationPreference | None = None
+    notification: Notification,
+    preference: NotificationPreference | None = None,
+    addresses: dict[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """(channel, address) of the phone channels that can carry this message to its recipient, in their order."""
     user = notification.user
     preference = preference or preference_for(user)
-    addresses = channel_addresses(user)
+    addresses = addresses or channel_addresses(user)
     return [
         (channel, addresses[channel])
         for channel in instant_order(preference)
@@ -203,11 +205,12 @@ def deliveries_for(notification: Notification, *, now: datetime.datetime | None 
     preference = preference_for(notification.user)
     common = _common(notification)
     result = []
-    email = channel_addresses(notification.user)[DeliveryChannel.EMAIL]
+    addresses = channel_addresses(notification.user)
+    email = addresses[DeliveryChannel.EMAIL]
     if preference.email_enabled and email and notification.kind not in NO_EMAIL_KINDS:
         result.append(Delivery(key=f"n{notification.pk}:email", channel=DeliveryChannel.EMAIL, address=email, **common))
     width = 2 if common["urgent"] else 1
-    for channel, address in instant_chain(notification, preference)[:width]:
+    for channel, address in instant_chain(notification, preference, addresses)[:width]:
         result.append(_instant_delivery(notification, channel, address, common, now))
     return result
 
