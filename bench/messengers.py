@@ -25,6 +25,7 @@ sys.path.insert(0, str(BASE_DIR))
 from bench.reminders import (  # noqa: E402 (after the path is set)
     PG_HOST,
     PG_USER,
+    cpu_seconds,
     create_database,
     django_on_bench_database,
     drop_database,
@@ -117,9 +118,11 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
         print(f"  seeded in {time.monotonic() - seeding:.1f} s ({on_whatsapp:,} WhatsApp, {on_telegram:,} Telegram)")
 
         start_workers(env, work, workers, started)
+        cpu_before = cpu_seconds(started)
         result, sweep_seconds, start = sweep_until_arrived(
             lambda: cloud.count() + bot.count(), count=count, timeout=timeout, where="the servers"
         )
+        worker_cpu = cpu_seconds(started) - cpu_before
         whatsapp, telegram = cloud.messages(), bot.messages()
         moments = [m.at for m in whatsapp] + [m.at for m in telegram]
         first, last = min(moments) - start, max(moments) - start
@@ -129,7 +132,15 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
         memory = [worker.peak_rss_kib() for worker in started]
         connections.close_all()
 
-        print_timings(result, count=count, sweep_seconds=sweep_seconds, first=first, last=last, workers=workers)
+        print_timings(
+            result,
+            count=count,
+            sweep_seconds=sweep_seconds,
+            first=first,
+            last=last,
+            workers=workers,
+            worker_cpu=worker_cpu,
+        )
         print(
             f"Messages accepted: {len(whatsapp):,} WhatsApp + {len(telegram):,} Telegram, to {people:,} distinct "
             f"people; refused requests: {refused}; deliveries sent: {sent:,}"

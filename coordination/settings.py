@@ -262,6 +262,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes the database connection before and after every task unless told to reuse it, so each reminder paid
+# for a new PostgreSQL connection. Reused here; after each task it is checked as after a request (CONN_MAX_AGE,
+# health check, errors: coordination/celery.py), and Celery still renews it every CELERY_DB_REUSE_MAX tasks.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 500)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -321,6 +325,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=9, minute=0, day_of_week=1),
         "options": {"expires": 60 * 60},
     },
+    # Exports of reports whose worker died are run again; expired export files are deleted.
+    "sweep-report-exports": {
+        "task": "patrols.tasks.sweep_report_exports",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
     "apply-retention": {
         "task": "patrols.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=30),
@@ -360,6 +370,15 @@ PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 10 * 1024 * 1024)
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 16_000_000)
 PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 2560)
 PHOTOS_PER_REPORT = env_int("PHOTOS_PER_REPORT", 10)
+# Behind nginx with local storage: after the scope check a photo is answered with an X-Accel-Redirect to this
+# `internal` location (deploy/nginx/coordination.conf), and nginx sends the file instead of a Python process.
+PHOTOS_X_ACCEL_REDIRECT = env_bool("PHOTOS_X_ACCEL_REDIRECT", False)
+PHOTOS_X_ACCEL_PREFIX = "/" + os.environ.get("PHOTOS_X_ACCEL_PREFIX", "/protected-media/").strip("/") + "/"
+# Backups (`manage.py backup`, `manage.py restore`): where they are written and how many of the newest are kept;
+# the PostgreSQL client programs come from BACKUP_PG_BIN when set (their version at least the server's).
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", VAR_DIR / "backups"))
+BACKUP_KEEP = env_int("BACKUP_KEEP", 7)
+BACKUP_PG_BIN = os.environ.get("BACKUP_PG_BIN", "")
 # Checks against inflated counts (flags for the inspector, never a refusal).
 REPORT_MAX_SPEED_KMH = env_int("REPORT_MAX_SPEED_KMH", 150)
 REPORT_DUPLICATE_RADIUS_M = env_int("REPORT_DUPLICATE_RADIUS_M", 300)
@@ -368,6 +387,14 @@ REPORT_DUPLICATE_WINDOW_MINUTES = env_int("REPORT_DUPLICATE_WINDOW_MINUTES", 120
 REPORT_MAX_AGE_DAYS = env_int("REPORT_MAX_AGE_DAYS", 30)
 # How late a meeting with residents may be logged as held (an inspector writes up the week's meetings later).
 MEETING_MAX_AGE_DAYS = env_int("MEETING_MAX_AGE_DAYS", 90)
+
+# Exports of reports (patrols.services.report_exports): at most this many rows are streamed in the request, more
+# become a background job whose file is kept this many hours for its owner; a job without progress this long is
+# run again, and failed after this many runs.
+REPORT_EXPORT_STREAM_MAX_ROWS = env_int("REPORT_EXPORT_STREAM_MAX_ROWS", 5000)
+REPORT_EXPORT_KEEP_HOURS = env_int("REPORT_EXPORT_KEEP_HOURS", 24)
+REPORT_EXPORT_STALL_MINUTES = env_int("REPORT_EXPORT_STALL_MINUTES", 3)
+REPORT_EXPORT_ATTEMPTS = env_int("REPORT_EXPORT_ATTEMPTS", 3)
 
 # Personal data retention (patrols.services.retention, daily). A volunteer who left (retired, refused, or out of
 # every group) is anonymised this many days after leaving; the details of other people in a rejected report are
@@ -593,7 +620,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "patrols.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "patrols.api.schema.PatrolAutoSchema",
@@ -642,6 +669,8 @@ SPECTACULAR_SETTINGS = {
         "RewardKindEnum": "patrols.choices.RewardKind",
         "NominationStatusEnum": "patrols.choices.NominationStatus",
         "RewardDecisionEnum": "patrols.choices.RewardDecision",
+        "ExportFormatEnum": "patrols.choices.ExportFormat",
+        "ExportStatusEnum": "patrols.choices.ExportStatus",
     },
     # Swagger UI served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -2,9 +2,11 @@
 shared phones, and the second factor that police and ministry accounts must give (the rules are in
 `services.signin`)."""
 
+import binascii
 import datetime
 import math
 import time
+from hmac import compare_digest
 
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
@@ -18,7 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django_otp import login as otp_login
 from knox.auth import TokenAuthentication
-from knox.settings import knox_settings
+from knox.crypto import hash_token
+from knox.models import get_token_model
+from knox.settings import CONSTANTS, knox_settings
+from knox.signals import token_expired
 from rest_framework.exceptions import AuthenticationFailed
 
 from .services import signin
@@ -44,6 +49,33 @@ class ApiTokenAuthentication(TokenAuthentication):
     use moves the idle expiry on (up to the maximum age) and records when the device was last seen, in one write a
     minute at most."""
 
+    def authenticate_credentials(self, token: bytes):
+        """The token with its user and the user's volunteer profile (scope reads it on every request), in one query.
+
+        knox also reads all the user's other tokens on every request to delete the expired ones; that is done in
+        `renew_token` here, at most once a minute per device. An expired token itself is refused and deleted as
+        knox does."""
+        text = token.decode("utf-8")
+        candidates = (
+            get_token_model()
+            .objects.filter(token_key=text[: CONSTANTS.TOKEN_KEY_LENGTH])
+            .select_related("user", "user__volunteer")
+            .order_by()
+        )
+        for auth_token in candidates:
+            if auth_token.expiry is not None and auth_token.expiry < timezone.now():
+                _expire(auth_token, source="auth_token")
+                continue
+            try:
+                digest = hash_token(text)
+            except (TypeError, binascii.Error) as error:
+                raise AuthenticationFailed(_("Invalid token.")) from error
+            if compare_digest(digest, auth_token.digest):
+                if knox_settings.AUTO_REFRESH and auth_token.expiry:
+                    self.renew_token(auth_token)
+                return self.validate_user(auth_token)
+        raise AuthenticationFailed(_("Invalid token."))
+
     def validate_user(self, auth_token):
         user, token = super().validate_user(auth_token)
         if signin.second_factor_required(user) and not token.with_second_factor:
@@ -61,6 +93,17 @@ class ApiTokenAuthentication(TokenAuthentication):
         if seen is None or (now - seen).total_seconds() > knox_settings.MIN_REFRESH_INTERVAL:
             auth_token.expiry, auth_token.last_used_at = expiry, now
             auth_token.save(update_fields=["expiry", "last_used_at"])
+            # The owner's other devices' tokens that expired meanwhile go with this write, not with every request.
+            others = type(auth_token).objects.filter(user_id=auth_token.user_id, expiry__lt=now)
+            for other in others.exclude(pk=auth_token.pk).select_related("user"):
+                _expire(other, source="other_token")
+
+
+def _expire(auth_token, *, source: str) -> None:
+    """Delete an expired token and tell knox's listeners, as knox does."""
+    username = auth_token.user.get_username()
+    auth_token.delete()
+    token_expired.send(sender=ApiTokenAuthentication, username=username, source=source)
 
 
 class LockoutBackend(AxesStandaloneBackend):

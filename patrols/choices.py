@@ -45,6 +45,21 @@ class RosterImportStatus(models.TextChoices):
     PARTIAL = "partial", _("Partly imported: some rows to fix")
 
 
+class ExportFormat(models.TextChoices):
+    """The files an export of reports is made as."""
+
+    CSV = "csv", _("CSV")
+    XLSX = "xlsx", _("Excel workbook (XLSX)")
+    GEOJSON = "geojson", _("GeoJSON (map)")
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Being written")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
 class ZoneKind(models.TextChoices):
     AREA = "area", _("Patrol zone")
     ROUTE = "route", _("Patrol route")

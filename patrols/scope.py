@@ -318,6 +318,14 @@ class AccessLogQuerySet(models.QuerySet):
         return self.all() if reads_access_log(user) else self.none()
 
 
+class ReportExportQuerySet(models.QuerySet):
+    """An export of reports is its owner's alone (another user, an administrator too, gets 404): it holds what the
+    owner's scope let them read when it was made."""
+
+    def visible_to(self, user: User):
+        return self.filter(owner=user) if _signed_in(user) else self.none()
+
+
 class PreventionQuerySet(ScopedQuerySet):
     """Prevention work is kept by the police of the district: inspectors, the region's chief, admins."""
 

@@ -1,9 +1,18 @@
 """Celery tasks: each takes IDs, fetches what it needs again, and calls a service."""
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown
 
-from .services import email_address, inbound, reminders, retention, roster_import, scheduling, sos
+from .services import email_address, inbound, reminders, report_exports, retention, roster_import, scheduling, sos
 from .services import escalation as escalations
+
+
+@worker_process_shutdown.connect
+def close_mail_connection(**_kwargs) -> None:
+    """A pool process that stops ends its kept connection to the mail server with QUIT instead of dropping it."""
+    from .services import channels
+
+    channels.close_mail_connection()
 
 
 @shared_task
@@ -16,6 +25,20 @@ def run_roster_import(import_id: int) -> None:
 def recover_roster_imports() -> dict:
     """Queue again (or fail, after a second stall) roster imports whose worker died halfway."""
     return roster_import.roster_imports_recover()
+
+
+@shared_task
+def run_report_export(export_id: int) -> str:
+    """Write an export of reports (a job already running, finished or gone is left as it is)."""
+    job = report_exports.report_export_run(export_id=export_id)
+    return job.status if job else "gone"
+
+
+@shared_task
+def sweep_report_exports() -> dict:
+    """Every minute: exports whose worker died queued again (or failed), expired ones deleted with their files."""
+    deleted, _failed = retention.report_exports_prune()
+    return {**report_exports.report_exports_recover(), "deleted": deleted}
 
 
 @shared_task

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the system packages the app needs, only those missing, and only when we can (root with apt).
 #   scripts/system-deps.sh run    GDAL, SpatiaLite, python3-venv, gettext
-#   scripts/system-deps.sh test   the same plus PostGIS and Chromium (browser tests), and PostgreSQL/Redis started
-#                                 when they do not answer
+#   scripts/system-deps.sh test   the same plus PostGIS and Chromium (browser tests), the PostgreSQL client, nginx
+#                                 and openssl (restore drill, deploy/ checks), and PostgreSQL/Redis started when they
+#                                 do not answer
 set -euo pipefail
 mode=${1:-run}
 
@@ -10,6 +11,11 @@ need=(gdal-bin libsqlite3-mod-spatialite python3-venv gettext)
 if [ "$mode" = test ]; then
   # The browser tests drive Debian's Chromium through Playwright (its own browser download does not work here).
   need+=(chromium)
+  # The restore drill runs pg_dump and pg_restore; the deploy/ tests check the nginx site (nginx -t, then served on
+  # loopback with a self-signed certificate) and the systemd units (systemd-analyze, part of systemd).
+  command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
     need+=(postgresql)
   fi

@@ -182,6 +182,9 @@ def fresh_http_connections():
     if current is not None:
         current.close()
         outbound_http._local.session = None
+    from patrols.services import channels
+
+    channels.close_mail_connection()  # the same for the kept SMTP connection: the next test's mail server is new
 
 
 @pytest.fixture

@@ -102,6 +102,9 @@ def test_a_report_filed_offline_arrives_once_when_the_network_returns(phone, vol
     # Online: the form opens and the service worker installs with the form's shell in its cache.
     open_form(page)
     shoot(page, "report-form-online.png")
+    # The pin and its shadow come from Leaflet's own files, not from an address beside the page's.
+    shadow = page.wait_for_selector("#report-map .leaflet-marker-shadow", state="attached")
+    assert shadow.get_attribute("src").startswith("/static/leaflet/images/marker-shadow")
 
     # No signal from here on, for the page and the service worker alike; the form opens from the cache.
     context.set_offline(True)
@@ -334,4 +337,69 @@ def test_a_report_waiting_more_than_a_day_is_recalled_on_the_other_pages(phone, 
     page.goto("/")
     page.evaluate(LOOKED_AGAIN)
     assert page.is_hidden("#outbox-reminder")
+    assert phone.errors == []
+
+
+def pump_until(page, condition, seconds: float = 30.0) -> bool:
+    """`wait_for` for a test with route handlers: they run only while Playwright is waiting, not while Python sleeps."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        page.wait_for_timeout(100)
+    return condition()
+
+
+# The page alone sends (no Background Sync behind it), so the test knows which requests are the phone's.
+@pytest.mark.parametrize("phone_options", [{"service_workers": "block"}])
+def test_a_connection_lost_while_sending_leaves_every_report_once_in_the_order_written(phone, volunteer, tmp_path):
+    page, context = phone.page, phone.context
+    pictures = [
+        camera_photo(
+            tmp_path / f"{n}.jpg", ground=(30 * n, 110, 130), stripes=(200, 180, 60), band=(150 + 20 * n, 900, 90, 1100)
+        )
+        for n in range(6)
+    ]
+    page.goto("/reports/new/")
+    page.wait_for_function("() => document.getElementById('id_lat').value !== ''")
+    context.set_offline(True)
+    for number in (1, 2, 3):
+        fill_report(page, f"Отчёт {number}: предупредили двоих у остановки.")
+        page.set_input_files("#id_photo", [str(path) for path in pictures[2 * number - 2 : 2 * number]])
+        page.wait_for_function("() => document.getElementById('report-form').dataset.photos === '2'")
+        page.click("button.send")
+        page.wait_for_selector(f'#outbox-banner[data-count="{number}"]', state="attached")
+    written = page.evaluate("() => Outbox.all().then((records) => records.map((record) => record.client_uuid))")
+
+    # The server takes the second report, and later the fifth photo, but the connection drops before its answer
+    # reaches the phone: to the phone they failed, and it sends them again when the network is back.
+    posts = {"report": 0, "photo": 0}
+    lost, answers = [], []
+
+    def drop_one_answer(route):
+        kind = "photo" if route.request.url.endswith("/photos/") else "report"
+        posts[kind] += 1
+        if (kind, posts[kind]) in (("report", 2), ("photo", 5)):
+            route.fetch()
+            lost.append(kind)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    context.route("**/api/v1/reports/**", drop_one_answer)
+    page.on("response", lambda response: answers.append(response.status) if response.request.method == "POST" else None)
+    context.set_offline(False)
+    for drops in (1, 2):
+        assert pump_until(page, lambda drops=drops: len(lost) == drops), f"drop {drops} happens"
+        context.set_offline(True)
+        context.set_offline(False)
+    page.wait_for_selector('#outbox-banner[data-count="0"]', state="attached")
+
+    assert lost == ["report", "photo"]
+    # Each was sent again and the server answered with what it already had (200), not a second one.
+    assert answers.count(201) == 3 + 6 - 2 and answers.count(200) == 2
+    reports = list(Report.objects.filter(reporter=volunteer.volunteer).order_by("created_at", "pk"))
+    assert [str(report.client_uuid) for report in reports] == written
+    assert [report.photos.count() for report in reports] == [2, 2, 2]
+    assert reports[1].description.startswith("Отчёт 2")
     assert phone.errors == []

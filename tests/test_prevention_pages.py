@@ -444,3 +444,22 @@ def test_the_form_offers_only_the_inspectors_settlements_and_groups(web, inspect
     assert f'value="{village.code}" data-district="{village.district_id}" selected' in html
     assert far.code not in html
     assert group.name in html and other_group.name not in html
+
+
+def test_a_cancellation_reason_too_long_comes_back_as_it_was_typed_once(web, inspector, village):
+    planned, _created = meetings.meeting_record(
+        by=inspector,
+        client_uuid=uuid.uuid4(),
+        settlement=village,
+        held_at=timezone.now() + datetime.timedelta(days=2),
+        kind="school",
+    )
+    client = web(inspector)
+    reason = "Мектепте карантин жарияланды, ата-аналар жиналысы келесі айға ауыстырылды. " * 8
+    assert len(reason) > 500
+    response = client.post(reverse("meeting-cancel", args=[planned.pk]), {"reason": reason})
+    page = client.get(response["Location"]).content.decode()
+    assert f">\n{reason}</textarea>" in page, "the reason is back in its field, to be shortened"
+    planned.refresh_from_db()
+    assert planned.status == MeetingStatus.PLANNED and planned.cancel_reason == ""
+    assert reason not in client.get(response["Location"]).content.decode(), "kept for one page only"

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from patrols.api.pagination import PageNumberPagination
 from patrols.choices import NotificationKind
 from patrols.models import ApiToken, Category, Notification, Outcome
 from patrols.services import reporting, scheduling
@@ -98,3 +99,48 @@ def test_every_list_page_costs_the_same_with_more_rows(request, web, persona, di
     pages = PAGES if persona == "inspector" else ["/groups/", "/shifts/", "/reports/", "/notifications/"]
     grown = counts(client, pages, district=district, inspector=inspector, volunteer=volunteer)
     assert [row for row in grown if row[1] != row[2]] == []
+
+
+def sql_of(client, path: str, **headers) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path, **headers)
+    assert response.status_code == 200, (path, response.status_code)
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_a_list_that_fits_one_page_is_counted_without_a_count_query(api, district, inspector, volunteer):
+    grow(3, district=district, inspector=inspector, volunteer=volunteer)
+    client = api(volunteer)
+    for path in ("/api/v1/shifts/?open=1", "/api/v1/reports/?mine=1", "/api/v1/notifications/?unread=1"):
+        listed = client.get(path).json()
+        assert listed["count"] == len(listed["results"]) >= 3, path
+        assert listed["next"] is None
+        assert [sql for sql in sql_of(client, path) if "COUNT(*)" in sql] == [], path
+
+
+def test_a_full_first_page_still_counts_the_whole_list_and_links_the_next(api, monkeypatch, volunteer):
+    # DRF reads PAGE_SIZE into the class once, on import: the page size is set on the class for this test.
+    monkeypatch.setattr(PageNumberPagination, "page_size", 2)
+    for n in range(5):
+        Notification.objects.create(user=volunteer, kind=NotificationKind.SHIFT_CHANGED, key=f"full-page-{n}")
+    client = api(volunteer)
+    first = client.get("/api/v1/notifications/").json()
+    assert (first["count"], len(first["results"])) == (5, 2)
+    assert "page=2" in first["next"]
+    last = client.get("/api/v1/notifications/?page=3").json()
+    assert (last["count"], len(last["results"]), last["next"]) == (5, 1, None)
+
+
+def test_a_phones_token_is_checked_with_one_query_that_brings_the_user_and_their_volunteer(client, volunteer):
+    kept, secret = ApiToken.objects.create(user=volunteer, device="phone")
+    # Another device's token of the same person, expired: it goes with the next write of the phone's token.
+    stale, _secret = ApiToken.objects.create(user=volunteer, device="old phone")
+    ApiToken.objects.filter(pk=stale.pk).update(expiry=timezone.now() - datetime.timedelta(days=1))
+    headers = {"HTTP_AUTHORIZATION": f"Token {secret}"}
+    client.get("/api/v1/categories/", **headers)  # the first use writes last_used_at and clears the stale token
+    assert list(ApiToken.objects.filter(user=volunteer)) == [kept]
+
+    queries = sql_of(client, "/api/v1/reports/?mine=1", **headers)
+    assert len([sql for sql in queries if '"patrols_apitoken"' in sql]) == 1
+    assert not [sql for sql in queries if sql.startswith('SELECT "patrols_volunteer"')]
+    assert client.get("/api/v1/categories/", HTTP_AUTHORIZATION="Token nope" + secret[4:]).status_code == 401

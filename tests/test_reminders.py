@@ -14,6 +14,8 @@ from patrols.models import Assignment, Delivery, Notification, NotificationPrefe
 from patrols.services import reminders, scheduling
 from patrols.services.notifications import notify
 from tests.factories import MembershipFactory, ShiftFactory, UserFactory, VolunteerFactory
+from tests.support.ports import wait_until
+from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db
 
@@ -239,3 +241,34 @@ def test_people_choose_channels_quiet_hours_and_lead_times(web, aigerim):
     assert bad.status_code == 200
     preference.refresh_from_db()
     assert preference.reminder_leads == [48, 3]
+
+
+def test_emails_in_a_row_share_one_connection_and_one_the_server_dropped_is_replaced(settings, night_shift, group):
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    try:
+        people = []
+        for i in range(4):
+            user = UserFactory(username=f"row{i}", email=f"row{i}@example.kz", language="kk")
+            MembershipFactory(volunteer=VolunteerFactory(district=group.district, user=user), group=group)
+            people.append(user)
+        for user in people[:3]:
+            sign_up(night_shift, user)  # "you signed up" needs no email; the reminders below are sent one by one
+        reminders.sweep(now=night_shift.starts_at - datetime.timedelta(hours=20))
+        emails = list(Delivery.objects.filter(channel="email").order_by("pk"))
+        assert [reminders.delivery_send(delivery_id=d.pk) for d in emails] == ["sent"] * 3
+        assert len({received.peer for received in sink.messages()}) == 1, "one connection for the three"
+
+        sink.hang_up()
+        wait_until(lambda: not any(s.transport for s in sink.handler.sessions()), timeout=5, what="the hang-up")
+        sign_up(night_shift, people[3])
+        reminders.sweep(now=night_shift.starts_at - datetime.timedelta(hours=20))
+        (last,) = Delivery.objects.filter(channel="email", user=people[3])
+        assert reminders.delivery_send(delivery_id=last.pk) == "sent"
+        last.refresh_from_db()
+        assert last.attempts == 1 and last.last_error == ""
+        assert sorted(received.to for received in sink.messages()) == [f"row{i}@example.kz" for i in range(4)]
+        assert len({received.peer for received in sink.messages()}) == 2
+    finally:
+        sink.stop()

@@ -389,6 +389,7 @@ def test_the_beat_runs_retention_daily(story):
         "access_log": 2,
         "positions": 0,
         "inbound": 0,
+        "report_exports": 0,
         "failed": 0,
         "dry_run": False,
     }

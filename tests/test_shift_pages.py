@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from patrols.choices import AssignmentStatus, CheckInConfirmation
 from patrols.models import Assignment, Shift, ShiftSeries, Zone
 from patrols.services import scheduling
 from patrols.web import ical
@@ -623,3 +624,48 @@ def test_a_correction_refused_for_want_of_a_reason_comes_back_as_it_was_typed(we
     assert re.search(r'<details class="correct-hours" open>', page), "the form is open where it was left"
     seat.refresh_from_db()
     assert seat.credited_minutes == 240 and seat.corrected_minutes is None
+    again = client.get(response["Location"]).content.decode()
+    assert 'value="3.25"' not in again and '<details class="correct-hours">' in again, "kept for one page only"
+
+
+def test_a_confirmation_without_a_choice_keeps_the_reason_typed_for_one_page(web, inspector, volunteer, zone):
+    past = ShiftFactory(
+        zone=zone,
+        inspector=inspector,
+        starts_at=timezone.now() - datetime.timedelta(hours=8),
+        ends_at=timezone.now() - datetime.timedelta(hours=4),
+    )
+    seat = Assignment.objects.create(
+        shift=past,
+        volunteer=volunteer.volunteer,
+        status="completed",
+        credited_minutes=240,
+        confirmation=CheckInConfirmation.NEEDED,
+    )
+    client = web(inspector)
+    reason = "Телефон орнын 3 км алыстан көрсетті, топ жетекшісі оны көрмеген."
+    response = client.post(reverse("shift-attendance-confirm", args=[past.pk, seat.pk]), {"reason": reason})
+    page = client.get(response["Location"]).content.decode()
+    assert f'id="confirm-reason-{seat.pk}" placeholder' in page
+    assert page.count(f'value="{reason}"') == 1
+    seat.refresh_from_db()
+    assert seat.confirmation == CheckInConfirmation.NEEDED
+    assert reason not in client.get(response["Location"]).content.decode(), "kept for one page only"
+
+
+def test_a_mark_refused_keeps_the_note_typed_for_one_page(web, inspector, volunteer, leader, zone, group):
+    shift = scheduling.shift_create(by=inspector, zone=zone, starts_at=soon(3), ends_at=soon(120), groups=[group])
+    seat = scheduling.shift_signup(shift=shift, volunteer=volunteer.volunteer, by=volunteer)
+    other = scheduling.shift_signup(shift=shift, volunteer=leader.volunteer, by=leader)
+    client = web(inspector)
+    note = "Ауырып қалды, жетекшіге кешке хабарлады."
+    # Not yet started: "did not come" is refused by the service, and the note comes back on this volunteer's row.
+    response = client.post(reverse("shift-attendance", args=[shift.pk, seat.pk]), {"status": "no_show", "note": note})
+    page = client.get(response["Location"]).content.decode()
+    assert f'id="note-{seat.pk}" placeholder="' in page
+    row = page.split(f'id="note-{seat.pk}"')[1].split(">")[0]
+    assert f'value="{note}"' in row
+    assert f'value="{note}"' not in page.split(f'id="note-{other.pk}"')[1].split(">")[0], "only on its own row"
+    seat.refresh_from_db()
+    assert seat.status == AssignmentStatus.SIGNED_UP and seat.note == ""
+    assert note not in client.get(response["Location"]).content.decode(), "kept for one page only"

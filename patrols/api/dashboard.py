@@ -3,8 +3,8 @@
 The area comes from `services.figures.dashboard_area` (scope: out of scope is 404); the numbers from the tallies.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..choices import BenchmarkLevel, CrimeStatus, Role
-from ..clock import LOCAL_TZ
 from ..models import Benchmark, District, Region
 from ..scope import role_of
 from ..services import figures, report_map
@@ -32,18 +31,11 @@ AREA_PARAMETERS = [
 
 
 def year_from(value: str | None) -> int:
-    """The year asked for, or this year in Almaty; a clear 400 for anything else."""
-    if value in (None, ""):
-        return timezone.localdate(timezone=LOCAL_TZ).year
+    """The year asked for, or this year in Almaty; a clear 400 for anything else (as the pages and exports read it)."""
     try:
-        year = int(value)
-    except (TypeError, ValueError):
-        year = None
-    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValidationError(
-            {"year": [_("Give a year from %(first)d to %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR}]}
-        )
-    return year
+        return figures.dashboard_year(value)
+    except DjangoValidationError as error:
+        raise ValidationError(error.message_dict) from None
 
 
 def area_from(request) -> figures.Area:

@@ -4,11 +4,14 @@ and the managed lists the report form needs (categories and outcomes).
 Querysets come from `scope`, writes go to `services.reporting`; serializers only shape and parse.
 """
 
+from urllib.parse import quote
+
 import django_filters
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db.models import Prefetch
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -76,13 +79,19 @@ def photo_response(image: FieldFile):
     """A stored photo's bytes from the media folder, or a redirect to the bucket's signed, expiring link.
 
     Either way the reader's scope was checked first: photos show faces, cars and homes, and the storage's own
-    address (public under MEDIA_URL for a folder) is never handed out.
+    address (public under MEDIA_URL for a folder) is never handed out. With PHOTOS_X_ACCEL_REDIRECT on, the bytes
+    from the folder are sent by nginx.
     """
     if not isinstance(image.storage, FileSystemStorage):
         # A bucket: its signed link lets the browser fetch the photo from the bucket itself.
         return HttpResponseRedirect(image.url)
-    # Every stored photo was re-encoded as a JPEG by services.photos.
-    response = FileResponse(image.open("rb"), content_type="image/jpeg")
+    if settings.PHOTOS_X_ACCEL_REDIRECT:
+        # nginx sends the file from its `internal` location (deploy/nginx/coordination.conf): no Python process is
+        # held for as long as a slow phone takes to download it. Every stored photo is a JPEG (services.photos).
+        response = HttpResponse(content_type="image/jpeg")
+        response["X-Accel-Redirect"] = settings.PHOTOS_X_ACCEL_PREFIX + quote(image.name)
+    else:
+        response = FileResponse(image.open("rb"), content_type="image/jpeg")
     # A photo never changes once stored; only the reader's own browser may keep it.
     response["Cache-Control"] = "private, max-age=86400"
     return response

@@ -12,6 +12,7 @@ from . import (
     nominations,
     prevention,
     push,
+    report_exports,
     reports,
     roster_imports,
     sos,
@@ -32,6 +33,7 @@ router.register("notifications", views.NotificationViewSet, basename="notificati
 router.register("categories", reports.CategoryViewSet, basename="category")
 router.register("outcomes", reports.OutcomeViewSet, basename="outcome")
 router.register("reports", reports.ReportViewSet, basename="report")
+router.register("report-exports", report_exports.ReportExportViewSet, basename="report-export")
 router.register("callouts", callouts.CallOutViewSet, basename="callout")
 router.register("nominations", nominations.NominationViewSet, basename="nomination")
 router.register("topics", prevention.TopicViewSet, basename="topic")
@@ -50,6 +52,7 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("me/channels/", channels.MyChannelsView.as_view(), name="my-channels"),
     path("dashboard/totals/", dashboard.TotalsView.as_view(), name="dashboard-totals"),
+    path("reports/export/", report_exports.ReportExportStreamView.as_view(), name="report-export-stream"),
     path("dashboard/activity/", dashboard.ActivityView.as_view(), name="dashboard-activity"),
     path("dashboard/map/", dashboard.MapView.as_view(), name="dashboard-map"),
     path("duty/now/", duty.DutyNowView.as_view(), name="duty-now"),

@@ -5,6 +5,7 @@ from .callouts import CallOut, CallOutAnswer
 from .duty import DutyConsent, PositionPing
 from .duty_units import DutyUnit
 from .escalation import Escalation, EscalationEvent
+from .exports import ReportExport
 from .figures import (
     Benchmark,
     CategoryYearTally,
@@ -86,6 +87,7 @@ __all__ = [
     "Region",
     "RegionMonthTally",
     "Report",
+    "ReportExport",
     "ReportEvent",
     "ReportPhoto",
     "ReportTally",

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..models import Certificate
 from . import certificates
-from .monthly_report import FONT, FONTS, GREY
+from .monthly_report import FONT, FONTS, GREY, fitted_widths
 
 # The QR code: medium error correction survives a creased or stamped paper; each module is drawn as a block of pixels
 # (no smoothing when the page is scaled) with the quiet zone of four modules the standard asks for.
@@ -66,15 +66,17 @@ def _heading(pdf: FPDF, text: str) -> None:
 
 def _figures_table(pdf: FPDF, figures: dict) -> None:
     """One table: the patrols and meetings, then the verified reports by outcome under a line of their own."""
+    headers = [_("Verified service"), _("Total")]
+    widths = fitted_widths(pdf, headers, (pdf.epw - 35, 35), size=10)
     pdf.set_font(FONT, "", 10)
     with pdf.table(
-        col_widths=(pdf.epw - 35, 35),
+        col_widths=widths,
         text_align=("LEFT", "RIGHT"),
         line_height=5,
-        width=pdf.epw,
+        width=sum(widths),
         headings_style=FontFace(emphasis="BOLD", fill_color=GREY),
     ) as table:
-        table.row([_("Verified service"), _("Total")])
+        table.row(headers)
         for line in certificates.figure_lines(figures):
             table.row(list(line))
         table.row().cell(_("Verified reports by outcome"), colspan=2, style=FontFace(emphasis="BOLD"))

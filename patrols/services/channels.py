@@ -8,9 +8,12 @@ or raises DeliveryError, which says whether trying again can help.
 from __future__ import annotations
 
 import logging
+import smtplib
+import threading
+import time
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -22,7 +25,98 @@ from .outbound_http import DeliveryError, post_json
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DeliveryError", "channel_configured", "send", "send_email", "send_sms", "sms_backend"]
+__all__ = [
+    "DeliveryError",
+    "channel_configured",
+    "close_mail_connection",
+    "send",
+    "send_email",
+    "send_sms",
+    "sms_backend",
+]
+
+_mail = threading.local()
+# A kept connection idle for longer is asked NOOP before the next message: the server may have hung up meanwhile.
+MAIL_IDLE_CHECK_SECONDS = 5
+
+
+def _mail_settings() -> tuple:
+    return tuple(
+        getattr(settings, name, None)
+        for name in (
+            "EMAIL_BACKEND",
+            "EMAIL_HOST",
+            "EMAIL_PORT",
+            "EMAIL_HOST_USER",
+            "EMAIL_HOST_PASSWORD",
+            "EMAIL_USE_TLS",
+            "EMAIL_USE_SSL",
+            "EMAIL_TIMEOUT",
+        )
+    )
+
+
+def _answers(connection) -> bool:
+    smtp = getattr(connection, "connection", None)  # the SMTP backend's socket; other backends have none to lose
+    if smtp is None:
+        return True
+    try:
+        return smtp.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def mail_connection():
+    """This thread's connection to the mail server, opened once and kept for the next messages (one connect, EHLO
+    and QUIT per worker process rather than per message); a new one when the settings changed or the server no
+    longer answers after a pause."""
+    current, settings_now = getattr(_mail, "connection", None), _mail_settings()
+    if current is not None and (
+        _mail.settings != settings_now
+        or (time.monotonic() - _mail.used > MAIL_IDLE_CHECK_SECONDS and not _answers(current))
+    ):
+        close_mail_connection()
+        current = None
+    if current is None:
+        current = get_connection(fail_silently=False)
+        current.open()
+        _mail.connection, _mail.settings, _mail.fresh = current, settings_now, True
+    _mail.used = time.monotonic()
+    return current
+
+
+def close_mail_connection() -> None:
+    """Say goodbye to the mail server (QUIT) and forget the connection; the next message opens a new one."""
+    current = getattr(_mail, "connection", None)
+    _mail.connection = None
+    if current is not None:
+        try:
+            current.close()
+        except (smtplib.SMTPException, OSError):
+            pass  # the server went away first: nothing left to close
+
+
+def _hung_up(error: Exception) -> bool:
+    """The server closed the line (dropped it, or 421 "closing channel", as one that limits messages per connection
+    says): nothing of the message was accepted."""
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code == 421
+
+
+def _send_kept(email: EmailMultiAlternatives) -> None:
+    """Send over the kept connection; after any failure it is closed (a half-spoken SMTP dialogue is not reused).
+    A kept connection the server hung up since the last message fails at once: the message goes on a new one."""
+    while True:
+        connection = mail_connection()
+        reused, _mail.fresh = not _mail.fresh, False
+        try:
+            connection.send_messages([email])
+            return
+        except Exception as error:
+            close_mail_connection()
+            if not (reused and _hung_up(error)):
+                raise
 
 
 def send_email(*, to: str, message: Message, language: str, message_id: str) -> None:
@@ -40,7 +134,7 @@ def send_email(*, to: str, message: Message, language: str, message_id: str) -> 
     )
     email.attach_alternative(html, "text/html")
     try:
-        email.send(fail_silently=False)
+        _send_kept(email)
     except OSError as error:
         raise DeliveryError(str(error)) from error
     except Exception as error:  # smtplib errors are not OSErrors; all of them mean "try again"

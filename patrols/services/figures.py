@@ -12,7 +12,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import connections, router
 from django.db.models import Count, Model, Q, Sum
 from django.utils import timezone
@@ -45,6 +45,7 @@ from ..models import (
     User,
 )
 from ..scope import NATIONAL_ROLES, districts_in_scope, is_national, role_of, sees_figures
+from ..validators import FIRST_YEAR, LAST_YEAR
 from .prevention_figures import PREVENTION, PreventionCounts, prevention_counts
 
 HEADLINE = (OutcomeCode.PREVENTED, OutcomeCode.SOLVED)
@@ -117,6 +118,21 @@ def dashboard_area(user: User, *, region: str | None = None, district: str | Non
     if first is None:
         raise NotInScope
     return Area(BenchmarkLevel.DISTRICT, region=first.region, district=first)
+
+
+def dashboard_year(value: str | int | None) -> int:
+    """The calendar year a dashboard (or an export) is asked for, this year in Almaty when none is given;
+    `ValidationError` on `year` with a translated message for anything but a year the app accepts."""
+    if value in (None, ""):
+        return timezone.localdate(timezone=LOCAL_TZ).year
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        year = None
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
+        message = _("Give a year from %(first)d to %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR}
+        raise ValidationError({"year": [ValidationError(message, code="invalid")]})
+    return year
 
 
 def may_open(user: User, area: Area) -> bool:

@@ -227,8 +227,8 @@ def _actions(notification: Notification) -> list[tuple[str, str]]:
     from ..models import Assignment
     from .reminders import REPLY_COMING, REPLY_DECLINE, reply_links
 
-    assignment = Assignment.objects.filter(pk=(notification.details or {}).get("assignment")).first()
-    if assignment is None:
+    assignment_id = (notification.details or {}).get("assignment")
+    if assignment_id is None or not Assignment.objects.filter(pk=assignment_id).exists():
         return []
-    links = reply_links(assignment)
+    links = reply_links(assignment_id)
     return [(str(_("I'm coming")), links[REPLY_COMING]), (str(_("I can't come")), links[REPLY_DECLINE])]

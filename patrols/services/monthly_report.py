@@ -305,24 +305,41 @@ def _heading(pdf: FPDF, text: str) -> None:
 CELL_ROOM = 3.0
 
 
-def _fitted_widths(pdf: FPDF, headers: list[str], widths: tuple[float, ...], size: float) -> tuple[float, ...]:
-    """Column widths in which no header word has to break: a column narrower than its longest word (Kazakh words
-    run long: «көрсеткіштің») takes the room from the first column, which holds the row labels and wraps at spaces."""
+def fitted_widths(
+    pdf: FPDF, headers: list[str], widths: tuple[float, ...] | list[float], *, size: float
+) -> tuple[float, ...]:
+    """Column widths in which a header breaks only between words (Kazakh words run long: «көрсеткіштің»).
+
+    A column narrower than the longest word of its header (in the bold type of the headings, measured with the
+    font) is widened; the room comes first from the page beside the table, then from the widest columns that have
+    some to spare, levelled down together, never below their own longest word. What cannot be found that way
+    leaves the table wider than the page: `_table` then sets its headers in a smaller type."""
     pdf.set_font(FONT, "B", size)
-    need = [max(pdf.get_string_width(word) for word in header.split() or [""]) + CELL_ROOM for header in headers]
+    need = [max((pdf.get_string_width(word) for word in header.split()), default=0) + CELL_ROOM for header in headers]
     fitted = [max(width, needed) for width, needed in zip(widths, need, strict=True)]
-    extra = sum(fitted) - sum(widths)
-    fitted[0] = max(need[0], fitted[0] - extra)
+    extra = sum(fitted) - max(sum(widths), pdf.epw)
+    while extra > 1e-6:
+        givers = [index for index, width in enumerate(fitted) if width - need[index] > 1e-6]
+        if not givers:
+            break
+        widest = max(fitted[index] for index in givers)
+        level = [index for index in givers if fitted[index] >= widest - 1e-6]
+        lower = max((fitted[index] for index in givers if fitted[index] < widest - 1e-6), default=0.0)
+        step = min(extra / len(level), *(fitted[index] - max(need[index], lower) for index in level))
+        for index in level:
+            fitted[index] -= step
+        extra -= step * len(level)
     return tuple(fitted)
 
 
 def _table(pdf: FPDF, headers: list[str], rows: list[list[str]], widths: tuple[float, ...], *, size: float = 9) -> None:
     align = tuple(["LEFT"] + ["RIGHT"] * (len(headers) - 1))
-    widths = _fitted_widths(pdf, headers, widths, size)
+    fitted = fitted_widths(pdf, headers, widths, size=size)
     # When even that is wider than the page, the headers get a smaller type until they fit.
-    while sum(widths) > pdf.epw and size > 6:
+    while sum(fitted) > pdf.epw and size > 6:
         size -= 0.5
-        widths = _fitted_widths(pdf, headers, widths, size)
+        fitted = fitted_widths(pdf, headers, widths, size=size)
+    widths = fitted
     pdf.set_font(FONT, "", size)
     with pdf.table(
         col_widths=widths,

@@ -25,7 +25,7 @@ from ..clock import LOCAL_TZ
 from ..models import Nomination, NominationItem
 from .exports import spreadsheet_safe
 from .ledger import OUTCOMES
-from .monthly_report import DATE, FONT, FONTS, GREY, _Document, _signature
+from .monthly_report import DATE, FONT, FONTS, GREY, _Document, _signature, fitted_widths
 from .nominations import money, period_label, quarter_code
 
 DATE_CELL = "DD.MM.YYYY"
@@ -231,9 +231,10 @@ def _pdf(nomination: Nomination, *, language: str, compress: bool) -> bytes:
         if decided:
             row.append(_decision_text(line))
         body.append(row)
+    widths = fitted_widths(pdf, headers, widths, size=8)
     pdf.set_font(FONT, "", 8)
     with pdf.table(
-        col_widths=tuple(widths),
+        col_widths=widths,
         text_align=tuple(align),
         line_height=4.5,
         width=sum(widths),

@@ -228,20 +228,27 @@ def _backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
+def _claim(delivery_id: int) -> Delivery | None:
+    """The delivery's row, locked, None when another worker holds it; with its notification, shift and zone read
+    in the same query (every reminder needs them), but not the zone's shape: a message only names the zone. The
+    rarer meeting or report is read when a message needs it."""
+    return (
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("notification__shift__zone")
+        .defer("notification__shift__zone__geometry", "notification__shift__zone__description")
+        .filter(pk=delivery_id)
+        .order_by()
+        .first()
+    )
+
+
 def delivery_send(*, delivery_id: int) -> str:
     """Send one delivery if it is still pending and relevant; returns what happened (for logs and tests).
 
     The row stays locked while the message goes out, so a second worker given the same id skips it.
     """
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related(
-                "notification__shift__zone", "notification__user", "notification__report", "notification__meeting"
-            )
-            .filter(pk=delivery_id)
-            .first()
-        )
+        delivery = _claim(delivery_id)
         if delivery is None:
             return "locked"
         if delivery.status != DeliveryStatus.PENDING:
@@ -351,15 +358,19 @@ REPLY_DECLINE = "decline"
 
 def reply_token(*, assignment: Assignment, answer: str) -> str:
     """A signed token for one answer to one sign-up; it expires when the shift starts."""
-    return signing.dumps({"a": assignment.pk, "r": answer}, salt=REPLY_SALT, compress=True)
+    return _reply_token(assignment.pk, answer)
 
 
-def reply_links(assignment: Assignment) -> dict[str, str]:
+def _reply_token(assignment_id: int, answer: str) -> str:
+    return signing.dumps({"a": assignment_id, "r": answer}, salt=REPLY_SALT, compress=True)
+
+
+def reply_links(assignment_id: int) -> dict[str, str]:
+    """The one-tap answer links of a sign-up (only its id goes into them, so the row need not be read)."""
     from .messages import absolute
 
     return {
-        answer: absolute(f"/reply/{reply_token(assignment=assignment, answer=answer)}/")
-        for answer in (REPLY_COMING, REPLY_DECLINE)
+        answer: absolute(f"/reply/{_reply_token(assignment_id, answer)}/") for answer in (REPLY_COMING, REPLY_DECLINE)
     }
 
 

@@ -15,6 +15,9 @@
 - What messengers and the SMS gateway sent us (phone numbers, chat ids, the text of a reply) is deleted
   `INBOUND_KEEP_DAYS` after it arrived; a Telegram link code, a day after it expired. A closed account also loses
   its messenger accounts and push subscriptions.
+- An export of reports (its file holds the reports, perhaps the details of other people) is deleted with its file
+  once past its `expires_at` (`REPORT_EXPORT_KEEP_HOURS` after it was ready), and so is a temporary file a worker
+  killed halfway left behind; the minute sweep of exports does it too, so nothing outlives its day by more than that.
 - An anonymised volunteer's certificates of service lose the name and figures and are revoked: the public check page
   says only that they are no longer in force.
 
@@ -32,6 +35,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -52,6 +56,7 @@ from ..models import (
     PushSubscription,
     Report,
     ReportEvent,
+    ReportExport,
     RosterImport,
     TelegramLinkCode,
     User,
@@ -87,6 +92,7 @@ class RetentionResult:
     access_log: int = 0
     positions: int = 0
     inbound: int = 0
+    report_exports: int = 0
     failed: int = 0
     dry_run: bool = False
 
@@ -392,6 +398,52 @@ def inbound_prune(*, now: datetime.datetime | None = None, batch: int = ACCESS_L
             return deleted
 
 
+# Exports of reports
+
+
+def report_exports_due(*, now: datetime.datetime | None = None) -> list[int]:
+    """Ids of the exports of reports past their `expires_at`."""
+    expired = ReportExport.objects.filter(expires_at__lte=now or timezone.now())
+    return list(expired.order_by("pk").values_list("pk", flat=True))
+
+
+@transaction.atomic
+def report_export_delete(*, export_id: int, now: datetime.datetime | None = None) -> bool:
+    """Delete an expired export and its file (a run still writing it notices and keeps nothing)."""
+    job = ReportExport.objects.select_for_update().filter(pk=export_id, expires_at__lte=now or timezone.now()).first()
+    if job is None:
+        return False
+    # The file first, as for roster files: a missing file is no error, a row left without one is tried again.
+    if job.file:
+        job.file.storage.delete(job.file.name)
+    job.delete()
+    return True
+
+
+def report_export_leftovers_delete(*, now: datetime.datetime | None = None) -> int:
+    """Delete the temporary files of export runs killed halfway (a folder storage keeps them beside the exports)."""
+    storage = ReportExport._meta.get_field("file").storage
+    if not isinstance(storage, FileSystemStorage) or not storage.exists("report-exports"):
+        return 0
+    cutoff = (now or timezone.now()) - datetime.timedelta(hours=settings.REPORT_EXPORT_KEEP_HOURS)
+    deleted = 0
+    for name in storage.listdir("report-exports")[1]:
+        path = f"report-exports/{name}"
+        if name.endswith(".part") and storage.get_modified_time(path) <= cutoff:
+            storage.delete(path)
+            deleted += 1
+    return deleted
+
+
+def report_exports_prune(*, now: datetime.datetime | None = None) -> tuple[int, int]:
+    """Delete every expired export with its file, and leftover temporary files; (exports deleted, failed)."""
+    done, failed = _each(
+        report_exports_due(now=now), lambda pk: report_export_delete(export_id=pk, now=now), what="report export"
+    )
+    report_export_leftovers_delete(now=now)
+    return done, failed
+
+
 # The run
 
 
@@ -420,6 +472,7 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
             access_log=access_log_due(now=now),
             positions=positions_due(now=now),
             inbound=inbound_due(now=now),
+            report_exports=len(report_exports_due(now=now)),
             dry_run=True,
         )
     anonymised, failed_volunteers = _each(
@@ -429,6 +482,7 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
         reports, lambda pk: report_third_party_redact(report_id=pk, now=now), what="report"
     )
     deleted, failed_files = _each(files, lambda pk: roster_file_delete(import_id=pk, now=now), what="roster import")
+    exports_deleted, failed_exports = report_exports_prune(now=now)
     result = RetentionResult(
         volunteers=anonymised,
         third_party=redacted,
@@ -436,7 +490,8 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
         access_log=access_log_prune(now=now),
         positions=positions_prune(now=now),
         inbound=inbound_prune(now=now),
-        failed=failed_volunteers + failed_reports + failed_files,
+        report_exports=exports_deleted,
+        failed=failed_volunteers + failed_reports + failed_files + failed_exports,
     )
     logger.info("Retention applied: %s", result.as_dict())
     return result

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,7 +29,6 @@ from ..clock import LOCAL_TZ
 from ..models import District, Group, Region
 from ..scope import districts_in_scope, role_of
 from ..services import exports, figures, monthly_report, targets
-from ..validators import FIRST_YEAR, LAST_YEAR
 from .forms import saved
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,13 +64,10 @@ def _number(value: str | None, *, low: int, high: int, default: int, message: st
 
 
 def _year(request) -> int:
-    return _number(
-        request.GET.get("year"),
-        low=FIRST_YEAR,
-        high=LAST_YEAR,
-        default=timezone.localdate(timezone=LOCAL_TZ).year,
-        message=_("Give a year from %(first)d to %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR},
-    )
+    try:
+        return figures.dashboard_year(request.GET.get("year"))
+    except ValidationError as error:
+        raise BadInput(" ".join(error.messages)) from None
 
 
 def _link(name: str, year: int, area: figures.Area | None = None, **query: str) -> str:
@@ -369,6 +366,7 @@ def dashboard(request) -> HttpResponse:
         "crumbs": _crumbs(user, year, area),
         "inspector_districts": inspector_districts if len(inspector_districts) > 1 else [],
         "export_links": _exports(year, area),
+        "report_export_url": _link("report-export-new", year, area),
         "map_url": f"{reverse('api:dashboard-map')}?{urlencode({'year': year, **area.query()})}",
         "verify_url": verify_url,
         "report_districts": _report_districts(area),

@@ -39,7 +39,8 @@ def saved(form: forms.Form, write: Callable[[dict], T], aliases: dict[str, str] 
 
 
 # What a person typed into a small form that failed and sent them back to its page (a redirect): the page shows it
-# again, once (`patrols.context_processors.typed`), so a long answer or reason is not lost to a wrong number.
+# again, once (`patrols.context_processors.typed` for the template, `typed_back` for a form the view builds), so a
+# long answer or reason is not lost to a wrong number.
 TYPED = "typed_back"
 TYPED_LIMIT = 5000
 
@@ -47,6 +48,16 @@ TYPED_LIMIT = 5000
 def keep_typed(request, form: str, pk: int, fields: tuple[str, ...]) -> None:
     """Keep the POSTed `fields` of the form `form` for record `pk` until the next page is drawn."""
     request.session[TYPED] = {"form": form, "pk": pk, **{f: request.POST.get(f, "")[:TYPED_LIMIT] for f in fields}}
+
+
+def typed_back(request, form: str, pk: int) -> dict[str, str]:
+    """What `keep_typed` kept for the form `form` of record `pk`, taken out of the session (a form the view builds
+    gets it as `initial`); nothing when it was kept for another form."""
+    kept = request.session.get(TYPED)
+    if not kept or kept.get("form") != form or kept.get("pk") != pk:
+        return {}
+    del request.session[TYPED]
+    return {name: value for name, value in kept.items() if name not in ("form", "pk")}
 
 
 class DateInput(forms.DateInput):

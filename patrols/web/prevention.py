@@ -46,7 +46,7 @@ from ..models import (
 )
 from ..scope import districts_in_scope, is_police, prevention_districts
 from ..services import crime_counts, initiatives, meetings, tables, villages
-from .forms import CodeChoiceField, DateInput, add_service_errors
+from .forms import CodeChoiceField, DateInput, add_service_errors, keep_typed, typed_back
 from .reports import PHOTO_JPEG_QUALITY, PHOTO_MAX_SIDE, MultiplePhotoInput, PhotosField, _utc_offset
 
 PAGE_SIZE = 50
@@ -617,7 +617,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": events,
         "can_manage": can_manage and meeting.status == MeetingStatus.PLANNED,
         "hold_form": HoldForm(),
-        "cancel_form": ReasonForm(),
+        "cancel_form": ReasonForm(initial=typed_back(request, "cancel", meeting.pk)),
     }
     return render(request, "patrols/prevention/meeting_detail.html", context)
 
@@ -661,11 +661,13 @@ def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonForm(request.POST)
     if not form.is_valid():
         _show_refusal(request, form)
+        keep_typed(request, "cancel", meeting.pk, ("reason",))
         return redirect("meeting-detail", pk=meeting.pk)
     try:
         meetings.meeting_cancel(meeting=meeting, by=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as error:
         _show_refusal(request, form, error)
+        keep_typed(request, "cancel", meeting.pk, ("reason",))
     else:
         messages.success(request, _("The meeting was cancelled."))
     return redirect("meeting-detail", pk=meeting.pk)

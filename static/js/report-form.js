@@ -59,6 +59,15 @@
   var marker = null;
   var mapBox = document.getElementById("report-map");
 
+  // Leaflet's default pin, from its files' own (hashed) addresses: Leaflet guesses the folder from its stylesheet,
+  // which fails on hashed names and asks for the shadow beside the page.
+  function pin() {
+    return window.L.icon({
+      iconUrl: mapBox.dataset.pin, iconRetinaUrl: mapBox.dataset.pin2x, shadowUrl: mapBox.dataset.pinShadow,
+      iconSize: [25, 41], iconAnchor: [12, 41], popupAnchor: [1, -34], tooltipAnchor: [16, -28], shadowSize: [41, 41]
+    });
+  }
+
   function showPlace(lat, lng, recentre) {
     fields.lat.value = lat.toFixed(6);
     fields.lng.value = lng.toFixed(6);
@@ -66,7 +75,7 @@
     if (marker) {
       marker.setLatLng([lat, lng]);
     } else {
-      marker = window.L.marker([lat, lng], { draggable: true, autoPan: true, title: gettext("Place of the event") }).addTo(map);
+      marker = window.L.marker([lat, lng], { icon: pin(), draggable: true, autoPan: true, title: gettext("Place of the event") }).addTo(map);
       marker.on("dragend", function () {
         var point = marker.getLatLng();
         placedByHand = true;

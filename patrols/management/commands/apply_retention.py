@@ -30,6 +30,7 @@ class Command(BaseCommand):
                 (_("Roster files to delete: %(count)d"), result.roster_files),
                 (_("Access log entries to delete: %(count)d"), result.access_log),
                 (_("Positions sent on duty to delete: %(count)d"), result.positions),
+                (_("Exports of reports to delete: %(count)d"), result.report_exports),
             )
         else:
             lines = (
@@ -38,6 +39,7 @@ class Command(BaseCommand):
                 (_("Roster files deleted: %(count)d"), result.roster_files),
                 (_("Access log entries deleted: %(count)d"), result.access_log),
                 (_("Positions sent on duty deleted: %(count)d"), result.positions),
+                (_("Exports of reports deleted: %(count)d"), result.report_exports),
             )
         for text, count in lines:
             self.stdout.write(text % {"count": count})
