@@ -7,6 +7,7 @@ Our district (`district`, KZ-19 Almaty Region) is kept by `inspector`; `neighbou
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from patrols.choices import Role
@@ -162,6 +163,15 @@ def web(client):
 def fast_password_hashing(settings):
     """Real hashing is slow by design; the tests need speed, not strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the site's default language (Kazakh), whatever language an earlier test's requests
+    left active on this thread: a test that reads English text says so with `translation.override("en")`."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
