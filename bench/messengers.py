@@ -31,6 +31,7 @@ from bench.reminders import (  # noqa: E402 (after the path is set)
     drop_database,
     print_timings,
     print_worker_memory,
+    production_settings,
     start_workers,
     stop_on_terminate,
     sweep_until_arrived,
@@ -100,6 +101,7 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
             redis_url=redis_server.url,
             email_url="smtp://127.0.0.1:9",
             **messenger_env(cloud, bot),
+            **production_settings(),
         )
         names = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", *messenger_env(cloud, bot))
         django_on_bench_database(env, names, database)

@@ -94,10 +94,16 @@ def print_worker_memory(memory: list[dict[int, int]]) -> None:
     print(f"Peak memory of a worker (main and pool together): {mib(max(sum(p.values()) for p in memory))}")
 
 
+def production_settings() -> dict[str, str]:
+    """What the workers and this process run with: production settings (DEBUG off, so no query is logged), plain
+    http on loopback, a throwaway key."""
+    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "localhost", "HTTPS": "0"}
+
+
 def django_on_bench_database(env: dict[str, str], names: tuple[str, ...], database: str) -> None:
-    """Django set up in this process with the workers' database and broker (DEBUG on, as the workers run), migrated."""
-    os.environ.update({name: env[name] for name in names})
-    os.environ.update(DJANGO_SETTINGS_MODULE="coordination.settings", DEBUG="1", SITE_URL=env["SITE_URL"])
+    """Django set up in this process with the workers' database, broker and settings, migrated."""
+    os.environ.update({name: env[name] for name in (*names, "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS")})
+    os.environ.update(DJANGO_SETTINGS_MODULE="coordination.settings", SITE_URL=env["SITE_URL"])
     import django
 
     django.setup()
@@ -164,7 +170,9 @@ def run(*, count: int, workers: int, database: str, timeout: float) -> int:
     try:
         redis_server.start()
         smtp.start()
-        env = app_env(database_url=database_url, redis_url=redis_server.url, email_url=smtp.url)
+        env = app_env(
+            database_url=database_url, redis_url=redis_server.url, email_url=smtp.url, **production_settings()
+        )
         django_on_bench_database(env, ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL"), database)
         from django.db import connections
         from django.utils import timezone

@@ -7,6 +7,7 @@ refuses to start without a real `SECRET_KEY` or without `REDIS_URL`, and turns o
 """
 
 import base64
+import ipaddress
 import json
 import os
 import socket
@@ -18,6 +19,8 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from coordination.logs import LOG_FORMATS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -97,6 +100,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer carries X-Request-ID and is counted, timed and logged once (patrols/telemetry.py).
+    "patrols.telemetry.RequestTelemetryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -509,6 +514,9 @@ DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 # Longer than a large backlog takes to drain (10,000 reminders take a few minutes), so the sweep does not queue
 # again what still waits in the broker; a task lost with a dead worker is picked up after this long.
 DELIVERY_REQUEUE_SECONDS = env_int("DELIVERY_REQUEUE_SECONDS", 600)
+# Deliveries queued together (the sweep's reminders) go to the workers this many to a task: fewer trips through the
+# broker. Each is still sent in its own transaction; the rest of a batch whose worker died waits for the requeue.
+DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 20)
 REMINDER_LEADS_HOURS = [24, 2]
 # Reports escalated to the duty unit: the waits between delivery attempts (seconds) before giving up, and how long
 # the unit's webhook may take to answer.
@@ -712,12 +720,36 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # django-axes reports every sign-in at INFO; its warnings (failures, lockouts) are what matters.
-    # fontTools (the monthly PDF's font subsetting) reports every table it subsets at INFO.
-    "loggers": {"axes": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
-}
+# Monitoring (README: Operations, Monitor). Logs: one line per request and per task on stderr, JSON by default in
+# production (LOG_FORMAT=json), readable text with DEBUG on; IINs and phone numbers are replaced in every line
+# (coordination/logs.py). The request id comes from X-Request-ID when a proxy set a safe one.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or ("text" if DEBUG else "json")
+if LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not one of: {', '.join(LOG_FORMATS)}.")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not one of: DEBUG, INFO, WARNING, ERROR, CRITICAL.")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Metrics (GET /metrics, Prometheus's text format): only for `Authorization: Bearer METRICS_TOKEN` or from the
+# addresses (or networks) in METRICS_ALLOWED_IPS, as the lockout sees the client (TRUSTED_PROXIES); with neither set
+# the address does not exist (404). The scrape may come over plain http from the machine itself.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_network!r} is not an address or a network (such as 10.0.0.0/24)."
+        ) from None
+if HTTPS:
+    SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, r"^metrics$"]
+# Errors to Sentry (or a server speaking its protocol) when SENTRY_DSN is set: nothing personal in them
+# (coordination/sentry.py). Reading the settings starts the SDK (which asks git for the release when SENTRY_RELEASE
+# is unset) but sends nothing.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "").strip()
+SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "production")
+if SENTRY_DSN:
+    from coordination import sentry
+
+    sentry.init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=os.environ.get("SENTRY_RELEASE"))

@@ -4,10 +4,12 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from patrols.health import healthz
+from patrols.metrics import metrics
 from patrols.web.accounts import admin_login
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     # The admin signs in on the site's page (lockout, second factor), not with a form of its own.
     path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),

@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 
-def _database_state() -> str:
+def database_state() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -19,7 +19,7 @@ def _database_state() -> str:
     return "ok"
 
 
-def _broker_state() -> str:
+def broker_state() -> str:
     url = settings.CELERY_BROKER_URL
     if url.startswith("filesystem://"):
         folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
@@ -35,7 +35,7 @@ def _broker_state() -> str:
 
 @never_cache
 def healthz(request):
-    database, broker = _database_state(), _broker_state()
+    database, broker = database_state(), broker_state()
     body = {
         "status": "ok" if database == "ok" and broker == "ok" else "degraded",
         "database": database,

@@ -3,13 +3,17 @@ management command, a password reset): when the credentials change, tokens and o
 
 A signal, not a service, because Django's own views (password change and reset, the admin's user form) save
 accounts without going through our services; the work itself is `services.credentials.credentials_changed`.
+Also: the cached reference lists (`selectors.reference`) are dropped on any save of one of their rows, the admin
+site's included.
 """
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .models import User
+from .models import Category, District, Outcome, User
+from .selectors import reference
 from .services.credentials import credentials_changed
 
 # A change of any of these ends the account's tokens and other sessions.
@@ -57,3 +61,16 @@ def _second_factor_removed(sender, instance: TOTPDevice, **kwargs) -> None:
     """An authenticator removed (a lost phone): its tokens and sessions end."""
     if instance.confirmed:
         credentials_changed(instance.user)
+
+
+@receiver(post_save, sender=Category, dispatch_uid="patrols-category-saved")
+@receiver(post_delete, sender=Category, dispatch_uid="patrols-category-deleted")
+@receiver(post_save, sender=Outcome, dispatch_uid="patrols-outcome-saved")
+@receiver(post_delete, sender=Outcome, dispatch_uid="patrols-outcome-deleted")
+@receiver(post_save, sender=District, dispatch_uid="patrols-district-saved")
+@receiver(post_delete, sender=District, dispatch_uid="patrols-district-deleted")
+def _reference_changed(sender, **kwargs) -> None:
+    """A category, outcome or district changed: the cached lists go now and again once the change is committed
+    (a request in between may have refilled them with the rows from before)."""
+    reference.reference_changed()
+    transaction.on_commit(reference.reference_changed)

@@ -3,7 +3,17 @@
 from celery import shared_task
 from celery.signals import worker_process_shutdown
 
-from .services import email_address, inbound, reminders, report_exports, retention, roster_import, scheduling, sos
+from .services import (
+    email_address,
+    inbound,
+    metrics,
+    reminders,
+    report_exports,
+    retention,
+    roster_import,
+    scheduling,
+    sos,
+)
 from .services import escalation as escalations
 
 
@@ -65,6 +75,13 @@ def deliver(delivery_id: int) -> str:
     return reminders.delivery_send(delivery_id=delivery_id)
 
 
+@shared_task(soft_time_limit=300, time_limit=330)
+def deliver_many(delivery_ids: list[int]) -> dict:
+    """Send a batch of deliveries queued together (the sweep's reminders): one task, one message through the broker,
+    for DELIVERY_BATCH_SIZE of them."""
+    return reminders.deliveries_send(delivery_ids=delivery_ids)
+
+
 @shared_task(bind=True, max_retries=3, soft_time_limit=60, time_limit=90)
 def send_email_confirmation(self, user_id: int) -> str:
     """Send the link that confirms a person's new email address; a mail server that fails is tried a few times."""
@@ -101,13 +118,17 @@ def send_sos_dispatch(dispatch_id: int) -> str:
 @shared_task
 def sweep_sos() -> dict:
     """Every 10 seconds: alarms past their window escalated, lost messages queued again, "I'm OK" check-ins."""
-    return sos.sos_sweep()
+    result = sos.sos_sweep()
+    metrics.sweep_succeeded("sos")
+    return result
 
 
 @shared_task
 def sweep_notifications() -> dict:
     """Every minute: due reminders, missing check-ins, and pending deliveries queued again."""
-    return reminders.sweep()
+    result = reminders.sweep()
+    metrics.sweep_succeeded("notifications")
+    return result
 
 
 @shared_task

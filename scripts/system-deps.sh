@@ -2,8 +2,8 @@
 # Install the system packages the app needs, only those missing, and only when we can (root with apt).
 #   scripts/system-deps.sh run    GDAL, SpatiaLite, python3-venv, gettext
 #   scripts/system-deps.sh test   the same plus PostGIS and Chromium (browser tests), the PostgreSQL client, nginx
-#                                 and openssl (restore drill, deploy/ checks), and PostgreSQL/Redis started when they
-#                                 do not answer
+#                                 and openssl (restore drill, deploy/ checks), promtool (the alert rules and /metrics),
+#                                 and PostgreSQL/Redis started when they do not answer
 set -euo pipefail
 mode=${1:-run}
 
@@ -39,6 +39,13 @@ apt_install() {
 }
 
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+
+if [ "$mode" = test ] && [ ! -x /usr/bin/promtool ]; then
+  # promtool checks deploy/prometheus/ and the app's /metrics (tests/test_metrics.py); Debian ships it in the
+  # prometheus package. Only the tool is wanted: no recommended extras, and the server it starts is stopped again.
+  apt_install --no-install-recommends prometheus
+  if [ -d /run/systemd/system ]; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+fi
 
 if [ "$mode" = test ]; then
   # PostGIS for the PostgreSQL version installed here.

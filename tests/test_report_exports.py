@@ -25,9 +25,9 @@ from django.utils.translation import gettext
 
 from patrols.choices import AccessChannel, AccessKind, ExportStatus, ReportStatus
 from patrols.clock import LOCAL_TZ
-from patrols.models import AccessLogEntry, Report, ReportExport
+from patrols.models import AccessLogEntry, Report, ReportExport, Volunteer
 from patrols.services import report_exports as service
-from patrols.services import reporting, retention
+from patrols.services import reporting, retention, xlsx_stream
 from patrols.tasks import sweep_report_exports
 from patrols.validators import FIRST_YEAR, LAST_YEAR
 from tests.conftest import api_reader, reader
@@ -339,6 +339,59 @@ def test_the_details_of_other_people_go_out_only_when_asked_and_are_logged(
         OFFENDER
     ]
     assert AccessLogEntry.objects.filter(path=reverse("report-export", args=[job.pk])).count() == 1
+
+
+def test_a_job_read_in_chunks_logs_each_report_with_details_once_and_names_each_reporter(
+    monkeypatch, inspector, volunteer, group, story
+):
+    """Rows read two at a time (a million are read 2,000 at a time): every report with the details of other people
+    is in the access log once, written a chunk at a time; each row names its own reporter, a departed one
+    anonymised, and a name that starts like a formula stays text."""
+    monkeypatch.setattr(service, "CHUNK", 2)
+    second = VolunteerFactory(district=group.district, last_name="=Сейітов", user=UserFactory(username="second"))
+    MembershipFactory(volunteer=second, group=group)
+    theirs = [verified(second.user, inspector, third_party_details=OFFENDER) for _ in range(3)]
+    departed = volunteer.volunteer
+    Volunteer.objects.filter(pk=departed.pk).update(anonymised_at=timezone.now())
+    filters = service.export_filters(inspector, talgar_query(personal="1"))
+    with translation.override("ru"):
+        job = service.report_export_start(by=inspector, fmt="csv", filters=filters)
+        anonymised = gettext("Anonymised volunteer #%(id)d") % {"id": departed.pk}
+
+    with CaptureQueriesContext(connection) as captured:
+        finished = service.report_export_run(export_id=job.pk)
+
+    assert finished.status == ExportStatus.DONE and finished.rows_done == 6
+    logged = AccessLogEntry.objects.filter(path=service.job_path(job)).values_list("object_id", flat=True)
+    assert sorted(logged) == sorted([story["talgar"][0].pk, *(report.pk for report in theirs)])
+    writes = [q for q in captured.captured_queries if q["sql"].startswith('INSERT INTO "patrols_accesslogentry"')]
+    assert len(writes) == 2, "four reports with details, logged two at a time"
+    rows = {int(row[0]): row for row in csv_rows_of(Path(finished.file.path))[1:]}
+    assert {rows[report.pk][16] for report in story["talgar"]} == {anonymised}
+    assert {rows[report.pk][16] for report in theirs} == {"'=Сейітов Ерлан Серікұлы"}
+
+
+def test_the_sheet_keeps_texts_as_written(monkeypatch):
+    """Markup characters escaped, characters XML cannot carry dropped, edge spaces kept, repeated names the same
+    (their XML kept between rows, two at a time here), empty cells empty and zero a number."""
+    monkeypatch.setattr(xlsx_stream, "TEXT_CACHE", 2)
+    texts = ["Tom & Jerry <3>", "  два пробела ", "bell\x07rings", "Алматы", "Алматы", "ы" * 200, "Tom & Jerry <3>"]
+    out = io.BytesIO()
+    written = xlsx_stream.write_sheet(
+        out,
+        title="Reports & <more>",
+        headers=["n", "text", "none", "empty", "zero"],
+        rows=[[n, text, None, "", 0] for n, text in enumerate(texts)],
+        widths=[5] * 5,
+    )
+
+    assert written == len(texts)
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Reports & <more>"]
+    rows = list(book.active.iter_rows(min_row=2, values_only=True))
+    assert [row[1] for row in rows] == [text.replace("\x07", "") for text in texts]
+    assert [row[0] for row in rows] == list(range(len(texts)))
+    assert all(row[2:] == (None, None, 0) for row in rows)
 
 
 def test_a_streamed_export_costs_the_same_queries_for_more_reports(api, inspector, volunteer, story):

@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from patrols.choices import Role
 from patrols.models import Category, Outcome, Region, Report, ReportEvent, ReportPhoto
+from patrols.selectors import reference
 from patrols.services import reporting
 from tests.factories import MembershipFactory, UserFactory, VolunteerFactory
 
@@ -594,6 +595,8 @@ def test_the_list_takes_a_fixed_number_of_queries(api, volunteer, inspector, dis
             reporting.report_photo_add(
                 report=report, by=volunteer, upload=SimpleUploadedFile("a.jpg", jpeg(colour=(number, 0, 0)))
             )
+    # The codes of categories, outcomes and districts come from the cached reference lists, read once per change.
+    reference.categories(), reference.outcomes(), reference.district_codes()
     for user in (inspector, volunteer):
         client = api(user)
         with django_assert_num_queries(2):  # page, photos: a list within one page is counted without a query

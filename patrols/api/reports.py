@@ -9,7 +9,7 @@ from urllib.parse import quote
 import django_filters
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -29,10 +29,11 @@ from ..choices import AccessChannel, ReportFlag, ReportStatus
 from ..filters import MomentBoundFilter
 from ..models import Category, Outcome, Report, ReportEvent, ReportPhoto
 from ..scope import manageable_districts, sees_third_party_details
+from ..selectors import reference
 from ..services import audit, reporting
 from ..services.geometry import point_from
 from .escalation import ESCALATE_SCHEMA, EscalationSerializer, escalate_response
-from .fields import SlugRelatedField
+from .fields import ReferenceSlugField, RowListSerializer, moment
 from .throttles import PhotoThrottle, ReportThrottle
 
 # Managed lists
@@ -179,6 +180,7 @@ class ReportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Report
+        list_serializer_class = RowListSerializer
         fields = [
             "id",
             "client_uuid",
@@ -232,6 +234,57 @@ class ReportSerializer(serializers.ModelSerializer):
         audit.report_third_party_shown(self.context["request"], obj, how=AccessChannel.API)
         return obj.third_party_details
 
+    def row(self, obj) -> dict:
+        """The fields above for one report of a list (RowListSerializer); the codes of its category, outcome and
+        district from the cached reference lists."""
+        request = self.context.get("request")
+        codes = self.context.get("reference_codes")
+        if codes is None:
+            codes = self.context["reference_codes"] = {
+                "categories": reference.category_codes(),
+                "outcomes": reference.outcome_codes(),
+                "districts": reference.district_codes(),
+            }
+        return {
+            "id": obj.pk,
+            "client_uuid": str(obj.client_uuid),
+            "occurred_at": moment(obj.occurred_at),
+            "lat": self.get_lat(obj),
+            "lng": self.get_lng(obj),
+            "category": _code(codes["categories"], obj, "category"),
+            "outcome": _code(codes["outcomes"], obj, "outcome"),
+            "description": obj.description,
+            "shift": obj.shift_id,
+            "case_number": obj.case_number,
+            "status": obj.status,
+            "status_label": str(obj.get_status_display()),
+            "status_note": obj.status_note_text,
+            "status_reason": obj.status_reason,
+            "district": _code(codes["districts"], obj, "district"),
+            "reporter": obj.reporter_id,
+            "reporter_name": obj.reporter.full_name,
+            "flags": self.get_flags(obj),
+            "duplicate_of": obj.duplicate_of_id,
+            "photos": [
+                {
+                    "id": photo.pk,
+                    "url": reverse("api:report-photo-file", args=[obj.pk, photo.pk], request=request),
+                    "width": photo.width,
+                    "height": photo.height,
+                }
+                for photo in obj.listed_photos
+            ],
+            "third_party_details": self.get_third_party_details(obj),
+            "verified_at": moment(obj.verified_at),
+            "created_at": moment(obj.created_at),
+        }
+
+
+def _code(codes: dict[int, str], obj, relation: str) -> str:
+    """A related row's code from a cached list, or from the row itself (one the list does not hold yet)."""
+    code = codes.get(getattr(obj, f"{relation}_id"))
+    return code if code is not None else getattr(obj, relation).code
+
 
 class ReportDetailSerializer(ReportSerializer):
     """A report with its history, newest first."""
@@ -242,10 +295,14 @@ class ReportDetailSerializer(ReportSerializer):
     )
 
     class Meta(ReportSerializer.Meta):
+        list_serializer_class = serializers.ListSerializer
         fields = [*ReportSerializer.Meta.fields, "history", "escalation"]
 
     @extend_schema_field(EscalationSerializer(allow_null=True))
     def get_escalation(self, obj):
+        if getattr(obj, "filed_now", False):
+            # Filed by this very request: nothing can have sent it to the duty unit yet.
+            return None
         escalation = obj.escalations.select_related("unit", "by").prefetch_related("events").first()
         return EscalationSerializer(escalation, context=self.context).data if escalation else None
 
@@ -262,8 +319,8 @@ class ReportInputSerializer(serializers.Serializer):
     )
     lat = serializers.FloatField()
     lng = serializers.FloatField()
-    category = SlugRelatedField(slug_field="code", queryset=Category.objects.all())
-    outcome = SlugRelatedField(slug_field="code", queryset=Outcome.objects.all())
+    category = ReferenceSlugField(slug_field="code", queryset=Category.objects.all(), cached=reference.categories)
+    outcome = ReferenceSlugField(slug_field="code", queryset=Outcome.objects.all(), cached=reference.outcomes)
     # Blank passes here so that the service answers with its own message.
     description = serializers.CharField(allow_blank=True)
     case_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
@@ -392,14 +449,17 @@ class ReportViewSet(
     filterset_class = ReportFilter
 
     def get_queryset(self):
-        reports = (
-            Report.objects.visible_to(self.request.user)
-            .select_related("category", "outcome", "district", "reporter")
-            # The list names the district by its code: its shapes are not read.
-            .defer("district__boundary", "district__centre")
-            # Into a plain list: a prefetch into each report's manager builds a queryset per report.
-            .prefetch_related(Prefetch("photos", to_attr="listed_photos"))
-        )
+        reports = Report.objects.visible_to(self.request.user)
+        if self.action == "list":
+            # A list row takes the codes of its category, outcome and district from the cached reference lists.
+            reports = reports.select_related("reporter")
+        else:
+            # The district is named by its code: its shapes are not read.
+            reports = reports.select_related("category", "outcome", "district", "reporter").defer(
+                "district__boundary", "district__centre"
+            )
+        # Into a plain list: a prefetch into each report's manager builds a queryset per report.
+        reports = reports.prefetch_related(Prefetch("photos", to_attr="listed_photos"))
         # The history goes with one report's answer; a list and a photo do without it.
         if self.action not in ("list", "photo_file"):
             reports = reports.prefetch_related(Prefetch("events", queryset=ReportEvent.objects.select_related("by")))
@@ -453,7 +513,17 @@ class ReportViewSet(
             case_number=data["case_number"],
             third_party_details=data["third_party_details"],
         )
+        if created:
+            return self._filed_output(report)
         return self._output(report, _status_code(created))
+
+    def _filed_output(self, report: Report) -> Response:
+        """The answer to a report this request filed, from the rows the request holds (its reporter, category,
+        outcome, district and shift): it has no photos and no escalation yet, and its one history line is read back."""
+        report.listed_photos, report.filed_now = [], True
+        prefetch_related_objects([report], Prefetch("events", queryset=ReportEvent.objects.select_related("by")))
+        data = ReportDetailSerializer(report, context=self.get_serializer_context()).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request={"multipart/form-data": PhotoInputSerializer},

@@ -42,7 +42,7 @@ from ..services import audit, villages
 from ..services.geometry import geometry_from_geojson
 from ..services.messages import render
 from ..validators import format_phone, mask_iin, mask_phone
-from .fields import SlugRelatedField
+from .fields import RowListSerializer, SlugRelatedField, moment
 
 
 def _requesting_user(serializer):
@@ -490,6 +490,7 @@ class ShiftSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Shift
+        list_serializer_class = RowListSerializer
         fields = [
             "id",
             "zone",
@@ -519,6 +520,29 @@ class ShiftSerializer(serializers.ModelSerializer):
 
     def get_understaffed(self, obj) -> bool:
         return obj.status == ShiftStatus.SCHEDULED and obj.signed_up < obj.min_volunteers
+
+    def row(self, row: dict) -> dict:
+        """The fields above for one shift of a list, from `selectors.schedule.shift_rows` (RowListSerializer)."""
+        return {
+            "id": row["id"],
+            "zone": row["zone_id"],
+            "zone_name": row["zone_name"],
+            "district": row["district_code"],
+            "series": row["series_id"],
+            "starts_at": moment(row["starts_at"]),
+            "ends_at": moment(row["ends_at"]),
+            "min_volunteers": row["min_volunteers"],
+            "max_volunteers": row["max_volunteers"],
+            "groups": row["groups"],
+            "status": row["status"],
+            "cancel_reason": row["cancel_reason"],
+            "signed_up": row["signed_up"],
+            "waitlisted": row["waitlisted"],
+            "understaffed": row["status"] == ShiftStatus.SCHEDULED and row["signed_up"] < row["min_volunteers"],
+            "inspector": row["inspector_username"],
+            "briefing": row["briefing"],
+            "my_assignment": row["my_assignment"],
+        }
 
 
 # A plan's zone and invited groups are the planner's own; its inspector is any active inspector.

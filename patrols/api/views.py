@@ -43,7 +43,7 @@ from ..models import (
     Zone,
 )
 from ..scope import can_manage_people, is_police, may_act_for
-from ..selectors.schedule import shifts_with_staffing
+from ..selectors.schedule import attach_staffing, shift_rows, shifts_with_staffing
 from ..services import attendance, credentials, inbox, roster, scheduling, signin
 from ..services.geometry import point_from
 from . import ledger as ledger_api
@@ -481,7 +481,18 @@ class ShiftViewSet(ScopedWriteViewSet):
     filterset_class = ShiftFilter
 
     def get_queryset(self):
+        if self.action in self.reader_actions:
+            # A volunteer's own move looks the shift up in scope only; the service locks and counts it itself.
+            return self.base_queryset()
         return shifts_with_staffing(self.base_queryset(), self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        # The page as plain values first, then its staffing in one plain query (selectors.schedule).
+        shifts = self.filter_queryset(shift_rows(self.base_queryset()))
+        page = self.paginate_queryset(shifts)
+        rows = attach_staffing(list(shifts if page is None else page), request.user)
+        data = self.get_serializer(rows, many=True).data
+        return Response(data) if page is None else self.get_paginated_response(data)
 
     def _output(self, shift, code=status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=shift.pk)

@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db.models import CharField, Count, IntegerField, OuterRef, Prefetch, Subquery, Value
+from django.db.models import CharField, Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from ..choices import SEAT_STATUSES, AssignmentStatus, ShiftStatus
@@ -40,6 +40,73 @@ def shifts_with_staffing(queryset, user):
             my_assignment=own,
         )
     )
+
+
+# What a list row of a shift reads (ShiftSerializer.row): plain values, no model instances.
+SHIFT_ROW_FIELDS = (
+    "id",
+    "zone_id",
+    "series_id",
+    "starts_at",
+    "ends_at",
+    "min_volunteers",
+    "max_volunteers",
+    "status",
+    "cancel_reason",
+    "briefing",
+)
+
+
+def shift_rows(queryset):
+    """Shifts as a list shows them, as dictionaries of plain values; `attach_staffing` adds the staffing to a page.
+
+    The staffing subqueries of `shifts_with_staffing` and the instances of four models per row cost more to build
+    than the page's rows cost to read, so a list takes values, and its counts in one plain query over the page."""
+    return queryset.values(
+        *SHIFT_ROW_FIELDS,
+        zone_name=F("zone__name"),
+        district_code=F("district__code"),
+        inspector_username=F("inspector__username"),
+    )
+
+
+def attach_staffing(rows: list[dict], user) -> list[dict]:
+    """Add `signed_up`, `waitlisted`, `my_assignment` and `groups` to shift rows (as `shifts_with_staffing` annotates
+    and prefetches them), in two queries whatever the number of rows."""
+    ids = [row["id"] for row in rows]
+    if not ids:
+        return rows
+    own_id = user.pk if user.is_authenticated else None
+    counted = Q(status__in=[*SEAT_STATUSES, AssignmentStatus.WAITLISTED])
+    if own_id is not None:
+        counted |= Q(volunteer__user_id=own_id)
+    seats: dict[int, int] = dict.fromkeys(ids, 0)
+    waiting: dict[int, int] = dict.fromkeys(ids, 0)
+    own: dict[int, str] = {}
+    assignments = (
+        Assignment.objects.filter(counted, shift_id__in=ids)
+        # Oldest first, so the newest of one's own sign-ups is the last one seen: it is the current one.
+        .order_by("created_at", "pk")
+        .values_list("shift_id", "status", "volunteer__user_id")
+    )
+    for shift_id, status, user_id in assignments:
+        if status in SEAT_STATUSES:
+            seats[shift_id] += 1
+        elif status == AssignmentStatus.WAITLISTED:
+            waiting[shift_id] += 1
+        if own_id is not None and user_id == own_id:
+            own[shift_id] = status
+    invited: dict[int, list[int]] = {pk: [] for pk in ids}
+    # In the groups' own order, as the prefetch of `shifts_with_staffing` gives them.
+    links = Shift.groups.through.objects.filter(shift_id__in=ids).order_by(
+        "group__district__code", "group__name", "group_id"
+    )
+    for shift_id, group_id in links.values_list("shift_id", "group_id"):
+        invited[shift_id].append(group_id)
+    for row in rows:
+        pk = row["id"]
+        row.update(signed_up=seats[pk], waitlisted=waiting[pk], my_assignment=own.get(pk), groups=invited[pk])
+    return rows
 
 
 def seats_taken(shift: Shift) -> int:

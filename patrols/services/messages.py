@@ -196,8 +196,9 @@ def _summary_text(details: dict) -> str:
     return text
 
 
-def render(notification: Notification, language: str | None = None) -> Message:
-    """The notification's subject, body and link in a language (the recipient's own by default)."""
+def render(notification: Notification, language: str | None = None, *, signup_open: bool | None = None) -> Message:
+    """The notification's subject, body and link in a language (the recipient's own by default). A caller that has
+    just read whether a reminder's sign-up still stands says so in `signup_open`, and it is not read again."""
     language = language or notification.user.language or settings.LANGUAGE_CODE
     from .replies import reply_options
 
@@ -205,7 +206,7 @@ def render(notification: Notification, language: str | None = None) -> Message:
         subject, body = _body(notification)
         link = _link(notification)
         short = f"{body} {link}"
-        actions = _actions(notification)
+        actions = _actions(notification, signup_open)
         replies, hint = reply_options(notification)
         words = {"subject": str(subject), "body": str(body), "link": link, **_shift_words(notification)}
     return Message(
@@ -220,7 +221,7 @@ def render(notification: Notification, language: str | None = None) -> Message:
     )
 
 
-def _actions(notification: Notification) -> list[tuple[str, str]]:
+def _actions(notification: Notification, signup_open: bool | None = None) -> list[tuple[str, str]]:
     """One-tap answers carried by a reminder: "I'm coming" and "I can't come"."""
     if notification.kind != NotificationKind.SHIFT_REMINDER:
         return []
@@ -228,7 +229,9 @@ def _actions(notification: Notification) -> list[tuple[str, str]]:
     from .reminders import REPLY_COMING, REPLY_DECLINE, reply_links
 
     assignment_id = (notification.details or {}).get("assignment")
-    if assignment_id is None or not Assignment.objects.filter(pk=assignment_id).exists():
+    if signup_open is None:
+        signup_open = assignment_id is not None and Assignment.objects.filter(pk=assignment_id).exists()
+    if assignment_id is None or not signup_open:
         return []
     links = reply_links(assignment_id)
     return [(str(_("I'm coming")), links[REPLY_COMING]), (str(_("I can't come")), links[REPLY_DECLINE])]

@@ -241,7 +241,7 @@ def delivery_fall_back(delivery: Delivery, *, now: datetime.datetime | None = No
 
 def queue_deliveries(ids: Iterable[int]) -> int:
     """Hand deliveries to the workers; a broker that is down only delays them (the sweep queues them again)."""
-    from ..tasks import deliver
+    from ..tasks import deliver, deliver_many
 
     ids = list(ids)
     if not ids:
@@ -255,9 +255,14 @@ def queue_deliveries(ids: Iterable[int]) -> int:
             if not deliver.app.conf.task_always_eager:
                 # One attempt: with the broker down, kombu would otherwise retry for seconds inside the request.
                 producer.connection.ensure_connection(max_retries=0)
-            for pk in ids:
-                deliver.apply_async(args=[pk], retry=False, producer=producer)
-                done += 1
+            size = max(1, settings.DELIVERY_BATCH_SIZE)
+            for start in range(0, len(ids), size):
+                batch = ids[start : start + size]
+                if len(batch) == 1:
+                    deliver.apply_async(args=[batch[0]], retry=False, producer=producer)
+                else:
+                    deliver_many.apply_async(args=[batch], retry=False, producer=producer)
+                done += len(batch)
     except Exception as error:  # any broker failure: the minute sweep will queue them again
         logger.warning("Broker unavailable, %s deliveries wait for the sweep: %s", len(ids) - done, error)
         Delivery.objects.filter(pk__in=ids[done:]).update(queued_at=None)

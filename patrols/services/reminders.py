@@ -232,14 +232,14 @@ def _claim(delivery_id: int) -> Delivery | None:
     """The delivery's row, locked, None when another worker holds it; with its notification, shift and zone read
     in the same query (every reminder needs them), but not the zone's shape: a message only names the zone. The
     rarer meeting or report is read when a message needs it."""
-    return (
+    rows = list(
         Delivery.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("notification__shift__zone")
         .defer("notification__shift__zone__geometry", "notification__shift__zone__description")
         .filter(pk=delivery_id)
-        .order_by()
-        .first()
+        .order_by()  # one row at most: no first(), whose ORDER BY only costs time to compile
     )
+    return rows[0] if rows else None
 
 
 def delivery_send(*, delivery_id: int) -> str:
@@ -260,7 +260,9 @@ def delivery_send(*, delivery_id: int) -> str:
             delivery.status = DeliveryStatus.SKIPPED
             delivery.save(update_fields=["status"])
             return delivery.status
-        message = render(delivery.notification, delivery.language)
+        # The reminder's sign-up was read as still standing just now: its answer links need not read it again.
+        signup_open = True if delivery.notification.kind == NotificationKind.SHIFT_REMINDER else None
+        message = render(delivery.notification, delivery.language, signup_open=signup_open)
         delivery.attempts += 1
         try:
             provider_id = channels.send(delivery, message)
@@ -282,6 +284,16 @@ def delivery_send(*, delivery_id: int) -> str:
         delivery.provider_id = (provider_id or "")[:200]
         delivery.save(update_fields=["attempts", "status", "sent_at", "last_error", "provider_id"])
         return delivery.status
+
+
+def deliveries_send(*, delivery_ids: list[int]) -> dict[str, int]:
+    """Send a batch of deliveries one after the other, each in its own transaction holding its own row (so a worker
+    killed halfway leaves the sent ones sent and the rest pending); how many ended how."""
+    outcomes: dict[str, int] = {}
+    for delivery_id in delivery_ids:
+        outcome = delivery_send(delivery_id=delivery_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 def failed_deliveries_for(user: User):
