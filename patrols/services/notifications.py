@@ -239,8 +239,11 @@ def delivery_fall_back(delivery: Delivery, *, now: datetime.datetime | None = No
     return None
 
 
-def queue_deliveries(ids: Iterable[int]) -> int:
-    """Hand deliveries to the workers; a broker that is down only delays them (the sweep queues them again)."""
+def queue_deliveries(ids: Iterable[int], *, batched: bool = False) -> int:
+    """Hand deliveries to the workers; a broker that is down only delays them (the sweep queues them again).
+
+    The sweep's thousands go `batched`, DELIVERY_BATCH_SIZE to a task; what one event raised (an alarm above all)
+    goes a task each, so the workers send them side by side and a dead worker holds up only its own."""
     from ..tasks import deliver, deliver_many
 
     ids = list(ids)
@@ -255,7 +258,7 @@ def queue_deliveries(ids: Iterable[int]) -> int:
             if not deliver.app.conf.task_always_eager:
                 # One attempt: with the broker down, kombu would otherwise retry for seconds inside the request.
                 producer.connection.ensure_connection(max_retries=0)
-            size = max(1, settings.DELIVERY_BATCH_SIZE)
+            size = max(1, settings.DELIVERY_BATCH_SIZE) if batched else 1
             for start in range(0, len(ids), size):
                 batch = ids[start : start + size]
                 if len(batch) == 1:
@@ -355,6 +358,6 @@ def notify_many_once(items: list[Notification], *, chunk: int = 500) -> int:
             pending = Delivery.objects.filter(key__in=[d.key for d in deliveries], not_before__isnull=True)
             ids = list(pending.values_list("pk", flat=True))
             if ids:
-                transaction.on_commit(lambda ids=ids: queue_deliveries(ids))
+                transaction.on_commit(lambda ids=ids: queue_deliveries(ids, batched=True))
             new += len(saved)
     return new

@@ -171,7 +171,7 @@ def requeue_pending(*, now: datetime.datetime) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return queue_deliveries(list(waiting[:20000]))
+    return queue_deliveries(list(waiting[:20000]), batched=True)
 
 
 def sweep(*, now: datetime.datetime | None = None) -> dict:
