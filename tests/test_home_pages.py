@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from patrols.choices import AssignmentStatus, Role
 from patrols.models import Assignment, Benchmark
+from patrols.selectors.home import tonight
 from tests.factories import MembershipFactory, ShiftFactory, UserFactory, VolunteerFactory, ZoneFactory
 
 
@@ -88,6 +89,12 @@ def test_the_leader_sees_tonights_roster_of_the_group(db, web, leader, volunteer
     assert "Бөтен" not in tonight, "only the group's own members"
 
 
+def later_tonight(now: datetime.datetime) -> datetime.datetime:
+    """A start still to come tonight whatever the hour of the run: halfway between now and 06:00 of the morning."""
+    _now, morning = tonight(now)
+    return now + (morning - now) / 2
+
+
 def test_the_inspector_opens_on_tonight_then_the_reports_waiting(db, web, inspector, volunteer, partner, zone):
     now = timezone.now()
     running = ShiftFactory(
@@ -96,7 +103,7 @@ def test_the_inspector_opens_on_tonight_then_the_reports_waiting(db, web, inspec
         ends_at=now + datetime.timedelta(hours=3),
         inspector=inspector,
     )
-    evening = ShiftFactory(zone=zone, starts_at=now + datetime.timedelta(hours=2), inspector=inspector)
+    evening = ShiftFactory(zone=zone, starts_at=later_tonight(now), inspector=inspector)
     next_week = ShiftFactory(zone=zone, starts_at=now + datetime.timedelta(days=7), inspector=inspector)
     _on(running, volunteer.volunteer, AssignmentStatus.CHECKED_IN, check_in_at=now - datetime.timedelta(minutes=25))
     _on(running, partner)
@@ -112,7 +119,7 @@ def test_the_inspector_opens_on_tonight_then_the_reports_waiting(db, web, inspec
 
 
 def test_an_inspector_of_another_district_does_not_see_our_night(db, web, other_inspector, zone, inspector):
-    shift = ShiftFactory(zone=zone, starts_at=timezone.now() + datetime.timedelta(hours=1), inspector=inspector)
+    shift = ShiftFactory(zone=zone, starts_at=later_tonight(timezone.now()), inspector=inspector)
     html = web(other_inspector).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f"/shifts/{shift.pk}/" not in html and "No shifts tonight." in html
 
