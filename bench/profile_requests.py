@@ -25,7 +25,6 @@ import json
 import os
 import pstats
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -36,6 +35,8 @@ from zoneinfo import ZoneInfo
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.reminders import production_settings  # noqa: E402 (after the path is set)
 
 ALMATY = ZoneInfo("Asia/Almaty")
 
@@ -69,15 +70,13 @@ def mix_weights(*, inspectors: int, chiefs: int = 3, users: int = 200, wait: tup
 
 def production_django(*, database_url: str, redis_url: str) -> None:
     """Django under the settings `make load` gives gunicorn (bench/load.py), with the test client's host allowed."""
+    os.environ.update(production_settings())
     os.environ.update(
         DJANGO_SETTINGS_MODULE="coordination.settings",
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         CELERY_BROKER_URL=redis_url,
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="testserver",
-        HTTPS="0",
         STAFF_2FA="0",
         LOG_LEVEL="WARNING",
         THROTTLE_TOKEN="100000/min",

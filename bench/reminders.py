@@ -45,6 +45,12 @@ def create_database(name: str) -> None:
     psql(name, "CREATE EXTENSION IF NOT EXISTS postgis")
 
 
+def production_settings() -> dict[str, str]:
+    """What the workers and this process run with: production settings (DEBUG off, so no query is logged), plain
+    http on loopback, a throwaway key."""
+    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "localhost", "HTTPS": "0"}
+
+
 def production_django(*, database: str, redis_url: str) -> None:
     """Set Django up in this process on `database` under production settings, so nothing of DEBUG (query logging)
     is timed; a throwaway key for this process only."""
@@ -53,10 +59,7 @@ def production_django(*, database: str, redis_url: str) -> None:
         DATABASE_URL=f"postgis://{PG_USER}@{PG_HOST}:5432/{database}",
         REDIS_URL=redis_url,
         CELERY_BROKER_URL=redis_url,
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="localhost",
-        HTTPS="0",
+        **production_settings(),
     )
     import django
 
@@ -92,12 +95,6 @@ def print_worker_memory(memory: list[dict[int, int]]) -> None:
         print(f"Worker {number} peak RSS (VmHWM): {parts}")
     print(f"Peak memory of a worker process: {mib(max(max(peaks.values()) for peaks in memory))}")
     print(f"Peak memory of a worker (main and pool together): {mib(max(sum(p.values()) for p in memory))}")
-
-
-def production_settings() -> dict[str, str]:
-    """What the workers and this process run with: production settings (DEBUG off, so no query is logged), plain
-    http on loopback, a throwaway key."""
-    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "localhost", "HTTPS": "0"}
 
 
 def django_on_bench_database(env: dict[str, str], names: tuple[str, ...], database: str) -> None:

@@ -19,27 +19,23 @@ DISTRICT_CODES_KEY = "reference:district-codes:v1"
 KEYS = (CATEGORIES_KEY, OUTCOMES_KEY, DISTRICT_CODES_KEY)
 
 
-def _cached(key: str, read):
-    found = cache.get(key)
-    if found is None:
-        found = read()
-        cache.set(key, found, REFERENCE_SECONDS)
-    return found
-
-
 def categories() -> dict[str, Category]:
     """Every category (active or not) by code."""
-    return _cached(CATEGORIES_KEY, lambda: {row.code: row for row in Category.objects.all()})
+    return cache.get_or_set(
+        CATEGORIES_KEY, lambda: {row.code: row for row in Category.objects.all()}, REFERENCE_SECONDS
+    )
 
 
 def outcomes() -> dict[str, Outcome]:
     """Every outcome by code."""
-    return _cached(OUTCOMES_KEY, lambda: {row.code: row for row in Outcome.objects.all()})
+    return cache.get_or_set(OUTCOMES_KEY, lambda: {row.code: row for row in Outcome.objects.all()}, REFERENCE_SECONDS)
 
 
 def district_codes() -> dict[int, str]:
     """Every district's code by id."""
-    return _cached(DISTRICT_CODES_KEY, lambda: dict(District.objects.values_list("pk", "code")))
+    return cache.get_or_set(
+        DISTRICT_CODES_KEY, lambda: dict(District.objects.values_list("pk", "code")), REFERENCE_SECONDS
+    )
 
 
 def category_codes() -> dict[int, str]:
