@@ -68,6 +68,12 @@ def test_redact_replaces_iins_and_phones_however_they_are_written():
     assert "241975031000123" in cleaned and "2026-12-04" in cleaned, "other numbers stay"
 
 
+def test_redact_keeps_a_task_id_that_ends_in_twelve_digits_and_still_finds_the_iin_beside_it():
+    task_id = "9eb8d293-2a00-4389-9ec9-880101300123"
+    cleaned = redact(f"Task patrols.tasks.deliver_many[{task_id}] succeeded for {OTHER_IIN}")
+    assert f"[{task_id}]" in cleaned and OTHER_IIN not in cleaned and cleaned.count("[iin]") == 1
+
+
 @pytest.fixture
 def captured_logs(request, settings):
     """Everything logged, at DEBUG in every logger, through the project's configuration in `request.param` format.
