@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 from .choices import Role
+from .prepared import PreparedQuery
 
 if TYPE_CHECKING:
     from .models import User
@@ -246,6 +247,28 @@ class ShiftQuerySet(ScopedQuerySet):
         )
         mine = Assignment.objects.filter(shift_id=OuterRef("pk"), volunteer=volunteer)
         return self.filter(Exists(invited) | Exists(mine))
+
+
+def _shift_seen_by_volunteer(shift_id: int, volunteer_id: int):
+    from .models import Shift
+
+    return Shift.objects.for_volunteer(volunteer_id).filter(pk=shift_id)
+
+
+# A volunteer's own moves on a shift look it up in scope on every tap: built once (patrols/prepared.py).
+_shift_seen_by_volunteer_prepared = PreparedQuery(_shift_seen_by_volunteer, shift_id=int, volunteer_id=int)
+
+
+def shift_in_scope(user: User, pk: int):
+    """The shift `pk` as `Shift.objects.visible_to(user)` holds it, or None."""
+    from .models import Shift
+
+    role = role_of(user)
+    volunteer = getattr(user, "volunteer", None)
+    if role is not None and role not in NATIONAL_ROLES and role not in AREA_ROLES and volunteer is not None:
+        found = _shift_seen_by_volunteer_prepared(shift_id=pk, volunteer_id=volunteer.pk)
+        return found[0] if found else None
+    return Shift.objects.visible_to(user).filter(pk=pk).first()
 
 
 class AssignmentQuerySet(ScopedQuerySet):

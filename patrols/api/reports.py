@@ -9,7 +9,7 @@ from urllib.parse import quote
 import django_filters
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -28,6 +28,7 @@ from rest_framework.reverse import reverse
 from ..choices import AccessChannel, ReportFlag, ReportStatus
 from ..filters import MomentBoundFilter
 from ..models import Category, Outcome, Report, ReportEvent, ReportPhoto
+from ..prepared import PreparedQuery
 from ..scope import manageable_districts, sees_third_party_details
 from ..selectors import reference
 from ..services import audit, reporting
@@ -146,6 +147,21 @@ class ReportEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReportEvent
         fields = ["kind", "kind_label", "from_status", "to_status", "note", "reason", "reason_params", "by", "at"]
+
+    @staticmethod
+    def row(event: ReportEvent) -> dict:
+        """The fields above for one line, as a plain function of it (`by` read with it)."""
+        return {
+            "kind": event.kind,
+            "kind_label": str(event.get_kind_display()),
+            "from_status": event.from_status,
+            "to_status": event.to_status,
+            "note": event.note_text,
+            "reason": event.reason,
+            "reason_params": {str(key): value for key, value in (event.reason_params or {}).items()},
+            "by": event.by.username if event.by_id else None,
+            "at": moment(event.at),
+        }
 
 
 def _is_police(serializer) -> bool:
@@ -298,11 +314,16 @@ class ReportDetailSerializer(ReportSerializer):
         list_serializer_class = serializers.ListSerializer
         fields = [*ReportSerializer.Meta.fields, "history", "escalation"]
 
+    def filed_row(self, obj, history: list[ReportEvent]) -> dict:
+        """The fields above for a report this request filed, from the rows the request holds: its category, outcome
+        and district are the ones it was filed with, it has no photos and nothing has sent it to the duty unit yet."""
+        # Empty lists send `row` to the report's own category, outcome and district, not the cache.
+        self.context["reference_codes"] = {"categories": {}, "outcomes": {}, "districts": {}}
+        obj.listed_photos = []
+        return {**self.row(obj), "history": [ReportEventSerializer.row(event) for event in history], "escalation": None}
+
     @extend_schema_field(EscalationSerializer(allow_null=True))
     def get_escalation(self, obj):
-        if getattr(obj, "filed_now", False):
-            # Filed by this very request: nothing can have sent it to the duty unit yet.
-            return None
         escalation = obj.escalations.select_related("unit", "by").prefetch_related("events").first()
         return EscalationSerializer(escalation, context=self.context).data if escalation else None
 
@@ -426,6 +447,13 @@ def _status_code(created: bool) -> int:
     return status.HTTP_201_CREATED if created else status.HTTP_200_OK
 
 
+# Read for every report filed (patrols/prepared.py): its history, newest first.
+_history_of = PreparedQuery(
+    lambda report_id: ReportEvent.objects.filter(report_id=report_id).select_related("by"),
+    report_id=int,
+)
+
+
 @extend_schema_view(
     retrieve=extend_schema(responses=ReportDetailSerializer),
     create=extend_schema(
@@ -519,10 +547,9 @@ class ReportViewSet(
 
     def _filed_output(self, report: Report) -> Response:
         """The answer to a report this request filed, from the rows the request holds (its reporter, category,
-        outcome, district and shift): it has no photos and no escalation yet, and its one history line is read back."""
-        report.listed_photos, report.filed_now = [], True
-        prefetch_related_objects([report], Prefetch("events", queryset=ReportEvent.objects.select_related("by")))
-        data = ReportDetailSerializer(report, context=self.get_serializer_context()).data
+        outcome, district and shift); its one history line is read back."""
+        serializer = ReportDetailSerializer(context=self.get_serializer_context())
+        data = serializer.filed_row(report, _history_of(report_id=report.pk))
         return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

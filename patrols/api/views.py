@@ -4,6 +4,7 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import Count, Prefetch, Q
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -17,7 +18,6 @@ from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
 from ..auth import ApiTokenAuthentication, address_refused, address_refused_message, lockout_message
-from ..choices import AssignmentStatus
 from ..filters import (
     DistrictFilter,
     GroupFilter,
@@ -42,8 +42,14 @@ from ..models import (
     Volunteer,
     Zone,
 )
-from ..scope import can_manage_people, is_police, may_act_for
-from ..selectors.schedule import attach_staffing, shift_rows, shifts_with_staffing
+from ..scope import can_manage_people, is_police, may_act_for, shift_in_scope
+from ..selectors.schedule import (
+    assignment_as_answered,
+    attach_staffing,
+    current_assignment,
+    shift_rows,
+    shifts_with_staffing,
+)
 from ..services import attendance, credentials, inbox, roster, scheduling, signin
 from ..services.geometry import point_from
 from . import ledger as ledger_api
@@ -494,6 +500,21 @@ class ShiftViewSet(ScopedWriteViewSet):
         data = self.get_serializer(rows, many=True).data
         return Response(data) if page is None else self.get_paginated_response(data)
 
+    def get_object(self):
+        if self.action not in self.reader_actions:
+            return super().get_object()
+        # A volunteer's own move (the most frequent write there is) looks the shift up in scope and nothing else.
+        try:
+            pk = int(self.kwargs["pk"])
+        except ValueError:
+            raise Http404 from None
+        # Beyond a bigint no row has the id (and PostgreSQL would refuse the number).
+        shift = shift_in_scope(self.request.user, pk) if 0 < pk < 2**63 else None
+        if shift is None:
+            raise Http404
+        self.check_object_permissions(self.request, shift)
+        return shift
+
     def _output(self, shift, code=status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=shift.pk)
         return Response(s.ShiftSerializer(fresh, context=self.get_serializer_context()).data, status=code)
@@ -507,8 +528,7 @@ class ShiftViewSet(ScopedWriteViewSet):
         return self.get_object()
 
     def _assignment_output(self, assignment, code=status.HTTP_200_OK) -> Response:
-        fresh = Assignment.objects.select_related("volunteer").get(pk=assignment.pk)
-        return Response(s.AttendanceSerializer(fresh).data, status=code)
+        return Response(s.AttendanceSerializer(assignment_as_answered(assignment.pk)).data, status=code)
 
     def _volunteer(self, shift):
         """The volunteer the request is about: the one named, else the requester's own profile."""
@@ -523,12 +543,7 @@ class ShiftViewSet(ScopedWriteViewSet):
         return volunteer
 
     def _current_assignment(self, shift, volunteer):
-        assignment = (
-            shift.assignments.filter(volunteer=volunteer)
-            .exclude(status=AssignmentStatus.CANCELLED)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
+        assignment = current_assignment(shift, volunteer)
         if assignment is None:
             raise ValidationError({"volunteer": [_("This volunteer is not on this shift.")]})
         return assignment

@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 
 from ..choices import SEAT_STATUSES, AssignmentStatus, ShiftStatus
 from ..models import Assignment, Group, Shift
+from ..prepared import PreparedQuery
 from ..services import attendance
 
 
@@ -70,43 +71,85 @@ def shift_rows(queryset):
     )
 
 
+# The staffing of a page of shifts, asked for every list of shifts (patrols/prepared.py: built once, then only the
+# values change). Oldest first, so the newest of one's own sign-ups is the last one seen: it is the current one.
+_page_assignments = PreparedQuery(
+    lambda ids, user_id: (
+        Assignment.objects.filter(
+            Q(status__in=[*SEAT_STATUSES, AssignmentStatus.WAITLISTED]) | Q(volunteer__user_id=user_id),
+            shift_id__in=ids,
+        )
+        .order_by("created_at", "pk")
+        .values_list("shift_id", "status", "volunteer__user_id")
+    ),
+    ids=list[int],
+    user_id=int,
+)
+# In the groups' own order, as the prefetch of `shifts_with_staffing` gives them.
+_page_invitations = PreparedQuery(
+    lambda ids: (
+        Shift.groups.through.objects.filter(shift_id__in=ids)
+        .order_by("group__district__code", "group__name", "group_id")
+        .values_list("shift_id", "group_id")
+    ),
+    ids=list[int],
+)
+
+
 def attach_staffing(rows: list[dict], user) -> list[dict]:
     """Add `signed_up`, `waitlisted`, `my_assignment` and `groups` to shift rows (as `shifts_with_staffing` annotates
     and prefetches them), in two queries whatever the number of rows."""
     ids = [row["id"] for row in rows]
     if not ids:
         return rows
-    own_id = user.pk if user.is_authenticated else None
-    counted = Q(status__in=[*SEAT_STATUSES, AssignmentStatus.WAITLISTED])
-    if own_id is not None:
-        counted |= Q(volunteer__user_id=own_id)
+    # Someone signed out has no sign-ups of their own: no user has id 0.
+    own_id = user.pk if user.is_authenticated else 0
     seats: dict[int, int] = dict.fromkeys(ids, 0)
     waiting: dict[int, int] = dict.fromkeys(ids, 0)
     own: dict[int, str] = {}
-    assignments = (
-        Assignment.objects.filter(counted, shift_id__in=ids)
-        # Oldest first, so the newest of one's own sign-ups is the last one seen: it is the current one.
-        .order_by("created_at", "pk")
-        .values_list("shift_id", "status", "volunteer__user_id")
-    )
-    for shift_id, status, user_id in assignments:
+    for shift_id, status, user_id in _page_assignments(ids=ids, user_id=own_id):
         if status in SEAT_STATUSES:
             seats[shift_id] += 1
         elif status == AssignmentStatus.WAITLISTED:
             waiting[shift_id] += 1
-        if own_id is not None and user_id == own_id:
+        if user_id == own_id:
             own[shift_id] = status
     invited: dict[int, list[int]] = {pk: [] for pk in ids}
-    # In the groups' own order, as the prefetch of `shifts_with_staffing` gives them.
-    links = Shift.groups.through.objects.filter(shift_id__in=ids).order_by(
-        "group__district__code", "group__name", "group_id"
-    )
-    for shift_id, group_id in links.values_list("shift_id", "group_id"):
+    for shift_id, group_id in _page_invitations(ids=ids):
         invited[shift_id].append(group_id)
     for row in rows:
         pk = row["id"]
         row.update(signed_up=seats[pk], waitlisted=waiting[pk], my_assignment=own.get(pk), groups=invited[pk])
     return rows
+
+
+_assignment_answered = PreparedQuery(
+    lambda assignment_id: Assignment.objects.select_related("volunteer").filter(pk=assignment_id), assignment_id=int
+)
+_current_assignment = PreparedQuery(
+    lambda shift_id, volunteer_id: (
+        Assignment.objects.filter(shift_id=shift_id, volunteer_id=volunteer_id)
+        .exclude(status=AssignmentStatus.CANCELLED)
+        .order_by("-created_at", "-pk")[:1]
+    ),
+    shift_id=int,
+    volunteer_id=int,
+)
+
+
+def assignment_as_answered(pk: int) -> Assignment:
+    """A sign-up read back with its volunteer, as a move's answer gives it (prepared: every sign-up asks it)."""
+    found = _assignment_answered(assignment_id=pk)
+    if not found:
+        raise Assignment.DoesNotExist(f"No assignment {pk}")
+    return found[0]
+
+
+def current_assignment(shift: Shift, volunteer) -> Assignment | None:
+    """The volunteer's sign-up on the shift that is not cancelled (the newest: one can sign up again after
+    cancelling), or None."""
+    found = _current_assignment(shift_id=shift.pk, volunteer_id=volunteer.pk)
+    return found[0] if found else None
 
 
 def seats_taken(shift: Shift) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
-from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -45,6 +45,7 @@ from ..models import (
     User,
     Volunteer,
 )
+from ..prepared import PreparedQuery
 from ..validators import LONG_TEXT, NOTE_TEXT, text_within
 from .attendance import checkin_tolerance_m, close_grace
 from .geometry import box_around, distance_m
@@ -69,13 +70,93 @@ def country_outline() -> MultiPolygon:
     return outline if outline.valid else outline.make_valid()
 
 
+@functools.cache
+def _prepared_outline():
+    # GEOS's prepared form answers many point tests on one outline without walking all its rings each time.
+    return country_outline().prepared
+
+
 def in_kazakhstan(point: Point) -> bool:
-    return country_outline().intersects(point)
+    return _prepared_outline().intersects(point)
+
+
+# The queries of filing a report, built once (patrols/prepared.py): a phone's report asks each of them.
+_district_holding = PreparedQuery(
+    lambda point: District.objects.filter(boundary__intersects=point).defer("boundary").order_by("code")[:1],
+    point=GEOSGeometry,
+)
+_report_by_uuid = PreparedQuery(
+    lambda client_uuid: Report.objects.filter(client_uuid=client_uuid)[:1], client_uuid=uuid.UUID
+)
+_checked_in_at = PreparedQuery(
+    lambda volunteer_id, occurred_at, ends_after: (
+        Assignment.objects.filter(volunteer_id=volunteer_id, check_in_at__lte=occurred_at)
+        .filter(
+            Q(status=AssignmentStatus.CHECKED_IN, shift__ends_at__gte=ends_after)
+            | Q(status=AssignmentStatus.COMPLETED, check_out_at__gte=occurred_at)
+        )
+        .select_related("shift__zone")
+        .order_by("-check_in_at")[:1]
+    ),
+    volunteer_id=int,
+    occurred_at=datetime.datetime,
+    ends_after=datetime.datetime,
+)
+# Every group the volunteer was ever in, in Membership's own order (newest joined first).
+_memberships_of = PreparedQuery(
+    lambda volunteer_id: Membership.objects.filter(volunteer_id=volunteer_id).select_related("group"),
+    volunteer_id=int,
+)
+_invited_groups = PreparedQuery(
+    lambda shift_id: Shift.groups.through.objects.filter(shift_id=shift_id).values_list("group_id", flat=True),
+    shift_id=int,
+)
+_last_report_position = PreparedQuery(
+    lambda volunteer_id, before, report_id: (
+        Report.objects.filter(reporter_id=volunteer_id, occurred_at__lt=before)
+        .exclude(pk=report_id)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", "location")[:1]
+    ),
+    volunteer_id=int,
+    before=datetime.datetime,
+    report_id=int,
+)
+_last_check_in_position = PreparedQuery(
+    lambda volunteer_id, before: (
+        Assignment.objects.filter(volunteer_id=volunteer_id, check_in_at__lt=before, check_in_point__isnull=False)
+        .order_by("-check_in_at")
+        .values_list("check_in_at", "check_in_point")[:1]
+    ),
+    volunteer_id=int,
+    before=datetime.datetime,
+)
+_nearby_reports = PreparedQuery(
+    lambda category_id, since, until, box, reporter_id, report_id: (
+        Report.objects.filter(
+            category_id=category_id, occurred_at__gte=since, occurred_at__lte=until, location__intersects=box
+        )
+        .exclude(reporter_id=reporter_id)
+        .exclude(pk=report_id)
+        .exclude(status=ReportStatus.REJECTED)
+        .only("id", "location")
+    ),
+    category_id=int,
+    since=datetime.datetime,
+    until=datetime.datetime,
+    box=GEOSGeometry,
+    reporter_id=int,
+    report_id=int,
+)
+
+
+def _first(rows: list):
+    return rows[0] if rows else None
 
 
 def district_for_point(point: Point) -> District:
     """The district whose boundary holds the point, else the one with the nearest centre."""
-    holder = District.objects.filter(boundary__intersects=point).defer("boundary").order_by("code").first()
+    holder = _first(_district_holding(point=point))
     if holder is not None:
         return holder
     nearest = (
@@ -105,49 +186,34 @@ def _reporter_shift(volunteer: Volunteer, occurred_at: datetime.datetime) -> Ass
     """The assignment the volunteer was checked in to at that moment: from the check-in to the check-out, or, while
     still checked in, to the shift's end plus the grace for checking out. Before a check-in or after a check-out the
     report is outside any shift."""
-    still_on = Q(status=AssignmentStatus.CHECKED_IN, shift__ends_at__gte=occurred_at - close_grace())
-    until_out = Q(status=AssignmentStatus.COMPLETED, check_out_at__gte=occurred_at)
-    return (
-        Assignment.objects.filter(volunteer=volunteer, check_in_at__lte=occurred_at)
-        .filter(still_on | until_out)
-        .select_related("shift__zone")
-        .order_by("-check_in_at")
-        .first()
+    return _first(
+        _checked_in_at(volunteer_id=volunteer.pk, occurred_at=occurred_at, ends_after=occurred_at - close_grace())
     )
 
 
 def reporter_group(volunteer: Volunteer, shift: Shift | None, occurred_at: datetime.datetime) -> Group | None:
     """The group a report counts for: the reporter's group invited to the shift, else their group on that day."""
     day = timezone.localtime(occurred_at).date()
-    memberships = (
-        Membership.objects.filter(volunteer=volunteer, joined_on__lte=day)
-        .exclude(left_on__lt=day)
-        .select_related("group")
-        .order_by("joined_on", "id")
+    ever = _memberships_of(volunteer_id=volunteer.pk)
+    # A volunteer has a handful of memberships: the day's are picked here, oldest joined first.
+    that_day = sorted(
+        (m for m in ever if m.joined_on <= day and (m.left_on is None or m.left_on >= day)),
+        key=lambda m: (m.joined_on, m.pk),
     )
     if shift is not None:
-        invited = memberships.filter(group__in=shift.groups.all()).first()
-        if invited is not None:
-            return invited.group
-    chosen = memberships.first() or Membership.objects.filter(volunteer=volunteer).select_related("group").first()
+        invited = set(_invited_groups(shift_id=shift.pk))
+        for membership in that_day:
+            if membership.group_id in invited:
+                return membership.group
+    chosen = _first(that_day) or _first(ever)
     return chosen.group if chosen else None
 
 
 def _previous_position(volunteer: Volunteer, before: datetime.datetime, *, exclude: int | None = None):
     """The volunteer's last known position and time before a moment: a report or a check-in."""
-    report = (
-        Report.objects.filter(reporter=volunteer, occurred_at__lt=before)
-        .exclude(pk=exclude)
-        .order_by("-occurred_at")
-        .values_list("occurred_at", "location")
-        .first()
-    )
-    check_in = (
-        Assignment.objects.filter(volunteer=volunteer, check_in_at__lt=before, check_in_point__isnull=False)
-        .order_by("-check_in_at")
-        .values_list("check_in_at", "check_in_point")
-        .first()
-    )
+    # No report has id 0: a report not saved yet excludes nothing.
+    report = _first(_last_report_position(volunteer_id=volunteer.pk, before=before, report_id=exclude or 0))
+    check_in = _first(_last_check_in_position(volunteer_id=volunteer.pk, before=before))
     known = [p for p in (report, check_in) if p is not None]
     return max(known, key=lambda p: p[0]) if known else None
 
@@ -188,17 +254,13 @@ def report_flags(report: Report, assignment: Assignment | None) -> list[dict]:
     radius = settings.REPORT_DUPLICATE_RADIUS_M
     # The box cuts the candidates in SQL (spatial index): without it every report of the category in the window,
     # country-wide, had its distance computed here, and filing grew slower with every report of a busy evening.
-    nearby = (
-        Report.objects.filter(
-            category_id=report.category_id,
-            occurred_at__gte=report.occurred_at - window,
-            occurred_at__lte=report.occurred_at + window,
-            location__intersects=box_around(report.location, radius),
-        )
-        .exclude(reporter=report.reporter)
-        .exclude(pk=report.pk)
-        .exclude(status=ReportStatus.REJECTED)
-        .only("id", "location")
+    nearby = _nearby_reports(
+        category_id=report.category_id,
+        since=report.occurred_at - window,
+        until=report.occurred_at + window,
+        box=box_around(report.location, radius),
+        reporter_id=report.reporter_id,
+        report_id=report.pk or 0,
     )
     twins = [other.pk for other in nearby if distance_m(other.location, report.location) <= radius]
     return flags_for(on_shift=assignment is not None, zone_distance_m=zone_distance, previous=since, twins=twins)
@@ -250,7 +312,7 @@ def report_submit(
         client_uuid = uuid.UUID(str(client_uuid))
     except ValueError as error:
         raise ValidationError({"client_uuid": _("The report id from the device is not valid.")}) from error
-    existing = Report.objects.filter(client_uuid=client_uuid).first()
+    existing = _first(_report_by_uuid(client_uuid=client_uuid))
     if existing is not None:
         return _same_reporter(existing, volunteer), False
     if volunteer.status != VolunteerStatus.REGISTERED:

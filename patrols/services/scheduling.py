@@ -38,6 +38,7 @@ from ..models import (
     Volunteer,
     Zone,
 )
+from ..prepared import PreparedQuery
 from ..scope import active_group_ids, manageable_districts, may_act_for, role_of
 from ..validators import NOTE_TEXT, SHORT_TEXT, text_within
 from .attendance import close_grace, close_open_check_in
@@ -341,28 +342,83 @@ def shift_cancel(*, shift: Shift, by: User, reason: str) -> Shift:
 # Sign-up
 
 
+# The reads of a volunteer's sign-up and cancelling, the most frequent writes there are: built once
+# (patrols/prepared.py), then run with each tap's values.
+_locked_shift = PreparedQuery(lambda shift_id: Shift.objects.select_for_update().filter(pk=shift_id), shift_id=int)
+_locked_volunteer = PreparedQuery(
+    lambda volunteer_id: Volunteer.objects.select_for_update().filter(pk=volunteer_id), volunteer_id=int
+)
+# The groups a volunteer is a member of today that are invited to the shift.
+_invited_groups_of = PreparedQuery(
+    lambda shift_id, volunteer_id: Shift.groups.through.objects.filter(
+        shift_id=shift_id, group_id__in=active_group_ids(volunteer_id)
+    ).values_list("group_id", flat=True),
+    shift_id=int,
+    volunteer_id=int,
+)
+_on_shift_already = PreparedQuery(
+    lambda shift_id, volunteer_id: (
+        Assignment.objects.filter(shift_id=shift_id, volunteer_id=volunteer_id)
+        .exclude(status=AssignmentStatus.CANCELLED)
+        .values_list("pk", flat=True)[:1]
+    ),
+    shift_id=int,
+    volunteer_id=int,
+)
+_first_clash = PreparedQuery(
+    lambda volunteer_id, shift_id, starts_at, ends_at: (
+        Assignment.objects.filter(
+            volunteer_id=volunteer_id,
+            status__in=BUSY_STATUSES,
+            shift__starts_at__lt=ends_at,
+            shift__ends_at__gt=starts_at,
+        )
+        .exclude(shift_id=shift_id)
+        .select_related("shift__zone")
+        .defer("shift__zone__geometry")[:1]
+    ),
+    volunteer_id=int,
+    shift_id=int,
+    starts_at=datetime.datetime,
+    ends_at=datetime.datetime,
+)
+_seat_holders = PreparedQuery(
+    lambda shift_id: Assignment.objects.filter(shift_id=shift_id, status__in=SEAT_STATUSES).values_list(
+        "pk", flat=True
+    ),
+    shift_id=int,
+)
+_assignment_with_shift = PreparedQuery(
+    lambda assignment_id: Assignment.objects.select_related("volunteer", "shift").filter(pk=assignment_id),
+    assignment_id=int,
+)
+
+
+def _the_one(rows: list, model) -> object:
+    """The row a lookup by id found, or the model's DoesNotExist as `get` raises it."""
+    if not rows:
+        raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+    return rows[0]
+
+
+def _seats_taken(shift: Shift) -> int:
+    # A shift has a handful of seats: their ids cost less to read than a COUNT costs to build.
+    return len(_seat_holders(shift_id=shift.pk))
+
+
 def _may_sign_up(*, shift: Shift, volunteer: Volunteer, by: User) -> bool:
     """The volunteer for themselves, a leader for a member of their invited group, the district's keeper for anyone."""
     if manageable_districts(by).filter(pk=shift.district_id).exists():
         return Volunteer.objects.manageable_by(by).filter(pk=volunteer.pk).exists() or bool(
             set(active_group_ids(volunteer)) & set(shift.groups.values_list("pk", flat=True))
         )
-    invited = set(shift.groups.values_list("pk", flat=True)) & set(active_group_ids(volunteer))
+    invited = set(_invited_groups_of(shift_id=shift.pk, volunteer_id=volunteer.pk))
     if not invited:
         return False
     if volunteer.user_id is not None and volunteer.user_id == by.pk:
         return True
     leader = getattr(by, "volunteer", None)
     return leader is not None and Group.objects.filter(pk__in=invited, leader=leader).exists()
-
-
-def _overlapping(volunteer: Volunteer, shift: Shift):
-    return Assignment.objects.filter(
-        volunteer=volunteer,
-        status__in=BUSY_STATUSES,
-        shift__starts_at__lt=shift.ends_at,
-        shift__ends_at__gt=shift.starts_at,
-    ).exclude(shift=shift)
 
 
 @transaction.atomic
@@ -372,8 +428,8 @@ def shift_signup(*, shift: Shift, volunteer: Volunteer, by: User) -> Assignment:
     The shift row is locked first, then the volunteer's, so two people racing for the last seat are served one
     after the other, and one person cannot slip into two overlapping shifts at once.
     """
-    shift = Shift.objects.select_for_update().get(pk=shift.pk)
-    volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
+    shift = _the_one(_locked_shift(shift_id=shift.pk), Shift)
+    volunteer = _the_one(_locked_volunteer(volunteer_id=volunteer.pk), Volunteer)
     if not _may_sign_up(shift=shift, volunteer=volunteer, by=by):
         raise ValidationError(_("This volunteer is not in a group invited to this shift."))
     if shift.status != ShiftStatus.SCHEDULED:
@@ -382,9 +438,12 @@ def shift_signup(*, shift: Shift, volunteer: Volunteer, by: User) -> Assignment:
         raise ValidationError(_("Sign-up closed when the shift started."))
     if volunteer.status != VolunteerStatus.REGISTERED:
         raise ValidationError(_("Only registered volunteers can patrol."))
-    if shift.assignments.filter(volunteer=volunteer).exclude(status=AssignmentStatus.CANCELLED).exists():
+    if _on_shift_already(shift_id=shift.pk, volunteer_id=volunteer.pk):
         raise ValidationError(_("This volunteer is already on this shift."))
-    clash = _overlapping(volunteer, shift).select_related("shift__zone").first()
+    clashes = _first_clash(
+        volunteer_id=volunteer.pk, shift_id=shift.pk, starts_at=shift.starts_at, ends_at=shift.ends_at
+    )
+    clash = clashes[0] if clashes else None
     if clash is not None:
         raise ValidationError(
             _("This overlaps another shift of the same volunteer: %(zone)s, %(start)s.")
@@ -393,7 +452,7 @@ def shift_signup(*, shift: Shift, volunteer: Volunteer, by: User) -> Assignment:
                 "start": timezone.localtime(clash.shift.starts_at).strftime("%d.%m.%Y %H:%M"),
             }
         )
-    seats = shift.assignments.filter(status__in=SEAT_STATUSES).count()
+    seats = _seats_taken(shift)
     status = AssignmentStatus.SIGNED_UP if seats < shift.max_volunteers else AssignmentStatus.WAITLISTED
     assignment = Assignment.objects.create(shift=shift, volunteer=volunteer, status=status, signed_up_by=by)
     kind = ShiftEventKind.SIGNED_UP if status == AssignmentStatus.SIGNED_UP else ShiftEventKind.WAITLISTED
@@ -410,7 +469,7 @@ def shift_signup(*, shift: Shift, volunteer: Volunteer, by: User) -> Assignment:
 
 def _promote_waiting(shift: Shift, *, by: User | None) -> list[Assignment]:
     """Fill free seats from the waiting list, first come first served (the shift is locked by the caller)."""
-    free = shift.max_volunteers - shift.assignments.filter(status__in=SEAT_STATUSES).count()
+    free = shift.max_volunteers - _seats_taken(shift)
     if free <= 0 or shift.starts_at <= timezone.now():
         return []
     promoted = list(
@@ -428,8 +487,8 @@ def _promote_waiting(shift: Shift, *, by: User | None) -> list[Assignment]:
 @transaction.atomic
 def shift_cancel_signup(*, assignment: Assignment, by: User) -> Assignment:
     """Withdraw from a shift before it starts; late when close to the start; the waiting list moves up."""
-    shift = Shift.objects.select_for_update().get(pk=assignment.shift_id)
-    assignment = Assignment.objects.select_related("volunteer", "shift").get(pk=assignment.pk)
+    shift = _the_one(_locked_shift(shift_id=assignment.shift_id), Shift)
+    assignment = _the_one(_assignment_with_shift(assignment_id=assignment.pk), Assignment)
     if not may_act_for(by, assignment.volunteer, district_id=shift.district_id):
         raise ValidationError(_("You cannot change this volunteer's shifts."))
     if assignment.status not in {AssignmentStatus.SIGNED_UP, AssignmentStatus.WAITLISTED}:
