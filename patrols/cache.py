@@ -14,7 +14,7 @@ import threading
 import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -50,11 +50,30 @@ class _Breaker:
         )
 
 
+class _KeptClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis client, keeping one `redis.Redis` per connection pool: Django makes a new one for every cache
+    call, which cost more CPU than the call itself (145 µs a get, 58 µs of them Redis's own). A `redis.Redis` is
+    safe to share between threads, and its pool reconnects in a forked process."""
+
+    def __init__(self, servers, **options):
+        super().__init__(servers, **options)
+        self._clients: dict[int, object] = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        # Pools are kept for the life of the process, so their ids name them.
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """Django's Redis cache, answering like an empty cache while Redis cannot be reached."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
+        self._class = _KeptClientRedisCacheClient
         self._breaker = _Breaker()
 
     def _guard(self, operation: str, default, call, *args, **kwargs):

@@ -4,7 +4,7 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -12,9 +12,10 @@ from django_filters.rest_framework import BooleanFilter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from .choices import AssignmentStatus, GroupKind, ShiftStatus, VolunteerStatus, ZoneKind
-from .models import Assignment, District, Group, Notification, Settlement, Shift, ShiftSeries, Volunteer, Zone
+from .choices import GroupKind, ShiftStatus, VolunteerStatus, ZoneKind
+from .models import District, Group, Notification, Settlement, Shift, ShiftSeries, Volunteer, Zone
 from .scope import AREA_ROLES, is_police, role_of
+from .selectors.schedule import open_for_sign_up, own_sign_ups
 from .validators import FIRST_YEAR, LAST_YEAR
 
 
@@ -127,6 +128,14 @@ def _moment(value: datetime.date | datetime.datetime, edge: str) -> datetime.dat
     return _start_of(value if edge == "from" else value + datetime.timedelta(days=1))
 
 
+def window_start(value: str) -> datetime.datetime | None:
+    """The moment the filter `from` of a shift list reads in `value`, or None where the filter would refuse it."""
+    try:
+        return _moment(MomentField().clean(value), "from")
+    except forms.ValidationError:
+        return None
+
+
 class _WindowEdge:
     """One edge of a time window: `edge` is "from" or "to", the value a moment or a date (MomentField)."""
 
@@ -169,12 +178,6 @@ class MomentFilter(_WindowEdge, django_filters.CharFilter):
         return qs.filter(starts_at__lt=_moment(value, "to"))
 
 
-def _own_assignments(user):
-    return Assignment.objects.filter(shift_id=OuterRef("pk"), volunteer__user=user).exclude(
-        status=AssignmentStatus.CANCELLED
-    )
-
-
 class ShiftFilter(django_filters.FilterSet):
     district = django_filters.CharFilter(field_name="district__code", label=_("district code"))
     zone = django_filters.NumberFilter(field_name="zone_id", label=_("zone id"))
@@ -190,20 +193,14 @@ class ShiftFilter(django_filters.FilterSet):
         fields = ["district", "zone", "status", "mine", "open"]
 
     def filter_mine(self, queryset, name, value):
-        mine = Exists(_own_assignments(self.request.user))
+        mine = Exists(own_sign_ups(self.request.user.pk))
         return queryset.filter(mine if value else ~mine)
 
     def filter_open(self, queryset, name, value):
-        condition = Q(status=ShiftStatus.SCHEDULED, starts_at__gt=timezone.now())
         user = self.request.user
         volunteer = getattr(user, "volunteer", None)
-        if volunteer is not None and not is_police(user):
-            invited = Shift.groups.through.objects.filter(
-                shift_id=OuterRef("pk"),
-                group__memberships__volunteer=volunteer,
-                group__memberships__left_on=None,
-            )
-            condition &= Exists(invited)
+        own_groups = volunteer.pk if volunteer is not None and not is_police(user) else None
+        condition = open_for_sign_up(timezone.now(), own_groups)
         return queryset.filter(condition if value else ~condition)
 
 

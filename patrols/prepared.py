@@ -9,10 +9,11 @@ query answers exactly what the queryset would (tests/test_prepared.py holds it t
 
 It is meant for querysets whose shape does not depend on the values. The values are named and typed where the query
 is declared: `int`, `str`, `datetime.datetime`, `datetime.date`, `uuid.UUID`, `GEOSGeometry` for a WGS84 shape a
-spatial lookup takes, or `list[int]` for an `__in` (its SQL is kept per list length). They reach the lookups
-unchanged (a value the builder computes with, or a `__contains` that wraps it in `%`, is found nowhere among the
-parameters), and are never booleans or None, which change the SQL itself. Such a builder fails at its first call,
-with the name of the value. Off PostgreSQL (SpatiaLite, the embedded default) the queryset is built on every call.
+spatial lookup takes, or `list[int]` for an `__in` (its SQL is kept per power of two of the list's length). They
+reach the lookups unchanged (a value the builder computes with, or a `__contains` that wraps it in `%`, is found
+nowhere among the parameters), and are never booleans or None, which change the SQL itself. Such a builder fails
+at its first call, with the name of the value. Off PostgreSQL (SpatiaLite, the embedded default) the queryset is
+built on every call.
 """
 
 import copy
@@ -65,15 +66,20 @@ class PreparedQuery:
     def __call__(self, **values: Any) -> list:
         if values.keys() != self.kinds.keys():
             raise TypeError(f"PreparedQuery takes {sorted(self.kinds)}, not {sorted(values)}")
-        lengths = tuple(len(values[name]) for name, kind in self.kinds.items() if kind == list[int])
-        if 0 in lengths:
+        lists = {name: list(values[name]) for name, kind in self.kinds.items() if kind == list[int]}
+        if any(not ids for ids in lists.values()):
             # An empty `__in` is no query at all (Django answers it without SQL).
             return list(self.build(**values))
+        # A list is padded with its last id to a power of two: `IN (1, 2, 2, 2)` is `IN (1, 2)`, and a query is
+        # kept in seven shapes for lists up to a page of 50, not fifty.
+        padded = {name: ids + ids[-1:] * (_bucket(len(ids)) - len(ids)) for name, ids in lists.items()}
+        lengths = tuple(len(ids) for ids in padded.values())
         compiled = self._compiled.get(lengths, _UNCOMPILED)
         if compiled is _UNCOMPILED:
             compiled = self._compile(lengths)
         if compiled is None:
             return list(self.build(**values))
+        values = {**values, **padded}
         params = list(compiled.params)
         for position, name, index, adapt in compiled.slots:
             value = values[name] if index is None else values[name][index]
@@ -118,6 +124,11 @@ class PreparedQuery:
         with self._lock:
             self._compiled[lengths] = compiled
         return compiled
+
+
+def _bucket(length: int) -> int:
+    """The power of two at or above `length`."""
+    return 1 << (length - 1).bit_length()
 
 
 def _is_stand_in(param: Any, stand_in: Any) -> bool:

@@ -259,13 +259,21 @@ def _shift_seen_by_volunteer(shift_id: int, volunteer_id: int):
 _shift_seen_by_volunteer_prepared = PreparedQuery(_shift_seen_by_volunteer, shift_id=int, volunteer_id=int)
 
 
+def scoped_as_volunteer(user: User):
+    """The volunteer profile whose rules (`for_volunteer`) scope what the user sees, or None (police, ministry,
+    someone without a profile)."""
+    role = role_of(user)
+    if role is None or role in NATIONAL_ROLES or role in AREA_ROLES:
+        return None
+    return getattr(user, "volunteer", None)
+
+
 def shift_in_scope(user: User, pk: int):
     """The shift `pk` as `Shift.objects.visible_to(user)` holds it, or None."""
     from .models import Shift
 
-    role = role_of(user)
-    volunteer = getattr(user, "volunteer", None)
-    if role is not None and role not in NATIONAL_ROLES and role not in AREA_ROLES and volunteer is not None:
+    volunteer = scoped_as_volunteer(user)
+    if volunteer is not None:
         found = _shift_seen_by_volunteer_prepared(shift_id=pk, volunteer_id=volunteer.pk)
         return found[0] if found else None
     return Shift.objects.visible_to(user).filter(pk=pk).first()

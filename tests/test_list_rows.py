@@ -80,6 +80,78 @@ def test_a_shift_list_row_is_what_the_serializer_gives(request, persona, busy_sh
     assert [row["my_assignment"] for row in full] == expected_mine
 
 
+def test_a_volunteers_open_list_is_the_general_lists_answer(api, monkeypatch, volunteer, busy_shifts):
+    """`?open=1` from a volunteer takes a query built once; any other form of the request the general way."""
+    from rest_framework.pagination import PageNumberPagination
+
+    client = api(volunteer)
+    quick, general = client.get("/api/v1/shifts/?open=1").json(), client.get("/api/v1/shifts/?open=1&page=1").json()
+    assert quick == general
+    assert quick["count"] == len(quick["results"]) == 3
+    assert [row["my_assignment"] for row in quick["results"]] == [None, "signed_up", None]
+    # A full first page needs the count of the whole list and the link to the next: the general way gives them.
+    monkeypatch.setattr(PageNumberPagination, "page_size", 2)
+    full = client.get("/api/v1/shifts/?open=1").json()
+    assert (full["count"], len(full["results"]), "page=2" in full["next"]) == (3, 2, True)
+    assert full["results"] == general["results"][:2]
+
+
+def test_a_volunteers_own_shifts_from_a_day_are_the_general_lists_answer(api, volunteer, busy_shifts):
+    client = api(volunteer)
+    today = timezone.localdate().isoformat()
+    quick = client.get(f"/api/v1/shifts/?mine=1&from={today}").json()
+    assert quick == client.get(f"/api/v1/shifts/?mine=1&from={today}&page=1").json()
+    assert [row["my_assignment"] for row in quick["results"]] == ["signed_up"]
+    later = (timezone.localdate() + datetime.timedelta(days=60)).isoformat()
+    assert client.get(f"/api/v1/shifts/?mine=1&from={later}").json()["results"] == []
+    # A day the filter refuses is refused the general way, with its message.
+    assert client.get("/api/v1/shifts/?mine=1&from=someday").status_code == 400
+
+
+def test_a_phones_unread_messages_are_the_general_lists_answer(api, monkeypatch, volunteer, shift):
+    from rest_framework.pagination import PageNumberPagination
+
+    from patrols.choices import NotificationKind
+    from patrols.models import Notification
+
+    for n in range(3):
+        Notification.objects.create(user=volunteer, kind=NotificationKind.SHIFT_CHANGED, shift=shift, key=f"m{n}")
+    Notification.objects.create(user=volunteer, kind=NotificationKind.SHIFT_CHANGED, key="read", read_at=timezone.now())
+    client = api(volunteer)
+    quick = client.get("/api/v1/notifications/?unread=1").json()
+    assert quick == client.get("/api/v1/notifications/?unread=1&page=1").json()
+    assert (quick["count"], [row["read"] for row in quick["results"]]) == (3, [False] * 3)
+    assert all(shift.zone.name in row["text"] for row in quick["results"])
+    monkeypatch.setattr(PageNumberPagination, "page_size", 2)
+    full = client.get("/api/v1/notifications/?unread=1").json()
+    assert full == client.get("/api/v1/notifications/?unread=1&page=1").json()
+    assert (full["count"], len(full["results"]), "page=2" in full["next"]) == (3, 2, True)
+
+
+def test_a_volunteers_own_reports_are_the_general_lists_answer(api, monkeypatch, volunteer, reports):
+    """`?mine=1` from a volunteer takes queries built once, a full first page its count too; other forms of the
+    request go the general way."""
+    from rest_framework.pagination import PageNumberPagination
+
+    client = api(volunteer)
+    reference.category_codes(), reference.outcome_codes(), reference.district_codes()
+    with CaptureQueriesContext(connection) as quick_queries:
+        quick = client.get("/api/v1/reports/?mine=1").json()
+    # The page and its photos (the reference lists are cached): no count for a page that is not full. (Counted
+    # before the next request, which empties the connection's query log.)
+    assert len(quick_queries) == 2, [q["sql"][:80] for q in quick_queries.captured_queries]
+    general = client.get("/api/v1/reports/?mine=1&page=1").json()
+    assert quick == general
+    assert quick["count"] == len(quick["results"]) == 2
+    assert [len(row["photos"]) for row in quick["results"]] == [1, 0]
+    monkeypatch.setattr(PageNumberPagination, "page_size", 1)
+    full, full_general = client.get("/api/v1/reports/?mine=1").json(), client.get("/api/v1/reports/?mine=1&page=1")
+    assert full["count"] == full_general.json()["count"] == 2
+    assert full["results"] == full_general.json()["results"] == general["results"][:1]
+    assert full["next"] == "http://testserver/api/v1/reports/?mine=1&page=2"
+    assert client.get(full["next"]).json()["results"] == general["results"][1:]
+
+
 def test_the_shift_lists_of_a_phone_take_a_fixed_number_of_queries(client, volunteer, busy_shifts, group, zone):
     from patrols.models import ApiToken
 

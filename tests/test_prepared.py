@@ -45,22 +45,26 @@ def test_a_volunteer_with_user_and_district_reads_as_the_queryset_reads_it_in_on
 
 
 def test_lists_of_any_length_and_an_empty_one(shift, volunteer, inspector):
-    others = VolunteerFactory.create_batch(3, district=shift.district)
+    others = VolunteerFactory.create_batch(4, district=shift.district)
     for person in [volunteer.volunteer, *others]:
         Assignment.objects.create(shift=shift, volunteer=person, status="signed_up")
-    prepared = PreparedQuery(
-        lambda ids: (
-            Assignment.objects.filter(volunteer_id__in=ids).order_by("pk").values_list("volunteer_id", "status")
-        ),
-        ids=list[int],
-    )
+    built = []
+
+    def build(ids):
+        built.append(len(ids))
+        return Assignment.objects.filter(volunteer_id__in=ids).order_by("pk").values_list("volunteer_id", "status")
+
+    prepared = PreparedQuery(build, ids=list[int])
     everyone = [volunteer.volunteer.pk, *(other.pk for other in others)]
-    for ids in (everyone, everyone[:1], everyone[1:3], everyone, []):
+    for ids in (everyone, everyone[:1], everyone[1:3], everyone[:3], everyone[2:], []):
         assert prepared(ids=ids) == list(
             Assignment.objects.filter(volunteer_id__in=ids).order_by("pk").values_list("volunteer_id", "status")
         )
-    assert [status for _, status in prepared(ids=everyone)] == ["signed_up"] * 4
+    assert [status for _, status in prepared(ids=everyone)] == ["signed_up"] * 5
     assert prepared(ids=[]) == []
+    # Compiled for 8, 1, 2 and 4 stand-ins (a list is padded to a power of two: three ids share the shape of
+    # four), built as it is for the two empty lists.
+    assert built == [8, 1, 2, 4, 0, 0]
 
 
 def test_moments_and_dates_take_their_place(shift, inspector):

@@ -29,12 +29,14 @@ from ..choices import AccessChannel, ReportFlag, ReportStatus
 from ..filters import MomentBoundFilter
 from ..models import Category, Outcome, Report, ReportEvent, ReportPhoto
 from ..prepared import PreparedQuery
-from ..scope import manageable_districts, sees_third_party_details
+from ..scope import manageable_districts, scoped_as_volunteer, sees_third_party_details
 from ..selectors import reference
+from ..selectors.reports import own_reports_count, own_reports_first_page
 from ..services import audit, reporting
 from ..services.geometry import point_from
 from .escalation import ESCALATE_SCHEMA, EscalationSerializer, escalate_response
 from .fields import ReferenceSlugField, RowListSerializer, moment
+from .pagination import first_page_response
 from .throttles import PhotoThrottle, ReportThrottle
 
 # Managed lists
@@ -495,6 +497,15 @@ class ReportViewSet(
 
     def get_serializer_class(self):
         return ReportSerializer if self.action == "list" else ReportDetailSerializer
+
+    def list(self, request, *args, **kwargs):
+        volunteer = scoped_as_volunteer(request.user)
+        if volunteer is not None and request.query_params.dict() == {"mine": "1"}:
+            # What a volunteer's phone asks: its queries built once (selectors.reports).
+            reports, size = own_reports_first_page(volunteer), self.paginator.page_size
+            count = len(reports) if len(reports) < size else own_reports_count(volunteer)
+            return first_page_response(request, self.get_serializer(reports[:size], many=True).data, count)
+        return super().list(request, *args, **kwargs)
 
     def get_throttles(self):
         # Filing and photos are limited per volunteer; a phone's outbox retries a refused request later.

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -27,6 +28,7 @@ from ..filters import (
     ShiftSeriesFilter,
     VolunteerFilter,
     ZoneFilter,
+    window_start,
 )
 from ..models import (
     ApiToken,
@@ -42,11 +44,14 @@ from ..models import (
     Volunteer,
     Zone,
 )
-from ..scope import can_manage_people, is_police, may_act_for, shift_in_scope
+from ..scope import can_manage_people, is_police, may_act_for, scoped_as_volunteer, shift_in_scope
+from ..selectors.inbox import unread_count, unread_first_page
 from ..selectors.schedule import (
     assignment_as_answered,
     attach_staffing,
     current_assignment,
+    open_shifts_first_page,
+    own_shifts_first_page,
     shift_rows,
     shifts_with_staffing,
 )
@@ -55,6 +60,7 @@ from ..services.geometry import point_from
 from . import ledger as ledger_api
 from . import serializers as s
 from .errors import TooManyRequests
+from .pagination import first_page_response
 from .throttles import SignupThrottle, TokenThrottle
 
 
@@ -461,6 +467,21 @@ class ZoneViewSet(ScopedWriteViewSet):
         return self._output(scheduling.zone_archive(zone=zone, by=request.user))
 
 
+def _volunteer_first_page(request) -> list[dict] | None:
+    """The rows of `?open=1` or `?mine=1&from=<date or moment>` asked by a volunteer (selectors.schedule), or
+    None for any other list."""
+    volunteer = scoped_as_volunteer(request.user)
+    asked = request.query_params.dict()
+    if volunteer is None:
+        return None
+    if asked == {"open": "1"}:
+        return open_shifts_first_page(volunteer, timezone.now())
+    if asked.keys() == {"mine", "from"} and asked["mine"] == "1":
+        after = window_start(asked["from"])
+        return None if after is None else own_shifts_first_page(volunteer, after)
+    return None
+
+
 def _may_act_for_or_deny(*, shift: Shift, volunteer: Volunteer, user) -> None:
     """Oneself, a leader for their group's members, the district's keeper for anyone; others may only look."""
     if not may_act_for(user, volunteer, district_id=shift.district_id):
@@ -493,6 +514,12 @@ class ShiftViewSet(ScopedWriteViewSet):
         return shifts_with_staffing(self.base_queryset(), self.request.user)
 
     def list(self, request, *args, **kwargs):
+        rows = _volunteer_first_page(request)
+        if rows is not None and len(rows) < self.paginator.page_size:
+            # What a volunteer's phone asks most, its query built once. A full page, which needs a count and a link
+            # to the next, is left to the general way below.
+            data = self.get_serializer(attach_staffing(rows, request.user), many=True).data
+            return first_page_response(request, data, len(rows))
         # The page as plain values first, then its staffing in one plain query (selectors.schedule).
         shifts = self.filter_queryset(shift_rows(self.base_queryset()))
         page = self.paginate_queryset(shifts)
@@ -722,6 +749,15 @@ class NotificationViewSet(ScopedReadMixin, mixins.ListModelMixin, mixins.Retriev
 
     def get_queryset(self):
         return self.base_queryset().select_related("user", "shift__zone")
+
+    def list(self, request, *args, **kwargs):
+        user = request.user
+        if user.is_active and request.query_params.dict() == {"unread": "1"}:
+            # What every phone asks when it opens: its queries built once (selectors.inbox).
+            messages, size = unread_first_page(user), self.paginator.page_size
+            count = len(messages) if len(messages) < size else unread_count(user)
+            return first_page_response(request, self.get_serializer(messages[:size], many=True).data, count)
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=None, responses=s.NotificationSerializer)
     @action(detail=True, methods=["post"])

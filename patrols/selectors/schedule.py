@@ -2,8 +2,9 @@
 
 import datetime
 
-from django.db.models import CharField, Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from rest_framework.settings import api_settings
 
 from ..choices import SEAT_STATUSES, AssignmentStatus, ShiftStatus
 from ..models import Assignment, Group, Shift
@@ -94,6 +95,57 @@ _page_invitations = PreparedQuery(
     ),
     ids=list[int],
 )
+
+
+def open_for_sign_up(now: datetime.datetime, volunteer_id: int | None = None) -> Q:
+    """Shifts open for sign-up: scheduled, not started, and for a volunteer, one of their groups invited."""
+    condition = Q(status=ShiftStatus.SCHEDULED, starts_at__gt=now)
+    if volunteer_id is not None:
+        invited = Shift.groups.through.objects.filter(
+            shift_id=OuterRef("pk"),
+            group__memberships__volunteer=volunteer_id,
+            group__memberships__left_on=None,
+        )
+        condition &= Exists(invited)
+    return condition
+
+
+def own_sign_ups(user_id: int):
+    """The user's sign-ups to the shift of the outer query that are not cancelled (for `Exists`)."""
+    return Assignment.objects.filter(shift_id=OuterRef("pk"), volunteer__user=user_id).exclude(
+        status=AssignmentStatus.CANCELLED
+    )
+
+
+# The lists a volunteer's phone asks for most (`?open=1`, `?mine=1&from=`): the first page, built once
+# (patrols/prepared.py), in scope as `Shift.objects.visible_to` has it for a volunteer.
+_open_page = PreparedQuery(
+    lambda volunteer_id, now: shift_rows(
+        Shift.objects.for_volunteer(volunteer_id).filter(open_for_sign_up(now, volunteer_id))
+    )[: api_settings.PAGE_SIZE],
+    volunteer_id=int,
+    now=datetime.datetime,
+)
+
+
+_own_page = PreparedQuery(
+    lambda volunteer_id, user_id, after: shift_rows(
+        Shift.objects.for_volunteer(volunteer_id).filter(Exists(own_sign_ups(user_id)), ends_at__gt=after)
+    )[: api_settings.PAGE_SIZE],
+    volunteer_id=int,
+    user_id=int,
+    after=datetime.datetime,
+)
+
+
+def open_shifts_first_page(volunteer, now: datetime.datetime) -> list[dict]:
+    """The first page of `shift_rows` a volunteer sees open for sign-up (the API's `?open=1` for them)."""
+    return _open_page(volunteer_id=volunteer.pk, now=now)
+
+
+def own_shifts_first_page(volunteer, after: datetime.datetime) -> list[dict]:
+    """The first page of `shift_rows` of the volunteer's own sign-ups ending after a moment (`?mine=1&from=`)."""
+    return _own_page(volunteer_id=volunteer.pk, user_id=volunteer.user_id, after=after)
 
 
 def attach_staffing(rows: list[dict], user) -> list[dict]:
