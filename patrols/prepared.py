@@ -43,6 +43,8 @@ class _Compiled:
     compiler: SQLCompiler  # ran `as_sql` once: its select, converters and model map are what the iterables read
     sql: str
     params: tuple
+    # The conversions of the selected columns (the same for every call): Django works them out for every query.
+    converters: dict
     # (parameter position, value name, index in a list value or None, how the value becomes the parameter or None)
     slots: tuple[tuple[int, str, int | None, Callable | None], ...]
 
@@ -88,6 +90,8 @@ class PreparedQuery:
         bound.connection = connections[compiled.queryset.db]
         sql = compiled.sql
         bound.as_sql = lambda *args, **kwargs: (sql, params)
+        converters = compiled.converters
+        bound.get_converters = lambda expressions: converters
         queryset = compiled.queryset._chain()
         queryset.query.get_compiler = lambda *args, **kwargs: bound
         return list(queryset)
@@ -120,7 +124,15 @@ class PreparedQuery:
                         "lookup as it is (no arithmetic, no __contains), or build the queryset each time"
                     )
                 slots.extend((position, name, index, adapt) for position, adapt in found)
-        compiled = _Compiled(queryset=queryset, compiler=compiler, sql=sql, params=tuple(params), slots=tuple(slots))
+        converters = compiler.get_converters([column[0] for column in compiler.select[0 : compiler.col_count]])
+        compiled = _Compiled(
+            queryset=queryset,
+            compiler=compiler,
+            sql=sql,
+            params=tuple(params),
+            converters=converters,
+            slots=tuple(slots),
+        )
         with self._lock:
             self._compiled[lengths] = compiled
         return compiled
