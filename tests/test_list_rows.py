@@ -152,6 +152,36 @@ def test_a_volunteers_own_reports_are_the_general_lists_answer(api, monkeypatch,
     assert client.get(full["next"]).json()["results"] == general["results"][1:]
 
 
+def test_a_sign_ups_answer_is_what_the_serializer_gives(shift, volunteer, inspector):
+    from patrols.api.serializers import AttendanceSerializer
+    from patrols.models import Assignment
+    from patrols.selectors.schedule import assignment_as_answered
+
+    now = timezone.now()
+    confirmation = Assignment._meta.get_field("confirmation").choices[-1][0]
+    doubt = Assignment._meta.get_field("confirmation_doubt").choices[-1][0]
+    signed_up = Assignment.objects.create(shift=shift, volunteer=volunteer.volunteer, status="signed_up")
+    mate = teammate(shift.groups.first(), "checked")
+    checked_in = Assignment.objects.create(
+        shift=shift,
+        volunteer=mate,
+        status="checked_in",
+        check_in_at=now - datetime.timedelta(minutes=30),
+        check_in_distance_m=140,
+        check_in_outside=True,
+        check_in_accuracy_m=35,
+        confirmation=confirmation,
+        confirmation_doubt=doubt,
+        confirmed_by=inspector,
+        confirmed_at=now,
+        note="Кешікті",
+    )
+    for assignment in (signed_up, checked_in):
+        answered = assignment_as_answered(assignment.pk)
+        assert AttendanceSerializer.row(answered) == AttendanceSerializer(answered).data
+    assert AttendanceSerializer.row(assignment_as_answered(checked_in.pk))["confirmed_by"] == inspector.username
+
+
 def test_the_shift_lists_of_a_phone_take_a_fixed_number_of_queries(client, volunteer, busy_shifts, group, zone):
     from patrols.models import ApiToken
 

@@ -670,6 +670,42 @@ class AttendanceSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @staticmethod
+    def row(obj) -> dict:
+        """The fields above for one sign-up, as a plain function of it (its volunteer and confirmer read with it):
+        the answer to every sign-up, cancel, check-in and check-out."""
+        number = _int_or_none
+        return {
+            "id": obj.pk,
+            "shift": obj.shift_id,
+            "volunteer": obj.volunteer_id,
+            "volunteer_name": obj.volunteer.full_name,
+            "status": obj.status,
+            "signed_up_at": moment(obj.created_at),
+            "check_in_at": moment(obj.check_in_at),
+            "check_in_distance_m": number(obj.check_in_distance_m),
+            "check_in_outside": bool(obj.check_in_outside),
+            "check_in_accuracy_m": number(obj.check_in_accuracy_m),
+            "confirmation": obj.confirmation,
+            "confirmation_doubt": obj.confirmation_doubt,
+            "confirmed_by": obj.confirmed_by.username if obj.confirmed_by_id else None,
+            "confirmed_at": moment(obj.confirmed_at),
+            "check_out_at": moment(obj.check_out_at),
+            "check_out_distance_m": number(obj.check_out_distance_m),
+            "check_out_outside": bool(obj.check_out_outside),
+            "check_out_reason": obj.check_out_reason,
+            "closed_automatically": bool(obj.closed_automatically),
+            "patrol_hours": float(obj.patrol_hours),
+            "corrected_minutes": number(obj.corrected_minutes),
+            "cancelled_at": moment(obj.cancelled_at),
+            "cancelled_late": bool(obj.cancelled_late),
+            "note": obj.note,
+        }
+
+
+def _int_or_none(value) -> int | None:
+    return None if value is None else int(value)
+
 
 ATTENDANCE_MARKS = [
     (AssignmentStatus.NO_SHOW.value, AssignmentStatus.NO_SHOW.label),

@@ -555,7 +555,7 @@ class ShiftViewSet(ScopedWriteViewSet):
         return self.get_object()
 
     def _assignment_output(self, assignment, code=status.HTTP_200_OK) -> Response:
-        return Response(s.AttendanceSerializer(assignment_as_answered(assignment.pk)).data, status=code)
+        return Response(s.AttendanceSerializer.row(assignment_as_answered(assignment.pk)), status=code)
 
     def _volunteer(self, shift):
         """The volunteer the request is about: the one named, else the requester's own profile."""

@@ -176,7 +176,8 @@ def attach_staffing(rows: list[dict], user) -> list[dict]:
 
 
 _assignment_answered = PreparedQuery(
-    lambda assignment_id: Assignment.objects.select_related("volunteer").filter(pk=assignment_id), assignment_id=int
+    lambda assignment_id: Assignment.objects.select_related("volunteer", "confirmed_by").filter(pk=assignment_id),
+    assignment_id=int,
 )
 _current_assignment = PreparedQuery(
     lambda shift_id, volunteer_id: (
@@ -190,7 +191,8 @@ _current_assignment = PreparedQuery(
 
 
 def assignment_as_answered(pk: int) -> Assignment:
-    """A sign-up read back with its volunteer, as a move's answer gives it (prepared: every sign-up asks it)."""
+    """A sign-up read back with its volunteer and confirmer, as a move's answer gives it (prepared: every sign-up
+    asks it)."""
     found = _assignment_answered(assignment_id=pk)
     if not found:
         raise Assignment.DoesNotExist(f"No assignment {pk}")
