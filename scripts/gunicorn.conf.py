@@ -64,6 +64,16 @@ def post_fork(server, worker) -> None:
     values.ValueClass = values.MultiProcessValue(process_identifier=lambda: identifier)
 
 
+def post_worker_init(worker) -> None:
+    """The URLs, and with them every view, serializer and service, are loaded before the worker takes a request,
+    not during its first one: a worker renewed after WEB_MAX_REQUESTS does not keep its first caller waiting for a
+    second of imports."""
+    from django.urls import get_resolver
+
+    loaded = get_resolver().url_patterns
+    worker.log.debug("%d URL patterns loaded", len(loaded))
+
+
 def on_exit(server) -> None:
     if os.environ.get("PATROL_METRICS_DIR_MADE") == "1":
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
