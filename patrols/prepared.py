@@ -12,8 +12,9 @@ is declared: `int`, `str`, `datetime.datetime`, `datetime.date`, `uuid.UUID`, `G
 spatial lookup takes, or `list[int]` for an `__in` (its SQL is kept per power of two of the list's length). They
 reach the lookups unchanged (a value the builder computes with, or a `__contains` that wraps it in `%`, is found
 nowhere among the parameters), and are never booleans or None, which change the SQL itself. Such a builder fails
-at its first call, with the name of the value. Off PostgreSQL (SpatiaLite, the embedded default) the queryset is
-built on every call.
+at its first call, with the name of the value. What Django checks while compiling (a `select_for_update` outside a
+transaction, say) it checks at that first call only: the services that lock rows call them inside theirs. Off
+PostgreSQL (SpatiaLite, the embedded default) the queryset is built on every call.
 """
 
 import copy
