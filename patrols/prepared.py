@@ -97,6 +97,19 @@ class PreparedQuery:
         queryset.query.get_compiler = lambda *args, **kwargs: bound
         return list(queryset)
 
+    def first(self, **values: Any):
+        """The first row, or None (as `QuerySet.first`, for a builder that slices or orders itself)."""
+        rows = self(**values)
+        return rows[0] if rows else None
+
+    def get(self, **values: Any):
+        """The one row, or the model's DoesNotExist (as `QuerySet.get` does, for a lookup by id)."""
+        rows = self(**values)
+        if not rows:
+            model = self.build(**values).model
+            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+        return rows[0]
+
     def _compile(self, lengths: tuple[int, ...]) -> _Compiled | None:
         counter = itertools.count()
         list_lengths = iter(lengths)

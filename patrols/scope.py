@@ -274,8 +274,7 @@ def shift_in_scope(user: User, pk: int):
 
     volunteer = scoped_as_volunteer(user)
     if volunteer is not None:
-        found = _shift_seen_by_volunteer_prepared(shift_id=pk, volunteer_id=volunteer.pk)
-        return found[0] if found else None
+        return _shift_seen_by_volunteer_prepared.first(shift_id=pk, volunteer_id=volunteer.pk)
     return Shift.objects.visible_to(user).filter(pk=pk).first()
 
 

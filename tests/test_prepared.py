@@ -113,6 +113,11 @@ def test_ids_and_uuids_as_values(shift):
     prepared = PreparedQuery(lambda key: Shift.objects.filter(series__isnull=True, pk=key), key=int)
     assert [s.pk for s in prepared(key=shift.pk)] == [shift.pk]
     assert prepared(key=shift.pk + 10_000) == []
+    # As a queryset's first() and get(): the row or None, the row or the model's DoesNotExist.
+    assert (prepared.first(key=shift.pk).pk, prepared.first(key=shift.pk + 10_000)) == (shift.pk, None)
+    assert prepared.get(key=shift.pk).pk == shift.pk
+    with pytest.raises(Shift.DoesNotExist):
+        prepared.get(key=shift.pk + 10_000)
     by_uuid = PreparedQuery(lambda key: Volunteer.objects.filter(user__username=str(key)), key=uuid.UUID)
     with pytest.raises(ImproperlyConfigured, match="'key'"):
         # The builder turned the value into text: it no longer reaches the parameters as given.

@@ -193,22 +193,28 @@ _current_assignment = PreparedQuery(
 def assignment_as_answered(pk: int) -> Assignment:
     """A sign-up read back with its volunteer and confirmer, as a move's answer gives it (prepared: every sign-up
     asks it)."""
-    found = _assignment_answered(assignment_id=pk)
-    if not found:
-        raise Assignment.DoesNotExist(f"No assignment {pk}")
-    return found[0]
+    return _assignment_answered.get(assignment_id=pk)
 
 
 def current_assignment(shift: Shift, volunteer) -> Assignment | None:
     """The volunteer's sign-up on the shift that is not cancelled (the newest: one can sign up again after
     cancelling), or None."""
-    found = _current_assignment(shift_id=shift.pk, volunteer_id=volunteer.pk)
-    return found[0] if found else None
+    return _current_assignment.first(shift_id=shift.pk, volunteer_id=volunteer.pk)
+
+
+# Asked by every sign-up and cancel: built once (patrols/prepared.py). A shift has a handful of seats: their ids
+# cost less to read than a COUNT costs to build.
+_seat_holders = PreparedQuery(
+    lambda shift_id: Assignment.objects.filter(shift_id=shift_id, status__in=SEAT_STATUSES).values_list(
+        "pk", flat=True
+    ),
+    shift_id=int,
+)
 
 
 def seats_taken(shift: Shift) -> int:
     """How many hold a seat on one shift (signed up, checked in, completed); the waiting list does not."""
-    return shift.assignments.filter(status__in=SEAT_STATUSES).count()
+    return len(_seat_holders(shift_id=shift.pk))
 
 
 def attendance_actions(assignment: Assignment, now: datetime.datetime) -> Assignment:

@@ -165,13 +165,9 @@ _nearby_reports = PreparedQuery(
 )
 
 
-def _first(rows: list):
-    return rows[0] if rows else None
-
-
 def district_for_point(point: Point) -> District:
     """The district whose boundary holds the point, else the one with the nearest centre."""
-    holder = _first(_district_holding(point=point))
+    holder = _district_holding.first(point=point)
     if holder is not None:
         return holder
     nearest = (
@@ -201,8 +197,8 @@ def _reporter_shift(volunteer: Volunteer, occurred_at: datetime.datetime) -> Ass
     """The assignment the volunteer was checked in to at that moment: from the check-in to the check-out, or, while
     still checked in, to the shift's end plus the grace for checking out. Before a check-in or after a check-out the
     report is outside any shift."""
-    return _first(
-        _checked_in_at(volunteer_id=volunteer.pk, occurred_at=occurred_at, ends_after=occurred_at - close_grace())
+    return _checked_in_at.first(
+        volunteer_id=volunteer.pk, occurred_at=occurred_at, ends_after=occurred_at - close_grace()
     )
 
 
@@ -220,15 +216,15 @@ def reporter_group(volunteer: Volunteer, shift: Shift | None, occurred_at: datet
         for membership in that_day:
             if membership.group_id in invited:
                 return membership.group
-    chosen = _first(that_day) or _first(ever)
+    chosen = that_day[0] if that_day else (ever[0] if ever else None)
     return chosen.group if chosen else None
 
 
 def _previous_position(volunteer: Volunteer, before: datetime.datetime, *, exclude: int | None = None):
     """The volunteer's last known position and time before a moment: a report or a check-in."""
     # No report has id 0: a report not saved yet excludes nothing.
-    report = _first(_last_report_position(volunteer_id=volunteer.pk, before=before, report_id=exclude or 0))
-    check_in = _first(_last_check_in_position(volunteer_id=volunteer.pk, before=before))
+    report = _last_report_position.first(volunteer_id=volunteer.pk, before=before, report_id=exclude or 0)
+    check_in = _last_check_in_position.first(volunteer_id=volunteer.pk, before=before)
     known = [p for p in (report, check_in) if p is not None]
     return max(known, key=lambda p: p[0]) if known else None
 
@@ -327,7 +323,7 @@ def report_submit(
         client_uuid = uuid.UUID(str(client_uuid))
     except ValueError as error:
         raise ValidationError({"client_uuid": _("The report id from the device is not valid.")}) from error
-    existing = _first(_report_by_uuid(client_uuid=client_uuid))
+    existing = _report_by_uuid.first(client_uuid=client_uuid)
     if existing is not None:
         return _same_reporter(existing, volunteer), False
     if volunteer.status != VolunteerStatus.REGISTERED:

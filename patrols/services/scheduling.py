@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 
 from ..choices import (
     BUSY_STATUSES,
-    SEAT_STATUSES,
     AssignmentStatus,
     NotificationKind,
     Role,
@@ -40,6 +39,7 @@ from ..models import (
 )
 from ..prepared import PreparedQuery
 from ..scope import active_group_ids, manageable_districts, may_act_for, role_of
+from ..selectors.schedule import seats_taken
 from ..validators import NOTE_TEXT, SHORT_TEXT, text_within
 from .attendance import close_grace, close_open_check_in
 from .geometry import covered_by
@@ -295,7 +295,7 @@ def shift_update(*, shift: Shift, by: User, **changes) -> Shift:
         groups=groups,
         inspector=shift.inspector,
     )
-    seats = shift.assignments.filter(status__in=SEAT_STATUSES).count()
+    seats = seats_taken(shift)
     if shift.max_volunteers < seats:
         raise ValidationError(
             {
@@ -382,28 +382,10 @@ _first_clash = PreparedQuery(
     starts_at=datetime.datetime,
     ends_at=datetime.datetime,
 )
-_seat_holders = PreparedQuery(
-    lambda shift_id: Assignment.objects.filter(shift_id=shift_id, status__in=SEAT_STATUSES).values_list(
-        "pk", flat=True
-    ),
-    shift_id=int,
-)
 _assignment_with_shift = PreparedQuery(
     lambda assignment_id: Assignment.objects.select_related("volunteer", "shift").filter(pk=assignment_id),
     assignment_id=int,
 )
-
-
-def _the_one(rows: list, model) -> object:
-    """The row a lookup by id found, or the model's DoesNotExist as `get` raises it."""
-    if not rows:
-        raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
-    return rows[0]
-
-
-def _seats_taken(shift: Shift) -> int:
-    # A shift has a handful of seats: their ids cost less to read than a COUNT costs to build.
-    return len(_seat_holders(shift_id=shift.pk))
 
 
 def _may_sign_up(*, shift: Shift, volunteer: Volunteer, by: User) -> bool:
@@ -428,8 +410,8 @@ def shift_signup(*, shift: Shift, volunteer: Volunteer, by: User) -> Assignment:
     The shift row is locked first, then the volunteer's, so two people racing for the last seat are served one
     after the other, and one person cannot slip into two overlapping shifts at once.
     """
-    shift = _the_one(_locked_shift(shift_id=shift.pk), Shift)
-    volunteer = _the_one(_locked_volunteer(volunteer_id=volunteer.pk), Volunteer)
+    shift = _locked_shift.get(shift_id=shift.pk)
+    volunteer = _locked_volunteer.get(volunteer_id=volunteer.pk)
     if not _may_sign_up(shift=shift, volunteer=volunteer, by=by):
         raise ValidationError(_("This volunteer is not in a group invited to this shift."))
     if shift.status != ShiftStatus.SCHEDULED:
@@ -440,10 +422,9 @@ def shift_signup(*, shift: Shift, volunteer: Volunteer, by: User) -> Assignment:
         raise ValidationError(_("Only registered volunteers can patrol."))
     if _on_shift_already(shift_id=shift.pk, volunteer_id=volunteer.pk):
         raise ValidationError(_("This volunteer is already on this shift."))
-    clashes = _first_clash(
+    clash = _first_clash.first(
         volunteer_id=volunteer.pk, shift_id=shift.pk, starts_at=shift.starts_at, ends_at=shift.ends_at
     )
-    clash = clashes[0] if clashes else None
     if clash is not None:
         raise ValidationError(
             _("This overlaps another shift of the same volunteer: %(zone)s, %(start)s.")
@@ -452,7 +433,7 @@ def shift_signup(*, shift: Shift, volunteer: Volunteer, by: User) -> Assignment:
                 "start": timezone.localtime(clash.shift.starts_at).strftime("%d.%m.%Y %H:%M"),
             }
         )
-    seats = _seats_taken(shift)
+    seats = seats_taken(shift)
     status = AssignmentStatus.SIGNED_UP if seats < shift.max_volunteers else AssignmentStatus.WAITLISTED
     assignment = Assignment.objects.create(shift=shift, volunteer=volunteer, status=status, signed_up_by=by)
     kind = ShiftEventKind.SIGNED_UP if status == AssignmentStatus.SIGNED_UP else ShiftEventKind.WAITLISTED
@@ -469,7 +450,7 @@ def shift_signup(*, shift: Shift, volunteer: Volunteer, by: User) -> Assignment:
 
 def _promote_waiting(shift: Shift, *, by: User | None) -> list[Assignment]:
     """Fill free seats from the waiting list, first come first served (the shift is locked by the caller)."""
-    free = shift.max_volunteers - _seats_taken(shift)
+    free = shift.max_volunteers - seats_taken(shift)
     if free <= 0 or shift.starts_at <= timezone.now():
         return []
     promoted = list(
@@ -487,8 +468,8 @@ def _promote_waiting(shift: Shift, *, by: User | None) -> list[Assignment]:
 @transaction.atomic
 def shift_cancel_signup(*, assignment: Assignment, by: User) -> Assignment:
     """Withdraw from a shift before it starts; late when close to the start; the waiting list moves up."""
-    shift = _the_one(_locked_shift(shift_id=assignment.shift_id), Shift)
-    assignment = _the_one(_assignment_with_shift(assignment_id=assignment.pk), Assignment)
+    shift = _locked_shift.get(shift_id=assignment.shift_id)
+    assignment = _assignment_with_shift.get(assignment_id=assignment.pk)
     if not may_act_for(by, assignment.volunteer, district_id=shift.district_id):
         raise ValidationError(_("You cannot change this volunteer's shifts."))
     if assignment.status not in {AssignmentStatus.SIGNED_UP, AssignmentStatus.WAITLISTED}:
@@ -593,7 +574,7 @@ def shifts_flag_understaffed(*, now: datetime.datetime | None = None) -> int:
             )
             if shift is None:
                 continue
-            seats = shift.assignments.filter(status__in=SEAT_STATUSES).count()
+            seats = seats_taken(shift)
             if seats >= shift.min_volunteers:
                 continue
             shift.understaffed_at = now
